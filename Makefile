@@ -1,0 +1,97 @@
+# agentcg — build, demo and tests. `make demo` and `make check` install
+# the Debian packages they need first (see the `deps` target).
+
+BUILD     ?= build
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Werror
+CPPFLAGS  += -Iinclude -D_GNU_SOURCE
+PKGS      := jansson
+LDLIBS_COMMON := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+
+COMMON_SRC := $(wildcard userspace/common/*.c)
+DAEMON_SRC := $(wildcard userspace/daemon/*.c)
+CLI_SRC    := $(wildcard userspace/cli/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_blob.o
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+AGENTCGD := $(BUILD)/agentcgd
+AGENTCG  := $(BUILD)/agentcg
+LIBCOMMON := $(BUILD)/libagentcg-common.a
+
+# Debian packages the build, the tests and the benchmarks need, with a file
+# that tells whether each is there.
+DEPS := \
+	gcc:/usr/bin/gcc \
+	make:/usr/bin/make \
+	pkg-config:/usr/bin/pkg-config \
+	libjansson-dev:/usr/include/jansson.h \
+	libcmocka-dev:/usr/include/cmocka.h \
+	libbpf-dev:/usr/include/bpf/libbpf.h \
+	libsystemd-dev:/usr/include/systemd/sd-daemon.h \
+	clang:/usr/bin/clang \
+	llvm:/usr/bin/llvm-strip \
+	bpftool:/usr/sbin/bpftool \
+	python3:/usr/bin/python3 \
+	cgroup-tools:/usr/bin/cgexec \
+	procps:/usr/bin/pgrep
+
+.PHONY: all deps demo check unit integration bench clean install
+.DEFAULT_GOAL := all
+
+all: $(AGENTCGD) $(AGENTCG)
+
+deps:
+	@missing=""; for d in $(DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \
+	  [ -e "$$f" ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/userspace/common/config_blob.o: userspace/common/config_blob.S config/agentcgd.json
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	ar rcs $@ $^
+
+$(AGENTCGD): $(DAEMON_OBJ) $(LIBCOMMON)
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
+
+$(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: all
+	bash tests/integration/run.sh $(BUILD)
+
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cgroup backends behind one small interface.
+ *
+ *  - v2:     one cgroup2 hierarchy with memory, cpu, pids enabled.
+ *  - hybrid: memory, cpu and pids on cgroup v1 mounts, plus the cgroup2
+ *            tree (usually /sys/fs/cgroup/unified) with no controllers,
+ *            used for identity (cgroup id), CPU usage (cpu.stat is always
+ *            there on v2), cgroup.kill, cgroup.freeze, cgroup.events and
+ *            placement with clone3(CLONE_INTO_CGROUP).
+ *
+ * Every node keeps one directory fd per hierarchy; all files are reached
+ * with openat() relative to those, never by concatenated paths. The root
+ * is created under the cgroup this process is already in. */
+#ifndef AGENTCG_CGROUP_H
+#define AGENTCG_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agentcg/intent.h"
+#include "agentcg/verdict.h"
+
+enum ac_cg_kind { AC_CG_V2 = 0, AC_CG_HYBRID };
+
+enum ac_hier { AC_H_UNIFIED = 0, AC_H_MEMORY, AC_H_CPU, AC_H_PIDS, AC_H_COUNT };
+
+struct ac_cg_node {
+	int dirfd[AC_H_COUNT]; /* -1 where the backend has no such hierarchy */
+	uint64_t id;	       /* cgroup v2 id (inode of the unified dir) */
+};
+
+struct ac_cgroup {
+	enum ac_cg_kind kind;
+	int n_hier; /* hierarchies in use: 1 on v2, 4 on hybrid */
+	char mount[AC_H_COUNT][256];   /* mount point of each hierarchy */
+	char root_path[AC_H_COUNT][1024]; /* absolute path of the root dir */
+	struct ac_cg_node root;
+	bool has_kill;	 /* cgroup.kill exists (Linux >= 5.14) */
+	bool has_peak;	 /* memory.peak exists (v2, Linux >= 5.19) */
+	bool has_clone_into_cgroup; /* probed lazily by ac_spawn */
+};
+
+/* Finds the backend, creates the root and, on v2, enables memory, cpu and
+ * pids for its subtree. root_spec: "auto" (= "agentcg"), a relative path
+ * (under this process's own cgroup in each hierarchy) or an absolute
+ * cgroup path. A leftover root from a dead daemon is removed if it holds
+ * no processes; -EBUSY if it does. force: NULL (detect), "v2", "hybrid". */
+int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force);
+/* Kills whatever is left below the root, removes every directory under
+ * it and the root itself. */
+void ac_cg_close(struct ac_cgroup *cg);
+const char *ac_cg_kind_name(enum ac_cg_kind kind);
+
+void ac_cg_node_init(struct ac_cg_node *node);
+/* Creates parent/name in every hierarchy (rolled back on failure). A node
+ * that will have children (tenant, session) gets its subtree controllers
+ * enabled on v2 when leaf is false. */
+int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name, bool leaf,
+		struct ac_cg_node *out);
+/* Removes parent/name in every hierarchy and closes node's fds. -EBUSY
+ * while processes remain (the node stays valid then). */
+int ac_cg_rmdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
+		struct ac_cg_node *node);
+void ac_cg_node_close(struct ac_cg_node *node);
+
+/* Writes the limits. fresh: the cgroup was just created, so values that
+ * are already the kernel default ("max") are skipped. */
+int ac_cg_apply_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       const struct ac_limits *lim, bool fresh);
+int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct ac_usage *u);
+/* Memory charged now (memory.current / usage_in_bytes); 0 if unknown. */
+uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node);
+/* usage_usec of the unified cpu.stat (user + system). */
+int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t *us);
+
+int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen);
+/* SIGKILLs every process below node (cgroup.kill, or a freeze + walk of
+ * cgroup.procs where cgroup.kill is missing). */
+int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node);
+/* 1 populated, 0 empty, <0 error. */
+int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node);
+/* An fd on the unified cgroup.events, for epoll with EPOLLPRI. */
+int ac_cg_open_events(struct ac_cgroup *cg, const struct ac_cg_node *node);
+
+/* Reads a cgroup v2 file by name; on hybrid the v1 equivalent is
+ * translated into v2 form (memory.peak <- memory.max_usage_in_bytes, ...).
+ * -ENOENT for names that do not exist on this backend. Returns length. */
+int ac_cg_read_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
+		    char *buf, size_t len);
+/* Writes one of memory.high, memory.max, cpu.max, pids.max (v2 syntax:
+ * a size or "max"; "QUOTA PERIOD" or "max [PERIOD]"); -EINVAL for other
+ * files or values, -EOPNOTSUPP for memory.high on hybrid. */
+int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
+		     const char *value);
+
+/* Fds a child needs to place itself: the unified directory (for
+ * CLONE_INTO_CGROUP) and, on hybrid, cgroup.procs of each v1 hierarchy
+ * opened for writing. Close with ac_cg_placement_close. */
+struct ac_cg_placement {
+	int v2_dirfd;		  /* borrowed from the node, not closed */
+	int v1_procs[AC_H_COUNT]; /* owned */
+	int n_v1;
+};
+int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			 struct ac_cg_placement *pl);
+void ac_cg_placement_close(struct ac_cg_placement *pl);
+
+#endif

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Daemon configuration: a JSON file (config/agentcgd.json is shipped and
+ * embedded as the default). Parsing only; no I/O beyond reading the file. */
+#ifndef AGENTCG_CONFIG_H
+#define AGENTCG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentcg/intent.h"
+#include "agentcg/names.h"
+
+#define AC_TENANTS_MAX 256
+#define AC_PATH_MAX 4096
+
+/* A budget of a tenant or session; 0 / AC_UNLIMITED as in ac_limits. */
+struct ac_budget {
+	uint64_t memory_max; /* AC_UNLIMITED if absent */
+	double cpu;	     /* cores; 0 = unlimited */
+	uint64_t pids_max;   /* AC_UNLIMITED if absent */
+};
+
+struct ac_tenant_config {
+	char name[AC_NAME_MAX + 1];
+	struct ac_budget budget;
+};
+
+struct ac_config {
+	char socket_path[AC_PATH_MAX];	/* "" = not set (use env / built-in) */
+	unsigned int socket_mode;	/* permission bits of the socket, e.g. 0666 */
+	char root[AC_PATH_MAX];		/* "auto", relative or absolute */
+	uint64_t output_limit;		/* bytes captured per stream per call */
+	uint64_t max_request;		/* bytes of one request line */
+	uint64_t max_reply_backlog;	/* unread reply bytes before a client is dropped */
+	uint64_t admission_wait_max_ns; /* longest wait for budget */
+	struct ac_intent_defaults defaults;
+	struct ac_budget session_budget; /* default budget of a new session */
+	bool tenants_on_demand;		 /* create unknown tenants on first use */
+	struct ac_budget tenant_budget;	 /* budget of on-demand tenants */
+	int n_tenants;
+	struct ac_tenant_config tenants[AC_TENANTS_MAX];
+};
+
+/* The built-in values (used for anything a file leaves out). */
+void ac_config_init(struct ac_config *cfg);
+
+/* Parses JSON text over the current cfg contents (so call ac_config_init
+ * first): objects (defaults, budgets) merge key by key, "tenants" replaces
+ * the whole list (the built-in list is one tenant "default"; a listed
+ * tenant's absent budget fields are unlimited). Unknown keys and bad
+ * values are errors: -EINVAL and a message naming the key path in err
+ * ("defaults.memroy: unknown key"); cfg is then left unchanged. */
+int ac_config_parse(struct ac_config *cfg, const char *text, size_t len, char *err, size_t errlen);
+int ac_config_load_file(struct ac_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The embedded copy of config/agentcgd.json. */
+extern const char ac_default_config[];
+extern const size_t ac_default_config_len;
+int ac_config_load_default(struct ac_config *cfg, char *err, size_t errlen);
+
+const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg, const char *name);
+
+#endif

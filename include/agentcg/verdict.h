@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What a call really used, and the verdict on it against its intent.
+ * Pure logic: the daemon fills ac_usage from the cgroup and the exit
+ * status, this module decides and renders JSON. */
+#ifndef AGENTCG_VERDICT_H
+#define AGENTCG_VERDICT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agentcg/intent.h"
+
+/* Why the daemon itself stopped a call (0 = it did not). */
+enum ac_stop_reason {
+	AC_STOP_NONE = 0,
+	AC_STOP_TIMEOUT,     /* wall-clock deadline passed: cgroup killed */
+	AC_STOP_CPU_TIME,    /* cpu_time budget used up: killed or frozen */
+	AC_STOP_DISCONNECT,  /* client went away mid-call: killed */
+	AC_STOP_OPERATOR,    /* agentcg kill on the call or a parent */
+	AC_STOP_SHUTDOWN,    /* daemon shutting down */
+};
+
+struct ac_usage {
+	uint64_t memory_peak;	     /* bytes; 0 if unknown */
+	uint64_t cpu_user_us;
+	uint64_t cpu_system_us;
+	uint64_t wall_ns;
+	uint64_t cpu_throttled_us;   /* time throttled by cpu.max */
+	uint64_t cpu_nr_throttled;   /* periods throttled */
+	uint64_t mem_high;	     /* memory.events high (0 on v1: no knob) */
+	uint64_t mem_max;	     /* memory.events max / v1 failcnt */
+	uint64_t mem_oom;	     /* memory.events oom / v1 under_oom seen */
+	uint64_t mem_oom_kill;	     /* memory.events oom_kill / v1 oom_kill */
+	uint64_t pids_peak;	     /* most processes at once */
+	uint64_t pids_max_events;    /* forks refused by pids.max */
+	bool has_mem_high_knob;	     /* false on v1: `memory` is only reported */
+};
+
+struct ac_call_end {
+	bool exited;	   /* main process exited normally */
+	int exit_code;	   /* when exited */
+	int term_signal;   /* when killed by a signal */
+	enum ac_stop_reason stop;
+	bool frozen;	   /* left frozen (on_exceed: freeze) */
+	bool stdout_truncated;
+	bool stderr_truncated;
+};
+
+/* {"memory_peak": 1234, "memory_peak_h": "1.2K", "cpu_user_us": ...,
+ *  "cpu_system_us", "wall_us", "cpu_throttled_us", "cpu_nr_throttled",
+ *  "memory_events": {"high","max","oom","oom_kill"}, "pids_peak",
+ *  "pids_max_events"} */
+json_t *ac_usage_to_json(const struct ac_usage *u);
+
+/* {"status": "ok" | "exceeded" | "failed",
+ *  "exceeded": [{"resource": "memory_max"|"memory"|"cpu"|"pids"|
+ *                "timeout"|"cpu_time",
+ *                "limit": N, "used": N, "over_by": N, "unit": "bytes"|
+ *                "us"|"processes"|"cores",
+ *                "action": "killed"|"throttled"|"refused"|"frozen"|"reported"|
+ *                          "reclaimed"}],
+ *  "summary": "one line an agent can act on",
+ *  "exit": {"code": N} | {"signal": N, "signal_name": "SIGKILL"} | {},
+ *  "stopped_by": "client disconnect"|"operator"|"shutdown"  (only then),
+ *  "frozen": true  (only when end->frozen)}
+ * "failed" = nothing exceeded but the command exited non-zero, died of a
+ * signal, or was stopped by the daemon for a reason that is not a limit.
+ * Sizes are integers (bytes) or "max"; cpu entries are reals (cores);
+ * "pids".over_by is the number of refused forks. in and lim may be NULL
+ * (no intent, unlimited). */
+json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim,
+			 const struct ac_usage *u, const struct ac_call_end *end);
+
+#endif

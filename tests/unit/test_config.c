@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agentcg/config.h"
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+
+#define M (1ULL << 20)
+#define G (1ULL << 30)
+#define S 1000000000ULL
+
+static struct ac_config *new_cfg(void)
+{
+	struct ac_config *c = malloc(sizeof(*c));
+
+	assert_non_null(c);
+	ac_config_init(c);
+	return c;
+}
+
+static int parse(struct ac_config *c, const char *text, char *err, size_t errlen)
+{
+	return ac_config_parse(c, text, strlen(text), err, errlen);
+}
+
+/* text fails, and the error starts with want (a key path). */
+static void bad(const char *text, const char *want)
+{
+	struct ac_config *c = new_cfg(), *before = new_cfg();
+	char err[256] = "";
+
+	if (parse(c, text, err, sizeof(err)) != -EINVAL)
+		fail_msg("%s should be refused", text);
+	if (strncmp(err, want, strlen(want)) != 0)
+		fail_msg("%s: error \"%s\" does not start with \"%s\"", text, err, want);
+	/* all or nothing: a refused file changes nothing */
+	assert_memory_equal(c, before, sizeof(*c));
+	free(c);
+	free(before);
+}
+
+static void test_init(void **state)
+{
+	struct ac_config *c = new_cfg();
+
+	assert_string_equal(c->socket_path, "/run/agentcg/agentcgd.sock");
+	assert_int_equal(c->socket_mode, 0666);
+	assert_string_equal(c->root, "auto");
+	assert_int_equal(c->output_limit, M);
+	assert_int_equal(c->max_request, M);
+	assert_int_equal(c->max_reply_backlog, 16 * M);
+	assert_int_equal(c->admission_wait_max_ns, 600 * S);
+	assert_int_equal(c->defaults.memory, 512 * M);
+	assert_true(c->defaults.memory_max_factor == 1.5);
+	assert_true(c->defaults.cpu == 0);
+	assert_int_equal(c->defaults.pids, 512);
+	assert_int_equal(c->defaults.timeout_ns, 600 * S);
+	assert_int_equal(c->defaults.priority, AC_PRIO_NORMAL);
+	assert_int_equal(c->defaults.on_exceed, AC_EXCEED_KILL);
+	assert_int_equal(c->session_budget.memory_max, 4 * G);
+	assert_int_equal(c->session_budget.pids_max, 4096);
+	assert_false(c->tenants_on_demand);
+	assert_int_equal(c->tenant_budget.memory_max, 8 * G);
+	assert_int_equal(c->n_tenants, 1);
+	assert_non_null(ac_config_find_tenant(c, "default"));
+	free(c);
+}
+
+static void test_load_default(void **state)
+{
+	struct ac_config *c = new_cfg();
+	const struct ac_tenant_config *t;
+	char err[256] = "x";
+
+	assert_true(ac_default_config_len > 100);
+	assert_int_equal(strlen(ac_default_config), ac_default_config_len);
+	assert_int_equal(ac_config_load_default(c, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(c->socket_path, "/run/agentcg/agentcgd.sock");
+	assert_int_equal(c->socket_mode, 0666);
+	assert_int_equal(c->defaults.memory, 512 * M);
+	assert_int_equal(c->defaults.pids, 512);
+	assert_int_equal(c->defaults.timeout_ns, 600 * S);
+	assert_int_equal(c->session_budget.memory_max, 4 * G);
+	assert_true(c->session_budget.cpu == 0);
+	assert_int_equal(c->tenant_budget.pids_max, 8192);
+	assert_int_equal(c->n_tenants, 2);
+	t = ac_config_find_tenant(c, "demo");
+	assert_non_null(t);
+	assert_int_equal(t->budget.memory_max, G);
+	assert_true(t->budget.cpu == 1);
+	assert_int_equal(t->budget.pids_max, 256);
+	t = ac_config_find_tenant(c, "default");
+	assert_non_null(t);
+	assert_int_equal(t->budget.memory_max, 8 * G);
+	assert_null(ac_config_find_tenant(c, "nobody"));
+	assert_null(ac_config_find_tenant(c, NULL));
+	free(c);
+}
+
+static void test_parse_all_keys(void **state)
+{
+	struct ac_config *c = new_cfg();
+	const struct ac_tenant_config *t;
+	char err[256];
+
+	assert_int_equal(
+		parse(c,
+		      "{\"socket\": \"/tmp/x.sock\", \"socket_mode\": \"0660\", \"root\": \"/sys/fs/cgroup/a\","
+		      " \"output_limit\": 4096, \"max_request\": \"64K\", \"max_reply_backlog\": \"1G\","
+		      " \"admission_wait_max\": 30,"
+		      " \"defaults\": {\"memory\": \"1G\", \"memory_max_factor\": 2, \"cpu\": 0.5,"
+		      "   \"pids\": 0, \"timeout\": \"0s\", \"priority\": \"low\", \"on_exceed\": \"freeze\"},"
+		      " \"session_budget\": {\"memory_max\": \"max\", \"cpu\": 4, \"pids\": \"max\"},"
+		      " \"tenants_on_demand\": true,"
+		      " \"tenant_budget\": {\"memory_max\": 2147483648},"
+		      " \"tenants\": {\"alice\": {\"memory_max\": \"2G\"}, \"bob-2\": {}}}",
+		      err, sizeof(err)),
+		0);
+	assert_string_equal(c->socket_path, "/tmp/x.sock");
+	assert_int_equal(c->socket_mode, 0660);
+	assert_string_equal(c->root, "/sys/fs/cgroup/a");
+	assert_int_equal(c->output_limit, 4096);
+	assert_int_equal(c->max_request, 64 * 1024);
+	assert_int_equal(c->max_reply_backlog, G);
+	assert_int_equal(c->admission_wait_max_ns, 30 * S);
+	assert_int_equal(c->defaults.memory, G);
+	assert_true(c->defaults.memory_max_factor == 2);
+	assert_true(c->defaults.cpu == 0.5);
+	assert_int_equal(c->defaults.pids, 0);
+	assert_int_equal(c->defaults.timeout_ns, 0);
+	assert_int_equal(c->defaults.priority, AC_PRIO_LOW);
+	assert_int_equal(c->defaults.on_exceed, AC_EXCEED_FREEZE);
+	assert_true(c->session_budget.memory_max == AC_UNLIMITED);
+	assert_true(c->session_budget.cpu == 4);
+	assert_true(c->session_budget.pids_max == AC_UNLIMITED);
+	assert_true(c->tenants_on_demand);
+	assert_int_equal(c->tenant_budget.memory_max, 2 * G);
+	assert_int_equal(c->tenant_budget.pids_max, 8192); /* merged: built-in kept */
+	/* "tenants" replaces the list; absent budget fields are unlimited */
+	assert_int_equal(c->n_tenants, 2);
+	assert_null(ac_config_find_tenant(c, "default"));
+	t = ac_config_find_tenant(c, "alice");
+	assert_non_null(t);
+	assert_int_equal(t->budget.memory_max, 2 * G);
+	assert_true(t->budget.pids_max == AC_UNLIMITED);
+	t = ac_config_find_tenant(c, "bob-2");
+	assert_non_null(t);
+	assert_true(t->budget.memory_max == AC_UNLIMITED);
+	assert_true(t->budget.cpu == 0);
+	free(c);
+}
+
+static void test_partial_file_keeps_builtins(void **state)
+{
+	struct ac_config *c = new_cfg();
+	char err[256];
+
+	assert_int_equal(parse(c, "{\"defaults\": {\"pids\": 99}}", err, sizeof(err)), 0);
+	assert_int_equal(c->defaults.pids, 99);
+	assert_int_equal(c->defaults.memory, 512 * M);
+	assert_string_equal(c->socket_path, "/run/agentcg/agentcgd.sock");
+	assert_int_equal(c->n_tenants, 1);
+	assert_int_equal(parse(c, "{}", err, sizeof(err)), 0);
+	assert_int_equal(parse(c, "{\"socket\": \"\"}", err, sizeof(err)), 0);
+	assert_string_equal(c->socket_path, "");
+	assert_int_equal(parse(c, "{\"tenants\": {}}", err, sizeof(err)), 0);
+	assert_int_equal(c->n_tenants, 0);
+	free(c);
+}
+
+static void test_unknown_keys(void **state)
+{
+	bad("{\"sockett\": \"/x\"}", "sockett: unknown key");
+	bad("{\"defaults\": {\"memroy\": \"1G\"}}", "defaults.memroy: unknown key");
+	bad("{\"session_budget\": {\"memory\": \"1G\"}}", "session_budget.memory: unknown key");
+	bad("{\"tenant_budget\": {\"cpus\": 1}}", "tenant_budget.cpus: unknown key");
+	bad("{\"tenants\": {\"a\": {\"memory_max\": \"1G\", \"io\": 1}}}",
+	    "tenants.a.io: unknown key");
+	bad("{\"socket\": \"/x\", \"extra\": {}}", "extra: unknown key");
+}
+
+static void test_bad_values(void **state)
+{
+	bad("{\"socket_mode\": 438}", "socket_mode: must be an octal string");
+	bad("{\"socket_mode\": \"0999\"}", "socket_mode:");
+	bad("{\"socket_mode\": \"\"}", "socket_mode:");
+	bad("{\"socket_mode\": \"07777x\"}", "socket_mode:");
+	bad("{\"socket_mode\": \"077777\"}", "socket_mode:");
+	bad("{\"socket\": 5}", "socket: must be a string");
+	bad("{\"root\": \"\"}", "root: must not be empty");
+	bad("{\"output_limit\": \"1Q\"}", "output_limit: \"1Q\" is not a size");
+	bad("{\"output_limit\": -1}", "output_limit: must not be negative");
+	bad("{\"output_limit\": \"2000T\"}", "output_limit: \"2000T\" is too large");
+	bad("{\"max_request\": 10}", "max_request: is too small");
+	bad("{\"max_reply_backlog\": true}", "max_reply_backlog: must be a size");
+	bad("{\"admission_wait_max\": \"10\"}", "admission_wait_max: \"10\" is not a duration");
+	bad("{\"admission_wait_max\": -1}", "admission_wait_max: must not be negative");
+	bad("{\"defaults\": []}", "defaults: must be an object");
+	bad("{\"defaults\": {\"memory\": \"512K\"}}", "defaults.memory:");
+	bad("{\"defaults\": {\"memory\": \"max\"}}", "defaults.memory:");
+	bad("{\"defaults\": {\"memory_max_factor\": 0.5}}", "defaults.memory_max_factor:");
+	bad("{\"defaults\": {\"memory_max_factor\": \"2\"}}", "defaults.memory_max_factor:");
+	bad("{\"defaults\": {\"cpu\": -1}}", "defaults.cpu:");
+	bad("{\"defaults\": {\"cpu\": 2000}}", "defaults.cpu:");
+	bad("{\"defaults\": {\"pids\": -1}}", "defaults.pids:");
+	bad("{\"defaults\": {\"pids\": \"max\"}}", "defaults.pids:");
+	bad("{\"defaults\": {\"timeout\": \"1x\"}}", "defaults.timeout:");
+	bad("{\"defaults\": {\"timeout\": \"100us\"}}", "defaults.timeout:");
+	bad("{\"defaults\": {\"priority\": \"urgent\"}}", "defaults.priority:");
+	bad("{\"defaults\": {\"on_exceed\": 1}}", "defaults.on_exceed:");
+	bad("{\"session_budget\": {\"memory_max\": \"maximum\"}}", "session_budget.memory_max:");
+	bad("{\"session_budget\": {\"memory_max\": \"100K\"}}", "session_budget.memory_max:");
+	bad("{\"session_budget\": {\"pids\": 0}}", "session_budget.pids:");
+	bad("{\"session_budget\": {\"pids\": 1.5}}", "session_budget.pids:");
+	bad("{\"session_budget\": {\"cpu\": \"1\"}}", "session_budget.cpu:");
+	bad("{\"session_budget\": 5}", "session_budget: must be an object");
+	bad("{\"tenants_on_demand\": \"yes\"}", "tenants_on_demand: must be true or false");
+	bad("{\"tenants\": []}", "tenants: must be an object");
+	bad("{\"tenants\": {\".hidden\": {}}}", "tenants..hidden: not a valid tenant name");
+	bad("{\"tenants\": {\"a b\": {}}}", "tenants.a b: not a valid tenant name");
+	bad("{\"tenants\": {\"\": {}}}", "tenants.: not a valid tenant name");
+	bad("{\"tenants\": {\"a\": 1}}", "tenants.a: must be an object");
+	bad("{\"tenants\": {\"a\": {\"pids\": -2}}}", "tenants.a.pids:");
+}
+
+static void test_bad_json(void **state)
+{
+	bad("", "line 1");
+	bad("{", "line 1");
+	bad("{\"socket\": \"/a\",}", "line 1");
+	bad("[]", "config: must be a JSON object");
+	bad("\"x\"", "line 1"); /* not JSON text by the default decoder flags */
+	bad("{\"socket\": \"/a\", \"socket\": \"/b\"}", "line 1"); /* duplicate key */
+	bad("{}\n{}", "line 2");
+}
+
+static void test_too_many_tenants(void **state)
+{
+	size_t cap = 64 + (AC_TENANTS_MAX + 1) * 16;
+	char *text = malloc(cap), err[256];
+	struct ac_config *c = new_cfg();
+	size_t off;
+
+	assert_non_null(text);
+	off = (size_t)snprintf(text, cap, "{\"tenants\": {");
+	for (int i = 0; i < AC_TENANTS_MAX; i++)
+		off += (size_t)snprintf(text + off, cap - off, "%s\"t%d\": {}", i ? "," : "", i);
+	snprintf(text + off, cap - off, "}}");
+	assert_int_equal(parse(c, text, err, sizeof(err)), 0);
+	assert_int_equal(c->n_tenants, AC_TENANTS_MAX);
+	assert_non_null(ac_config_find_tenant(c, "t255"));
+
+	snprintf(text + off, cap - off, ",\"one-more\": {}}}");
+	assert_int_equal(parse(c, text, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "tenants: too many tenants"));
+	free(text);
+	free(c);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/agentcg-test-config-XXXXXX", err[512];
+	struct ac_config *c = new_cfg();
+	const char *good = "{\"socket\": \"/tmp/file.sock\", \"defaults\": {\"cpu\": 1}}";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, good, strlen(good)), (ssize_t)strlen(good));
+	close(fd);
+	assert_int_equal(ac_config_load_file(c, path, err, sizeof(err)), 0);
+	assert_string_equal(c->socket_path, "/tmp/file.sock");
+	assert_true(c->defaults.cpu == 1);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "{\"defaults\": {\"x\": 1}}", 22), 22);
+	close(fd);
+	assert_int_equal(ac_config_load_file(c, path, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "defaults.x: unknown key"));
+	unlink(path);
+
+	assert_int_equal(ac_config_load_file(c, path, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "No such file"));
+	assert_int_equal(ac_config_load_file(c, "/", err, sizeof(err)), -EISDIR);
+	free(c);
+}
+
+static void test_error_buffer_bounds(void **state)
+{
+	struct ac_config *c = new_cfg();
+	char tiny[8];
+
+	memset(tiny, 'x', sizeof(tiny));
+	assert_int_equal(parse(c, "{\"a-very-long-unknown-key\": 1}", tiny, sizeof(tiny)), -EINVAL);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+	assert_int_equal(parse(c, "{\"b\": 1}", NULL, 0), -EINVAL);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init),
+		cmocka_unit_test(test_load_default),
+		cmocka_unit_test(test_parse_all_keys),
+		cmocka_unit_test(test_partial_file_keeps_builtins),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_bad_json),
+		cmocka_unit_test(test_too_many_tenants),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_error_buffer_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Daemon configuration. A file overrides the built-ins key by key; every
+ * unknown key or bad value is an error naming its key path
+ * ("defaults.memroy: unknown key"). A file is applied all or nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agentcg/config.h"
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+
+#define CONFIG_FILE_MAX (4ULL << 20) /* larger config files are refused */
+#define KEY_PATH_MAX 160
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+/* Where a parse is: the error buffer and the key path of the value. */
+struct ctx {
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ctx *c, const char *path, const char *fmt, ...) AC_PRINTF(3, 4);
+static int fail(struct ctx *c, const char *path, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s: %s", path, msg);
+	return -EINVAL;
+}
+
+static void join(char *out, size_t len, const char *parent, const char *key)
+{
+	if (parent && *parent)
+		snprintf(out, len, "%s.%s", parent, key);
+	else
+		snprintf(out, len, "%s", key);
+}
+
+void ac_config_init(struct ac_config *cfg)
+{
+	*cfg = (struct ac_config){
+		.socket_mode = 0666,
+		.output_limit = 1 * MiB,
+		.max_request = 1 * MiB,
+		.max_reply_backlog = 16 * MiB,
+		.admission_wait_max_ns = 10ULL * 60 * 1000000000ULL,
+		.defaults = {
+			.memory = 512 * MiB,
+			.memory_max_factor = 1.5,
+			.cpu = 0,
+			.pids = 512,
+			.timeout_ns = 10ULL * 60 * 1000000000ULL,
+			.priority = AC_PRIO_NORMAL,
+			.on_exceed = AC_EXCEED_KILL,
+		},
+		.session_budget = { .memory_max = 4 * GiB, .cpu = 0, .pids_max = 4096 },
+		.tenants_on_demand = false,
+		.tenant_budget = { .memory_max = 8 * GiB, .cpu = 0, .pids_max = 8192 },
+		.n_tenants = 1,
+	};
+	ac_strlcpy(cfg->socket_path, "/run/agentcg/agentcgd.sock", sizeof(cfg->socket_path));
+	ac_strlcpy(cfg->root, "auto", sizeof(cfg->root));
+	ac_strlcpy(cfg->tenants[0].name, "default", sizeof(cfg->tenants[0].name));
+	cfg->tenants[0].budget = cfg->tenant_budget;
+}
+
+/* ---- typed values ---------------------------------------------------- */
+
+static int get_string(struct ctx *c, const char *path, const json_t *v, char *out, size_t len,
+		      bool allow_empty)
+{
+	const char *s;
+
+	if (!json_is_string(v))
+		return fail(c, path, "must be a string");
+	s = json_string_value(v);
+	if (!allow_empty && !*s)
+		return fail(c, path, "must not be empty");
+	if (strlen(s) != json_string_length(v))
+		return fail(c, path, "must not contain NUL");
+	if (ac_strlcpy(out, s, len) >= len)
+		return fail(c, path, "too long (at most %zu bytes)", len - 1);
+	return 0;
+}
+
+/* A size: string ("1M") or integer bytes; "max" too when allow_max. */
+static int get_size(struct ctx *c, const char *path, const json_t *v, uint64_t *out,
+		    uint64_t min, bool allow_max)
+{
+	char lim[32];
+	uint64_t bytes;
+
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		int r;
+
+		if (allow_max && strcmp(s, "max") == 0) {
+			*out = AC_UNLIMITED;
+			return 0;
+		}
+		r = ac_parse_size(s, &bytes);
+		if (r == -ERANGE)
+			return fail(c, path, "\"%s\" is too large", s);
+		if (r < 0)
+			return fail(c, path, "\"%s\" is not a size (bytes or K/M/G/T, e.g. \"512M\")%s",
+				    s, allow_max ? " or \"max\"" : "");
+	} else if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return fail(c, path, "must not be negative");
+		bytes = (uint64_t)json_integer_value(v);
+		if (bytes > AC_SIZE_LIMIT)
+			return fail(c, path, "is too large");
+	} else {
+		return fail(c, path, "must be a size string (e.g. \"512M\")%s or an integer",
+			    allow_max ? ", \"max\"" : "");
+	}
+	if (bytes < min) {
+		ac_format_size(min, lim, sizeof(lim));
+		return fail(c, path, "is too small (at least %s)", lim);
+	}
+	*out = bytes;
+	return 0;
+}
+
+/* A duration: string ("10m") or number of seconds; 0 allowed. */
+static int get_duration(struct ctx *c, const char *path, const json_t *v, uint64_t *out)
+{
+	if (json_is_string(v)) {
+		int r = ac_parse_duration(json_string_value(v), out);
+
+		if (r == -ERANGE)
+			return fail(c, path, "\"%s\" is too long", json_string_value(v));
+		if (r < 0)
+			return fail(c, path, "\"%s\" is not a duration (ms, s, m or h, e.g. \"30s\")",
+				    json_string_value(v));
+		return 0;
+	}
+	if (json_is_number(v)) {
+		double secs = json_number_value(v);
+
+		if (!(secs >= 0))
+			return fail(c, path, "must not be negative");
+		if (secs > (double)AC_DURATION_LIMIT_NS / 1e9)
+			return fail(c, path, "is too long");
+		*out = (uint64_t)(secs * 1e9);
+		return 0;
+	}
+	return fail(c, path, "must be a duration string (e.g. \"30s\") or a number of seconds");
+}
+
+/* Cores: a number, 0 = unlimited, else AC_CPU_MIN..AC_CPU_MAX. */
+static int get_cpu(struct ctx *c, const char *path, const json_t *v, double *out)
+{
+	double cpu;
+
+	if (!json_is_number(v))
+		return fail(c, path, "must be a number of cores (0 = unlimited)");
+	cpu = json_number_value(v);
+	if (cpu != 0 && !(cpu >= AC_CPU_MIN && cpu <= AC_CPU_MAX))
+		return fail(c, path, "must be 0 (unlimited) or %g to %g cores", AC_CPU_MIN, AC_CPU_MAX);
+	*out = cpu;
+	return 0;
+}
+
+static int get_bool(struct ctx *c, const char *path, const json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return fail(c, path, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* Permission bits as an octal string: "0666", "660". */
+static int get_mode(struct ctx *c, const char *path, const json_t *v, unsigned int *out)
+{
+	const char *s;
+	unsigned int mode = 0;
+	size_t n;
+
+	if (!json_is_string(v))
+		return fail(c, path, "must be an octal string like \"0666\"");
+	s = json_string_value(v);
+	n = strlen(s);
+	if (n == 0 || n > 4)
+		return fail(c, path, "\"%s\" is not an octal mode like \"0666\"", s);
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return fail(c, path, "\"%s\" is not an octal mode like \"0666\"",
+				    json_string_value(v));
+		mode = mode * 8 + (unsigned int)(*s - '0');
+	}
+	*out = mode;
+	return 0;
+}
+
+static int get_factor(struct ctx *c, const char *path, const json_t *v, double *out)
+{
+	if (!json_is_number(v) || !(json_number_value(v) >= 1.0 && json_number_value(v) <= 1024.0))
+		return fail(c, path, "must be a number from 1 to 1024");
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* Default pids of a call: 0 (unlimited) .. AC_PIDS_MAX. */
+static int get_default_pids(struct ctx *c, const char *path, const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > (json_int_t)AC_PIDS_MAX)
+		return fail(c, path, "must be an integer 0 (unlimited) to %u", AC_PIDS_MAX);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* Budget pids: "max" or 1 .. AC_PIDS_MAX. */
+static int get_budget_pids(struct ctx *c, const char *path, const json_t *v, uint64_t *out)
+{
+	if (json_is_string(v) && strcmp(json_string_value(v), "max") == 0) {
+		*out = AC_UNLIMITED;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > (json_int_t)AC_PIDS_MAX)
+		return fail(c, path, "must be \"max\" or an integer 1 to %u", AC_PIDS_MAX);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static int get_budget(struct ctx *c, const char *path, const json_t *v, struct ac_budget *b)
+{
+	char kp[KEY_PATH_MAX];
+	const char *key;
+	json_t *x;
+	int r;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object {\"memory_max\", \"cpu\", \"pids\"}");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "memory_max") == 0) {
+			r = get_size(c, kp, x, &b->memory_max, AC_MEMORY_MIN, true);
+		} else if (strcmp(key, "cpu") == 0) {
+			r = get_cpu(c, kp, x, &b->cpu);
+		} else if (strcmp(key, "pids") == 0) {
+			r = get_budget_pids(c, kp, x, &b->pids_max);
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int get_defaults(struct ctx *c, const char *path, const json_t *v,
+			struct ac_intent_defaults *d)
+{
+	char kp[KEY_PATH_MAX];
+	const char *key;
+	json_t *x;
+	int r;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "memory") == 0) {
+			r = get_size(c, kp, x, &d->memory, 0, false);
+			if (r == 0 && d->memory && d->memory < AC_MEMORY_MIN)
+				r = fail(c, kp, "must be 0 (none) or at least 1M");
+		} else if (strcmp(key, "memory_max_factor") == 0) {
+			r = get_factor(c, kp, x, &d->memory_max_factor);
+		} else if (strcmp(key, "cpu") == 0) {
+			r = get_cpu(c, kp, x, &d->cpu);
+		} else if (strcmp(key, "pids") == 0) {
+			r = get_default_pids(c, kp, x, &d->pids);
+		} else if (strcmp(key, "timeout") == 0) {
+			r = get_duration(c, kp, x, &d->timeout_ns);
+			if (r == 0 && d->timeout_ns && d->timeout_ns < AC_TIMEOUT_MIN_NS)
+				r = fail(c, kp, "must be 0 (none) or at least 1ms");
+		} else if (strcmp(key, "priority") == 0) {
+			if (!json_is_string(x) || ac_priority_parse(json_string_value(x), &d->priority) < 0)
+				r = fail(c, kp, "must be \"low\", \"normal\" or \"high\"");
+			else
+				r = 0;
+		} else if (strcmp(key, "on_exceed") == 0) {
+			if (!json_is_string(x) ||
+			    ac_on_exceed_parse(json_string_value(x), &d->on_exceed) < 0)
+				r = fail(c, kp, "must be \"kill\", \"freeze\" or \"report\"");
+			else
+				r = 0;
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* "tenants": {name: budget}; replaces the whole list. A tenant's absent
+ * budget fields are unlimited. */
+static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
+{
+	char kp[KEY_PATH_MAX];
+	const char *name;
+	json_t *x;
+	int n = 0, r;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object {\"name\": {budget}}");
+	if (json_object_size(v) > AC_TENANTS_MAX)
+		return fail(c, path, "too many tenants (at most %d)", AC_TENANTS_MAX);
+	json_object_foreach((json_t *)v, name, x) {
+		struct ac_tenant_config *t = &cfg->tenants[n];
+
+		join(kp, sizeof(kp), path, name);
+		if (!ac_name_valid(name))
+			return fail(c, kp, "not a valid tenant name ([A-Za-z0-9_.-]{1,64}, not starting with '.')");
+		*t = (struct ac_tenant_config){
+			.budget = { .memory_max = AC_UNLIMITED, .cpu = 0, .pids_max = AC_UNLIMITED },
+		};
+		ac_strlcpy(t->name, name, sizeof(t->name));
+		r = get_budget(c, kp, x, &t->budget);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	cfg->n_tenants = n;
+	return 0;
+}
+
+static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
+{
+	const char *key;
+	json_t *v;
+	int r;
+
+	if (!json_is_object(root))
+		return fail(c, "config", "must be a JSON object");
+	json_object_foreach((json_t *)root, key, v) {
+		if (strcmp(key, "socket") == 0)
+			r = get_string(c, key, v, cfg->socket_path, sizeof(cfg->socket_path), true);
+		else if (strcmp(key, "socket_mode") == 0)
+			r = get_mode(c, key, v, &cfg->socket_mode);
+		else if (strcmp(key, "root") == 0)
+			r = get_string(c, key, v, cfg->root, sizeof(cfg->root), false);
+		else if (strcmp(key, "output_limit") == 0)
+			r = get_size(c, key, v, &cfg->output_limit, 0, false);
+		else if (strcmp(key, "max_request") == 0)
+			r = get_size(c, key, v, &cfg->max_request, 1024, false);
+		else if (strcmp(key, "max_reply_backlog") == 0)
+			r = get_size(c, key, v, &cfg->max_reply_backlog, 1024, false);
+		else if (strcmp(key, "admission_wait_max") == 0)
+			r = get_duration(c, key, v, &cfg->admission_wait_max_ns);
+		else if (strcmp(key, "defaults") == 0)
+			r = get_defaults(c, key, v, &cfg->defaults);
+		else if (strcmp(key, "session_budget") == 0)
+			r = get_budget(c, key, v, &cfg->session_budget);
+		else if (strcmp(key, "tenants_on_demand") == 0)
+			r = get_bool(c, key, v, &cfg->tenants_on_demand);
+		else if (strcmp(key, "tenant_budget") == 0)
+			r = get_budget(c, key, v, &cfg->tenant_budget);
+		else if (strcmp(key, "tenants") == 0)
+			r = get_tenants(c, key, v, cfg);
+		else
+			r = fail(c, key, "unknown key");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ac_config_parse(struct ac_config *cfg, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct ctx c = { .err = err, .errlen = errlen };
+	_cleanup_free_ struct ac_config *tmp = NULL;
+	json_error_t jerr;
+	json_t *root;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!text)
+		return fail(&c, "config", "no text");
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (err && errlen)
+			snprintf(err, errlen, "line %d column %d: %s", jerr.line, jerr.column,
+				 jerr.text);
+		return -EINVAL;
+	}
+	/* parse into a copy: a bad file leaves cfg untouched */
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	*tmp = *cfg;
+	r = parse_top(&c, root, tmp);
+	json_decref(root);
+	if (r < 0)
+		return r;
+	*cfg = *tmp;
+	return 0;
+}
+
+/* Reads a whole (bounded) file into a NUL-terminated heap buffer. */
+static int read_file(const char *path, char **out, size_t *out_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			size_t ncap = cap ? cap * 2 : 16384;
+			char *nbuf;
+
+			if (ncap > CONFIG_FILE_MAX + 1)
+				ncap = CONFIG_FILE_MAX + 1;
+			if (ncap <= len + 1)
+				return -EFBIG;
+			nbuf = realloc(buf, ncap);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = AC_TAKE_PTR(buf);
+	*out_len = len;
+	return 0;
+}
+
+int ac_config_load_file(struct ac_config *cfg, const char *path, char *err, size_t errlen)
+{
+	_cleanup_free_ char *text = NULL;
+	char inner[512];
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, &text, &len);
+	if (r < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+				 r == -EFBIG ? "file too large" : strerror(-r));
+		return r;
+	}
+	r = ac_config_parse(cfg, text, len, inner, sizeof(inner));
+	if (r < 0 && err && errlen)
+		snprintf(err, errlen, "%s: %s", path, inner);
+	return r;
+}
+
+int ac_config_load_default(struct ac_config *cfg, char *err, size_t errlen)
+{
+	return ac_config_parse(cfg, ac_default_config, ac_default_config_len, err, errlen);
+}
+
+const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg, const char *name)
+{
+	for (int i = 0; name && i < cfg->n_tenants && i < AC_TENANTS_MAX; i++)
+		if (strcmp(cfg->tenants[i].name, name) == 0)
+			return &cfg->tenants[i];
+	return NULL;
+}

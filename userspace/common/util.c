@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Logging, bounded string helpers and monotonic time. The log level and
+ * prefix are the only globals of the project. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "agentcg/util.h"
+
+#define AC_LOG_LINE_MAX 2048
+#define AC_LOG_PREFIX_MAX 64
+
+static enum ac_log_level log_level = AC_LOG_INFO;
+static char log_prefix[AC_LOG_PREFIX_MAX] = "agentcgd";
+
+void ac_log_set_level(enum ac_log_level lvl)
+{
+	log_level = lvl;
+}
+
+void ac_log_set_prefix(const char *prefix)
+{
+	ac_strlcpy(log_prefix, prefix ? prefix : "", sizeof(log_prefix));
+}
+
+static const char *level_name(enum ac_log_level lvl)
+{
+	switch (lvl) {
+	case AC_LOG_ERR:
+		return "error";
+	case AC_LOG_WARN:
+		return "warning";
+	case AC_LOG_INFO:
+		return "info";
+	case AC_LOG_DEBUG:
+		return "debug";
+	}
+	return lvl < AC_LOG_WARN ? "error" : "debug";
+}
+
+/* Advances off by a snprintf result n, clamped to cap (truncation). */
+static size_t log_advance(size_t off, int n, size_t cap)
+{
+	if (n < 0)
+		return off;
+	return (size_t)n > cap - off ? cap : off + (size_t)n;
+}
+
+/* Writes one whole line "prefix: level: msg[: suffix]\n", truncated to
+ * AC_LOG_LINE_MAX, with a single fputs so lines do not interleave. */
+static void log_emit(enum ac_log_level lvl, const char *suffix, const char *fmt, va_list ap)
+	AC_PRINTF(3, 0);
+static void log_emit(enum ac_log_level lvl, const char *suffix, const char *fmt, va_list ap)
+{
+	char line[AC_LOG_LINE_MAX];
+	const size_t cap = sizeof(line) - 2; /* room for "\n\0" */
+	size_t off = 0;
+
+	if (log_prefix[0])
+		off = log_advance(off, snprintf(line, cap + 1, "%s: ", log_prefix), cap);
+	off = log_advance(off, snprintf(line + off, cap + 1 - off, "%s: ", level_name(lvl)), cap);
+	off = log_advance(off, vsnprintf(line + off, cap + 1 - off, fmt, ap), cap);
+	if (suffix)
+		off = log_advance(off, snprintf(line + off, cap + 1 - off, ": %s", suffix), cap);
+	line[off++] = '\n';
+	line[off] = '\0';
+	fputs(line, stderr);
+}
+
+void ac_log(enum ac_log_level lvl, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	log_emit(lvl, NULL, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
+
+int ac_log_errno(int err, const char *fmt, ...)
+{
+	int saved = errno;
+	char ebuf[128];
+	const char *msg;
+	va_list ap;
+
+	if (AC_LOG_ERR > log_level)
+		return err;
+	msg = strerror_r(err < 0 ? -err : err, ebuf, sizeof(ebuf));
+	va_start(ap, fmt);
+	log_emit(AC_LOG_ERR, msg, fmt, ap);
+	va_end(ap);
+	errno = saved;
+	return err;
+}
+
+size_t ac_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size) {
+		size_t c = n < size - 1 ? n : size - 1;
+
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int ac_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+uint64_t ac_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,1054 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One tool call, from request to verdict:
+ *   call.run -> validate -> admission (reserve, refuse or queue)
+ *   -> fresh leaf cgroup with the intent's limits -> spawn inside it
+ *   -> watch pidfd, cgroup.events, output pipes, deadlines
+ *   -> main process exits: kill stragglers, wait for the cgroup to empty
+ *   -> read usage, build the verdict, reply, remove the cgroup.
+ * A client that goes away takes its running calls with it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define CPU_TIME_CHECK_NS (20ULL * 1000000)
+#define RMDIR_RETRY_NS (10ULL * 1000000)
+#define RMDIR_TRIES 500
+#define DEFAULT_WAIT_NS (60ULL * 1000000000)
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static void call_finish(struct acd_ctx *ctx, struct acd_call *call);
+static void call_try_remove(struct acd_ctx *ctx, struct acd_call *call);
+
+const char *acd_call_state_name(enum acd_call_state st)
+{
+	switch (st) {
+	case CALL_WAITING: return "waiting";
+	case CALL_RUNNING: return "running";
+	case CALL_DRAINING: return "ending";
+	case CALL_FROZEN: return "frozen";
+	case CALL_REMOVING: return "removing";
+	}
+	return "?";
+}
+
+static void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+static void call_free(struct acd_ctx *ctx, struct acd_call *call)
+{
+	strv_free(call->argv);
+	strv_free(call->envp);
+	free(call->cwd);
+	for (int i = 0; i < 3; i++)
+		if (call->stdio[i] >= 0)
+			close(call->stdio[i]);
+	acd_buf_free(&call->out.buf);
+	acd_buf_free(&call->err.buf);
+	json_decref(call->req_id);
+	call->req_id = NULL;
+	ac_cg_node_close(&call->node);
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = -1;
+	call->next = ctx->dead_calls;
+	ctx->dead_calls = call;
+}
+
+void acd_free_dead(struct acd_ctx *ctx)
+{
+	while (ctx->dead_calls) {
+		struct acd_call *call = ctx->dead_calls;
+
+		ctx->dead_calls = call->next;
+		free(call);
+	}
+	while (ctx->dead_clients) {
+		struct acd_client *c = ctx->dead_clients;
+
+		ctx->dead_clients = c->next;
+		free(c);
+	}
+}
+
+/* ---- lists ----------------------------------------------------------- */
+
+static void session_unlink_call(struct acd_call *call)
+{
+	for (struct acd_call **pp = &call->session->calls; *pp; pp = &(*pp)->next)
+		if (*pp == call) {
+			*pp = call->next;
+			return;
+		}
+}
+
+static void client_unlink_call(struct acd_call *call)
+{
+	if (!call->client)
+		return;
+	for (struct acd_call **pp = &call->client->calls; *pp; pp = &(*pp)->client_next)
+		if (*pp == call) {
+			*pp = call->client_next;
+			break;
+		}
+	call->client = NULL;
+}
+
+static void waiting_unlink(struct acd_ctx *ctx, struct acd_call *call)
+{
+	for (struct acd_call **pp = &ctx->waiting; *pp; pp = &(*pp)->wait_next)
+		if (*pp == call) {
+			*pp = call->wait_next;
+			return;
+		}
+}
+
+/* ---- parameters ------------------------------------------------------ */
+
+static char **strv_from_json(const json_t *arr, size_t max, const char *field,
+			     struct ac_errors *errs, bool need_eq)
+{
+	size_t n, i;
+	char **v;
+
+	if (!json_is_array(arr)) {
+		ac_errors_add(errs, field, "must be an array of strings");
+		return NULL;
+	}
+	n = json_array_size(arr);
+	if (n > max) {
+		ac_errors_add(errs, field, "has %zu entries, at most %zu allowed", n, max);
+		return NULL;
+	}
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const json_t *s = json_array_get(arr, i);
+
+		if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s)) {
+			ac_errors_add(errs, field, "entry %zu is not a string without NUL bytes", i);
+			goto fail;
+		}
+		if (need_eq && !strchr(json_string_value(s), '=')) {
+			ac_errors_add(errs, field, "entry %zu is not of the form NAME=VALUE", i);
+			goto fail;
+		}
+		v[i] = strdup(json_string_value(s));
+		if (!v[i])
+			goto fail;
+	}
+	return v;
+fail:
+	strv_free(v);
+	return NULL;
+}
+
+static int resolve_user(const json_t *user, struct acd_call *call, struct ac_errors *errs)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	int ng = AC_GROUPS_MAX;
+
+	if (json_is_integer(user)) {
+		json_int_t uid = json_integer_value(user);
+
+		if (uid < 0 || uid > 0x7fffffff) {
+			ac_errors_add(errs, "user", "uid out of range");
+			return -EINVAL;
+		}
+		getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res);
+		if (!res) { /* a uid without a passwd entry: its own group, no others */
+			call->uid = (uid_t)uid;
+			call->gid = (gid_t)uid;
+			call->groups[0] = call->gid;
+			call->n_groups = 1;
+			return 0;
+		}
+	} else if (json_is_string(user)) {
+		getpwnam_r(json_string_value(user), &pw, buf, sizeof(buf), &res);
+		if (!res) {
+			ac_errors_add(errs, "user", "no such user '%.64s'", json_string_value(user));
+			return -EINVAL;
+		}
+	} else {
+		ac_errors_add(errs, "user", "must be a user name or a uid");
+		return -EINVAL;
+	}
+	call->uid = pw.pw_uid;
+	call->gid = pw.pw_gid;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, call->groups, &ng) < 0)
+		ng = AC_GROUPS_MAX;
+	call->n_groups = ng;
+	return 0;
+}
+
+static const char *const run_params[] = { "path", "argv", "env", "cwd", "user", "stdio",
+					  "wait", "wait_timeout", "intent" };
+
+static void check_unknown(const json_t *params, struct ac_errors *errs)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)params, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < AC_ARRAY_SIZE(run_params); i++)
+			known |= !strcmp(key, run_params[i]);
+		if (!known)
+			ac_errors_add(errs, key, "unknown parameter");
+	}
+}
+
+struct run_req {
+	struct ac_path path;
+	bool wait;
+	uint64_t wait_ns;
+	bool fds;
+};
+
+/* Fills call (command, credentials, intent) and req from params. */
+static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *params,
+		     struct acd_call *call, struct run_req *req, struct ac_errors *errs,
+		     int *rpc_code)
+{
+	const json_t *v;
+
+	*rpc_code = RPC_INVALID_PARAMS;
+	check_unknown(params, errs);
+	v = json_object_get(params, "path");
+	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &req->path) < 0 ||
+	    req->path.depth != AC_LEVEL_SESSION)
+		ac_errors_add(errs, "path", "must be a session path \"/tenant/session\" of names "
+					    "[A-Za-z0-9_.-]{1,64}");
+	v = json_object_get(params, "argv");
+	if (!v)
+		ac_errors_add(errs, "argv", "is required (the command and its arguments)");
+	else if ((call->argv = strv_from_json(v, ACD_MAX_ARGS, "argv", errs, false)) &&
+		 !call->argv[0]) {
+		ac_errors_add(errs, "argv", "must not be empty");
+	} else if (call->argv && !call->argv[0][0]) {
+		ac_errors_add(errs, "argv", "argv[0] must not be empty");
+	}
+	v = json_object_get(params, "env");
+	if (v)
+		call->envp = strv_from_json(v, ACD_MAX_ENV, "env", errs, true);
+	else if ((call->envp = calloc(2, sizeof(char *))))
+		call->envp[0] = strdup(DEFAULT_PATH);
+	v = json_object_get(params, "cwd");
+	if (v && (!json_is_string(v) || json_string_value(v)[0] != '/'))
+		ac_errors_add(errs, "cwd", "must be an absolute path");
+	else
+		call->cwd = strdup(v ? json_string_value(v) : "/");
+	v = json_object_get(params, "stdio");
+	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "capture") &&
+					 strcmp(json_string_value(v), "fds"))))
+		ac_errors_add(errs, "stdio", "must be \"capture\" or \"fds\"");
+	req->fds = v && json_is_string(v) && !strcmp(json_string_value(v), "fds");
+	call->capture = !req->fds;
+	v = json_object_get(params, "wait");
+	if (v && !json_is_boolean(v))
+		ac_errors_add(errs, "wait", "must be true or false");
+	req->wait = json_is_true(v);
+	req->wait_ns = DEFAULT_WAIT_NS;
+	v = json_object_get(params, "wait_timeout");
+	if (v && (!json_is_string(v) || ac_parse_duration(json_string_value(v), &req->wait_ns) < 0))
+		ac_errors_add(errs, "wait_timeout", "must be a duration such as \"30s\"");
+	if (req->wait_ns > ctx->cfg.admission_wait_max_ns)
+		req->wait_ns = ctx->cfg.admission_wait_max_ns;
+	ac_intent_from_json(json_object_get(params, "intent"), &call->intent, errs);
+
+	call->uid = c->uid;
+	call->gid = c->gid;
+	call->n_groups = c->n_groups;
+	memcpy(call->groups, c->groups, sizeof(gid_t) * (size_t)c->n_groups);
+	v = json_object_get(params, "user");
+	if (v) {
+		if (c->uid != 0) {
+			*rpc_code = RPC_PERMISSION;
+			ac_errors_add(errs, "user", "only root clients may run a call as another user");
+		} else {
+			resolve_user(v, call, errs);
+		}
+	}
+	return errs->n ? -EINVAL : 0;
+}
+
+/* ---- admission ------------------------------------------------------- */
+
+static uint64_t reservation(const struct ac_limits *l)
+{
+	if (l->memory_max != AC_UNLIMITED)
+		return l->memory_max;
+	if (l->memory_high != AC_UNLIMITED)
+		return l->memory_high;
+	return 0;
+}
+
+struct admission {
+	const char *level;
+	const char *path;
+	uint64_t budget, remaining;
+};
+
+/* 0 fits, -EAGAIN not now, -E2BIG never. */
+static int admission_check(const struct acd_call *call, struct admission *a)
+{
+	const struct acd_session *s = call->session;
+	const struct acd_tenant *t = s->tenant;
+	const struct {
+		const char *level, *path;
+		uint64_t budget, reserved;
+	} lv[2] = {
+		{ "session", s->path, s->budget.memory_max, s->reserved_mem },
+		{ "tenant", t->path, t->budget.memory_max, t->reserved_mem },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		if (lv[i].budget == AC_UNLIMITED)
+			continue;
+		a->level = lv[i].level;
+		a->path = lv[i].path;
+		a->budget = lv[i].budget;
+		a->remaining = lv[i].budget > lv[i].reserved ? lv[i].budget - lv[i].reserved : 0;
+		if (call->reserved_mem > lv[i].budget)
+			return -E2BIG;
+		if (call->reserved_mem > a->remaining)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+static void reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			    const struct acd_call *call, const struct admission *a, int r,
+			    bool waited)
+{
+	char msg[320], req_s[32], rem_s[32], bud_s[32];
+
+	ac_format_size(call->reserved_mem, req_s, sizeof(req_s));
+	ac_format_size(a->remaining, rem_s, sizeof(rem_s));
+	ac_format_size(a->budget, bud_s, sizeof(bud_s));
+	if (r == -E2BIG)
+		snprintf(msg, sizeof(msg),
+			 "admission refused: the call needs %s of memory, more than %s %s's whole "
+			 "budget of %s; declare less memory (memory_max)",
+			 req_s, a->level, a->path, bud_s);
+	else
+		snprintf(msg, sizeof(msg),
+			 "admission refused: the call needs %s of memory, %s %s has %s of its %s "
+			 "left%s; retry later, declare less, or pass wait",
+			 req_s, a->level, a->path, rem_s, bud_s, waited ? " after waiting" : "");
+	acd_reply_error(ctx, c, id, RPC_ADMISSION, msg,
+			json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "level", a->level, "path",
+				  a->path, "resource", "memory", "requested",
+				  (json_int_t)call->reserved_mem, "remaining",
+				  (json_int_t)a->remaining, "budget", (json_int_t)a->budget,
+				  "never_fits", r == -E2BIG));
+}
+
+static void reserve(struct acd_call *call, bool take)
+{
+	struct acd_session *s = call->session;
+
+	if (take) {
+		s->reserved_mem += call->reserved_mem;
+		s->tenant->reserved_mem += call->reserved_mem;
+	} else {
+		s->reserved_mem -= call->reserved_mem;
+		s->tenant->reserved_mem -= call->reserved_mem;
+	}
+}
+
+/* ---- running --------------------------------------------------------- */
+
+static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+
+static void capture_close(struct acd_ctx *ctx, struct acd_capture *cap)
+{
+	if (cap->w.fd < 0)
+		return;
+	acd_watch_del(ctx, &cap->w);
+	close(cap->w.fd);
+	cap->w.fd = -1;
+}
+
+static int open_capture(struct acd_capture *cap, int *child_end)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	cap->w.fd = p[0];
+	cap->w.fn = on_capture;
+	*child_end = p[1];
+	return 0;
+}
+
+static json_t *limits_to_json(const struct ac_limits *l)
+{
+	char mh[32], mm[32], cpu[48], pids[32];
+
+	ac_format_size(l->memory_high, mh, sizeof(mh));
+	ac_format_size(l->memory_max, mm, sizeof(mm));
+	if (l->cpu_quota_us == AC_UNLIMITED)
+		snprintf(cpu, sizeof(cpu), "max %llu", (unsigned long long)AC_CPU_PERIOD_US);
+	else
+		snprintf(cpu, sizeof(cpu), "%llu %llu", (unsigned long long)l->cpu_quota_us,
+			 (unsigned long long)l->cpu_period_us);
+	if (l->pids_max == AC_UNLIMITED)
+		snprintf(pids, sizeof(pids), "max");
+	else
+		snprintf(pids, sizeof(pids), "%llu", (unsigned long long)l->pids_max);
+	return json_pack("{s:s, s:s, s:s, s:s}", "memory.high", mh, "memory.max", mm, "cpu.max",
+			 cpu, "pids.max", pids);
+}
+
+/* Creates the cgroup, writes the limits, starts the command. On failure
+ * replies with the error and returns <0 (the caller frees the call). */
+static int call_start(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_session *s = call->session;
+	struct ac_cg_placement pl = { .n_v1 = 0 };
+	struct ac_spawn_req sreq = { 0 };
+	struct ac_spawn_res sres;
+	int child_out = -1, child_err = -1, r;
+	const char *what = NULL;
+	char msg[400];
+
+	snprintf(call->name, sizeof(call->name), "call-%llu", (unsigned long long)s->next_seq++);
+	snprintf(call->path, sizeof(call->path), "%s/%s", s->path, call->name);
+	r = ac_cg_mkdir(&ctx->cg, &s->node, call->name, true, &call->node);
+	if (r < 0) {
+		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot create the call's cgroup");
+		return r;
+	}
+	call->created = true;
+	r = ac_cg_apply_limits(&ctx->cg, &call->node, &call->limits, true);
+	if (r < 0) {
+		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot write the call's limits");
+		goto fail;
+	}
+	if ((r = ac_cg_placement_open(&ctx->cg, &call->node, &pl)) < 0) {
+		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot open cgroup.procs");
+		goto fail;
+	}
+	if (call->capture) {
+		if ((r = open_capture(&call->out, &child_out)) < 0 ||
+		    (r = open_capture(&call->err, &child_err)) < 0) {
+			acd_reply_errno(ctx, call->client, call->req_id, r, "pipe");
+			goto fail;
+		}
+		sreq.stdio[0] = -1;
+		sreq.stdio[1] = child_out;
+		sreq.stdio[2] = child_err;
+	} else {
+		memcpy(sreq.stdio, call->stdio, sizeof(sreq.stdio));
+	}
+	sreq.argv = call->argv;
+	sreq.envp = call->envp;
+	sreq.cwd = call->cwd;
+	sreq.uid = call->uid;
+	sreq.gid = call->gid;
+	sreq.n_groups = call->n_groups;
+	memcpy(sreq.groups, call->groups, sizeof(gid_t) * (size_t)call->n_groups);
+	sreq.place = &pl;
+
+	call->start_ns = ac_now_ns();
+	r = ac_spawn(&sreq, &sres, &what);
+	ac_cg_placement_close(&pl);
+	if (child_out >= 0)
+		close(child_out);
+	if (child_err >= 0)
+		close(child_err);
+	child_out = child_err = -1;
+	for (int i = 0; i < 3; i++) { /* the child has its copies */
+		if (call->stdio[i] >= 0)
+			close(call->stdio[i]);
+		call->stdio[i] = -1;
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot run '%.200s': %s: %s", call->argv[0],
+			 what ? what : "spawn", strerror(-r));
+		acd_reply_error(ctx, call->client, call->req_id, RPC_SPAWN_FAILED, msg,
+				json_pack("{s:i, s:s, s:s}", "errno", -r, "message", strerror(-r),
+					  "step", what ? what : "spawn"));
+		goto fail;
+	}
+	call->pid = sres.pid;
+	call->pidw.fd = sres.pidfd;
+	call->pidw.fn = on_pidfd;
+	acd_watch_add(ctx, &call->pidw, EPOLLIN);
+	call->eventsw.fd = ac_cg_open_events(&ctx->cg, &call->node);
+	call->eventsw.fn = on_cgroup_events;
+	if (call->eventsw.fd >= 0)
+		acd_watch_add(ctx, &call->eventsw, EPOLLPRI);
+	if (call->capture) {
+		acd_watch_add(ctx, &call->out.w, EPOLLIN);
+		acd_watch_add(ctx, &call->err.w, EPOLLIN);
+	}
+	if (call->intent.set & AC_F_TIMEOUT)
+		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
+	if (call->intent.set & AC_F_CPU_TIME)
+		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
+	call->state = CALL_RUNNING;
+	ctx->calls_running++;
+	ctx->calls_total++;
+	if (call->client)
+		acd_notify(ctx, call->client, "call.started",
+			   json_pack("{s:O, s:s, s:i}", "id", call->req_id, "path", call->path,
+				     "pid", (int)call->pid));
+	acd_event(ctx, "call.start", call->path,
+		  json_pack("{s:i, s:s, s:i}", "pid", (int)call->pid, "argv0", call->argv[0],
+			    "uid", (int)call->uid));
+	return 0;
+
+fail:
+	if (child_out >= 0)
+		close(child_out);
+	if (child_err >= 0)
+		close(child_err);
+	capture_close(ctx, &call->out);
+	capture_close(ctx, &call->err);
+	ac_cg_placement_close(&pl);
+	ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
+	call->created = false;
+	return r < 0 ? r : -EIO;
+}
+
+static void maybe_finish(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->state != CALL_DRAINING)
+		return;
+	if (call->out.w.fd >= 0 || call->err.w.fd >= 0)
+		return;
+	if (ac_cg_populated(&ctx->cg, &call->node) > 0)
+		return;
+	call_finish(ctx, call);
+}
+
+static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_capture *cap = (struct acd_capture *)w;
+	char buf[65536];
+	ssize_t n = read(w->fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		uint64_t limit = ctx->cfg.output_limit;
+		size_t room = cap->buf.len < limit ? (size_t)(limit - cap->buf.len) : 0;
+
+		/* Past the limit the output is read and dropped, so the command
+		 * never blocks on a full pipe and the daemon never grows. */
+		if ((size_t)n > room)
+			cap->truncated = true;
+		if (room)
+			acd_buf_append(&cap->buf, buf, (size_t)n < room ? (size_t)n : room, limit);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	capture_close(ctx, cap);
+	maybe_finish(ctx, cap->call);
+}
+
+#define CALL_OF(ptr, member) ((struct acd_call *)((char *)(ptr) - offsetof(struct acd_call, member)))
+
+static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_call *call = CALL_OF(w, pidw);
+	siginfo_t si = { 0 };
+
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	call->end_ns = ac_now_ns();
+	if (si.si_code == CLD_EXITED) {
+		call->end.exited = true;
+		call->end.exit_code = si.si_status;
+	} else {
+		call->end.term_signal = si.si_status;
+	}
+	acd_watch_del(ctx, w);
+	close(w->fd);
+	w->fd = -1;
+	call->state = CALL_DRAINING;
+	/* A tool call ends with its main process: nothing it left behind
+	 * survives it. */
+	if (ac_cg_populated(&ctx->cg, &call->node) > 0) {
+		ac_cg_kill(&ctx->cg, &call->node);
+		call->killed = true;
+	}
+	maybe_finish(ctx, call);
+}
+
+static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_call *call = CALL_OF(w, eventsw);
+	char buf[128];
+
+	/* Re-arm: the kernel signals a change; reading clears it. */
+	if (pread(w->fd, buf, sizeof(buf), 0) < 0)
+		return;
+	maybe_finish(ctx, call);
+}
+
+/* Output text as a JSON string; invalid UTF-8 bytes become U+FFFD. */
+static json_t *text_json(const struct acd_buf *b)
+{
+	json_t *s = json_stringn(b->data ? b->data : "", b->len);
+	char *clean, *o;
+	size_t i = 0;
+
+	if (s)
+		return s;
+	clean = malloc(b->len * 3 + 1);
+	if (!clean)
+		return json_string("");
+	o = clean;
+	while (i < b->len) {
+		unsigned char ch = (unsigned char)b->data[i];
+		size_t n = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+		bool ok = n > 0 && i + n <= b->len;
+
+		for (size_t k = 1; ok && k < n; k++)
+			ok = ((unsigned char)b->data[i + k] >> 6) == 2;
+		if (ok && n > 1 && !json_stringn(b->data + i, n))
+			ok = false; /* overlong or surrogate */
+		if (ok && ch != 0) {
+			memcpy(o, b->data + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	s = json_stringn(clean, (size_t)(o - clean));
+	free(clean);
+	return s ? s : json_string("");
+}
+
+static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **verdict_out)
+{
+	struct ac_usage u = { 0 };
+	json_t *res, *argv = json_array(), *verdict;
+
+	ac_cg_read_usage(&ctx->cg, &call->node, &u);
+	u.wall_ns = (call->end_ns ? call->end_ns : ac_now_ns()) - call->start_ns;
+	call->end.stdout_truncated = call->out.truncated;
+	call->end.stderr_truncated = call->err.truncated;
+	for (char **a = call->argv; *a; a++)
+		json_array_append_new(argv, json_string(*a));
+	verdict = ac_verdict_build(&call->intent, &call->limits, &u, &call->end);
+	res = json_pack("{s:s, s:i, s:o, s:o, s:o, s:o, s:O}", "path", call->path, "pid",
+			(int)call->pid, "argv", argv, "intent", ac_intent_to_json(&call->intent),
+			"limits", limits_to_json(&call->limits), "usage", ac_usage_to_json(&u),
+			"verdict", verdict);
+	if (json_object_get(verdict, "exit"))
+		json_object_set(res, "exit", json_object_get(verdict, "exit"));
+	if (call->capture) {
+		json_object_set_new(res, "stdout", text_json(&call->out.buf));
+		json_object_set_new(res, "stderr", text_json(&call->err.buf));
+		json_object_set_new(res, "stdout_truncated", json_boolean(call->out.truncated));
+		json_object_set_new(res, "stderr_truncated", json_boolean(call->err.truncated));
+	}
+	*verdict_out = verdict;
+	json_decref(verdict);
+	return res;
+}
+
+static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
+{
+	json_t *verdict, *res = call_result(ctx, call, &verdict);
+	json_t *status = json_object_get(verdict, "status");
+	json_t *ev = json_pack("{s:O, s:O}", "status", status ? status : json_null(), "summary",
+			       json_object_get(verdict, "summary") ?
+				       json_object_get(verdict, "summary") : json_null());
+
+	if (json_object_get(verdict, "exit"))
+		json_object_set(ev, "exit", json_object_get(verdict, "exit"));
+	call->replied = true;
+	acd_event(ctx, "call.end", call->path, ev);
+	if (call->client)
+		acd_reply_result(ctx, call->client, call->req_id, res);
+	else
+		json_decref(res);
+}
+
+static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (!call->replied)
+		call_reply(ctx, call);
+	client_unlink_call(call);
+	acd_watch_del(ctx, &call->eventsw);
+	if (call->eventsw.fd >= 0)
+		close(call->eventsw.fd);
+	call->eventsw.fd = -1;
+	reserve(call, false);
+	ctx->calls_running--;
+	call->state = CALL_REMOVING;
+	call_try_remove(ctx, call);
+	acd_calls_admit_waiting(ctx);
+}
+
+static void session_close_done(struct acd_ctx *ctx, struct acd_session *s)
+{
+	struct acd_client *c = s->close_client;
+	json_t *id = json_incref(s->close_id);
+	char path[sizeof(s->path)];
+	int killed = s->close_killed, r;
+
+	ac_strlcpy(path, s->path, sizeof(path));
+	r = acd_session_remove(ctx, s);
+	if (r < 0)
+		acd_reply_errno(ctx, c, id, r, "cannot remove the session's cgroup");
+	else
+		acd_reply_result(ctx, c, id, json_pack("{s:s, s:i}", "path", path, "killed_calls",
+						       killed));
+	json_decref(id);
+}
+
+static void call_try_remove(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_session *s = call->session;
+	int r = 0;
+
+	if (call->created)
+		r = ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
+	if (r == -EBUSY && ++call->rmdir_tries < RMDIR_TRIES) {
+		call->rmdir_retry_ns = ac_now_ns() + RMDIR_RETRY_NS;
+		return;
+	}
+	if (r < 0)
+		ac_log_errno(r, "cannot remove %s", call->path);
+	session_unlink_call(call);
+	call_free(ctx, call);
+	if (s->closing && !s->calls) {
+		for (struct acd_client *c = ctx->clients; c; c = c->next)
+			if (c == s->close_client)
+				goto found;
+		s->close_client = NULL;
+found:
+		session_close_done(ctx, s);
+	}
+}
+
+void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
+{
+	if (call->state == CALL_WAITING) {
+		waiting_unlink(ctx, call);
+		if (call->client && why != AC_STOP_DISCONNECT)
+			acd_reply_error(ctx, call->client, call->req_id, RPC_NOT_FOUND,
+					"call cancelled while waiting for budget", NULL);
+		client_unlink_call(call);
+		session_unlink_call(call);
+		call_free(ctx, call);
+		return;
+	}
+	if (call->state != CALL_RUNNING && call->state != CALL_DRAINING)
+		return;
+	if (call->end.stop == AC_STOP_NONE)
+		call->end.stop = why;
+	ac_cg_kill(&ctx->cg, &call->node);
+	call->killed = true;
+}
+
+void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
+{
+	while (c->calls) {
+		struct acd_call *call = c->calls;
+
+		c->calls = call->client_next;
+		call->client = NULL;
+		if (!call->replied)
+			acd_call_kill(ctx, call, AC_STOP_DISCONNECT);
+	}
+}
+
+static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
+{
+	reserve(call, true);
+	if (call_start(ctx, call) < 0) {
+		reserve(call, false);
+		client_unlink_call(call);
+		session_unlink_call(call);
+		call_free(ctx, call);
+	}
+}
+
+void acd_calls_admit_waiting(struct acd_ctx *ctx)
+{
+	struct acd_call **pp = &ctx->waiting;
+
+	while (*pp) {
+		struct acd_call *call = *pp;
+		struct admission a;
+
+		if (!call->session->frozen && !call->session->tenant->frozen &&
+		    admission_check(call, &a) == 0) {
+			*pp = call->wait_next;
+			admit_one(ctx, call);
+			continue;
+		}
+		pp = &call->wait_next;
+	}
+}
+
+static int ms_until(uint64_t now, uint64_t t)
+{
+	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 0;
+
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void check_cpu_time(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
+{
+	uint64_t used = 0;
+
+	call->next_cpu_check_ns = now + CPU_TIME_CHECK_NS;
+	if (ac_cg_cpu_usage_us(&ctx->cg, &call->node, &used) < 0 ||
+	    used * 1000 < call->intent.cpu_time_ns)
+		return;
+	call->next_cpu_check_ns = 0;
+	call->end.stop = AC_STOP_CPU_TIME;
+	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
+		ac_cg_freeze(&ctx->cg, &call->node, true);
+		call->end.frozen = true;
+		call->end_ns = now;
+		call_reply(ctx, call); /* it stays, frozen, for an operator */
+	} else if (call->intent.on_exceed == AC_EXCEED_KILL) {
+		acd_call_kill(ctx, call, AC_STOP_CPU_TIME);
+	} else {
+		call->end.stop = AC_STOP_NONE; /* report only */
+	}
+}
+
+int acd_calls_tick(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns();
+	int next = -1;
+
+#define NEXT(t) do { int _m = ms_until(now, (t)); if (next < 0 || _m < next) next = _m; } while (0)
+	for (struct acd_call **pp = &ctx->waiting; *pp;) {
+		struct acd_call *call = *pp;
+
+		if (call->wait_deadline_ns <= now) {
+			struct admission a;
+			int r = admission_check(call, &a);
+
+			*pp = call->wait_next;
+			reply_admission(ctx, call->client, call->req_id, call, &a,
+					r == 0 ? -EAGAIN : r, true);
+			client_unlink_call(call);
+			session_unlink_call(call);
+			call_free(ctx, call);
+			continue;
+		}
+		NEXT(call->wait_deadline_ns);
+		pp = &call->wait_next;
+	}
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			for (struct acd_call *call = s->calls, *nx; call; call = nx) {
+				nx = call->next;
+				if (call->state == CALL_RUNNING && !call->replied) {
+					if (call->deadline_ns && call->deadline_ns <= now) {
+						acd_call_kill(ctx, call, AC_STOP_TIMEOUT);
+						call->deadline_ns = 0;
+					}
+					if (call->next_cpu_check_ns && call->next_cpu_check_ns <= now)
+						check_cpu_time(ctx, call, now);
+					if (call->deadline_ns)
+						NEXT(call->deadline_ns);
+					if (call->next_cpu_check_ns)
+						NEXT(call->next_cpu_check_ns);
+				} else if (call->state == CALL_DRAINING) {
+					/* In case an event was missed: look again soon. */
+					NEXT(now + 50000000ULL);
+				} else if (call->state == CALL_REMOVING) {
+					if (call->rmdir_retry_ns <= now)
+						call_try_remove(ctx, call);
+					else
+						NEXT(call->rmdir_retry_ns);
+				}
+			}
+#undef NEXT
+	return next;
+}
+
+void acd_calls_shutdown(struct acd_ctx *ctx)
+{
+	while (ctx->waiting)
+		acd_call_kill(ctx, ctx->waiting, AC_STOP_SHUTDOWN);
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			for (struct acd_call *call = s->calls; call; call = call->next)
+				acd_call_kill(ctx, call, AC_STOP_SHUTDOWN);
+}
+
+bool acd_calls_all_gone(struct acd_ctx *ctx)
+{
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			if (s->calls)
+				return false;
+	return true;
+}
+
+json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call)
+{
+	json_t *argv = json_array();
+	uint64_t now = ac_now_ns();
+
+	for (char **a = call->argv; a && *a; a++)
+		json_array_append_new(argv, json_string(*a));
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:I}", "path", call->path, "kind",
+			 "call", "state",
+			 call->end.frozen ? "frozen" : acd_call_state_name(call->state), "pid",
+			 (int)call->pid, "uid", (int)call->uid, "argv", argv, "intent",
+			 ac_intent_to_json(&call->intent), "limits", limits_to_json(&call->limits),
+			 "elapsed_ms",
+			 (json_int_t)(call->start_ns ? ((call->end_ns ? call->end_ns : now) -
+							call->start_ns) / 1000000 : 0));
+}
+
+/* ---- call.run -------------------------------------------------------- */
+
+static struct acd_call *call_new(void)
+{
+	struct acd_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	ac_cg_node_init(&call->node);
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = -1;
+	call->stdio[0] = call->stdio[1] = call->stdio[2] = -1;
+	call->out.call = call->err.call = call;
+	return call;
+}
+
+static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct acd_client *c,
+						  json_t *id, const struct ac_path *p,
+						  enum ac_priority prio)
+{
+	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
+	struct acd_session *s;
+	char msg[200];
+	int r;
+
+	if (!t && ctx->cfg.tenants_on_demand) {
+		r = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
+		if (r < 0) {
+			acd_reply_errno(ctx, c, id, r, "cannot create tenant");
+			return NULL;
+		}
+	}
+	if (!t) {
+		snprintf(msg, sizeof(msg), "no tenant '%s' (tenants come from the configuration "
+					   "or tenant.create)", p->comp[0]);
+		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, msg, json_pack("{s:s}", "path", p->comp[0]));
+		return NULL;
+	}
+	if (t->frozen) {
+		snprintf(msg, sizeof(msg), "tenant %s is frozen; thaw it first", t->path);
+		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", t->path));
+		return NULL;
+	}
+	s = acd_session_find(t, p->comp[1]);
+	if (!s) {
+		r = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
+		if (r < 0) {
+			acd_reply_errno(ctx, c, id, r, "cannot create session");
+			return NULL;
+		}
+	}
+	if (s->closing) {
+		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, "session is closing",
+				json_pack("{s:s}", "path", s->path));
+		return NULL;
+	}
+	if (s->frozen) {
+		snprintf(msg, sizeof(msg), "session %s is frozen; thaw it first", s->path);
+		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", s->path));
+		return NULL;
+	}
+	return s;
+}
+
+void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	struct acd_call *call = call_new();
+	struct ac_errors errs = { 0 };
+	struct run_req req = { 0 };
+	struct admission a;
+	int rpc_code, r;
+
+	if (!call) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "call.run");
+		return;
+	}
+	if (parse_run(ctx, c, params, call, &req, &errs, &rpc_code) < 0) {
+		acd_reply_error(ctx, c, id, rpc_code,
+				rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params",
+				ac_errors_to_json(&errs));
+		goto free_call;
+	}
+	if (req.fds && acd_client_take_fds(c, call->stdio, 3) < 0) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				json_pack("{s:s}", "stdio",
+					  "\"fds\" needs 3 fds (stdin, stdout, stderr) passed with "
+					  "SCM_RIGHTS together with the request"));
+		goto free_call;
+	}
+	call->session = find_or_create_session(ctx, c, id, &req.path, call->intent.priority);
+	if (!call->session)
+		goto free_call;
+	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
+	ac_intent_to_limits(&call->intent, &call->limits);
+	call->reserved_mem = reservation(&call->limits);
+	call->req_id = json_incref(id);
+	call->client = c;
+	call->next = call->session->calls;
+	call->session->calls = call;
+	call->client_next = c->calls;
+	c->calls = call;
+
+	r = admission_check(call, &a);
+	if (r == 0) {
+		admit_one(ctx, call);
+		return;
+	}
+	if (r == -EAGAIN && req.wait) {
+		struct acd_call **pp = &ctx->waiting;
+
+		call->state = CALL_WAITING;
+		call->wait_deadline_ns = ac_now_ns() + req.wait_ns;
+		while (*pp)
+			pp = &(*pp)->wait_next;
+		*pp = call;
+		return;
+	}
+	reply_admission(ctx, c, id, call, &a, r, false);
+	client_unlink_call(call);
+	session_unlink_call(call);
+free_call:
+	call_free(ctx, call);
+}

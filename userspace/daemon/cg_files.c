@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cgroup backend: limits, statistics and the cgroupfs-like file view.
+ * On v2 the files are read as they are; on hybrid the v1 files of the
+ * memory, cpu and pids hierarchies are translated to their v2 form so an
+ * operator sees the same names on both. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentcg/cgroup.h"
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "cg_io.h"
+
+/* v1 reports "unlimited" as a huge page-aligned number. */
+#define V1_UNLIMITED_FLOOR (1ULL << 62)
+
+static int fd_of(const struct ac_cg_node *n, enum ac_hier h)
+{
+	return n->dirfd[h];
+}
+
+/* ---- limits ---------------------------------------------------------- */
+
+static int v2_apply(const struct ac_cg_node *n, const struct ac_limits *l, bool fresh)
+{
+	int fd = fd_of(n, AC_H_UNIFIED), r;
+	char buf[64];
+
+	/* memory.max before memory.high: high above max is pointless. */
+	if (!fresh || l->memory_max != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "memory.max", l->memory_max)) < 0)
+			return r;
+	if (!fresh || l->memory_high != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "memory.high", l->memory_high)) < 0)
+			return r;
+	if (!fresh || l->cpu_quota_us != AC_UNLIMITED) {
+		if (l->cpu_quota_us == AC_UNLIMITED)
+			snprintf(buf, sizeof(buf), "max %" PRIu64, l->cpu_period_us);
+		else
+			snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, l->cpu_quota_us,
+				 l->cpu_period_us);
+		if ((r = cg_write_at(fd, "cpu.max", buf)) < 0)
+			return r;
+	}
+	if (!fresh || l->pids_max != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "pids.max", l->pids_max)) < 0)
+			return r;
+	return 0;
+}
+
+static int v1_write_limit(int fd, const char *name, uint64_t v)
+{
+	char buf[32];
+
+	if (v == AC_UNLIMITED)
+		return cg_write_at(fd, name, "-1");
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return cg_write_at(fd, name, buf);
+}
+
+static int hybrid_apply(const struct ac_cg_node *n, const struct ac_limits *l, bool fresh)
+{
+	int r;
+
+	if (!fresh || l->memory_max != AC_UNLIMITED)
+		if ((r = v1_write_limit(fd_of(n, AC_H_MEMORY), "memory.limit_in_bytes",
+					l->memory_max)) < 0)
+			return r;
+	/* No memory.high on v1: the soft limit is the nearest knob (it only
+	 * acts under global pressure); the verdict reports `memory` overruns. */
+	if (!fresh || l->memory_high != AC_UNLIMITED)
+		if ((r = v1_write_limit(fd_of(n, AC_H_MEMORY), "memory.soft_limit_in_bytes",
+					l->memory_high)) < 0)
+			return r;
+	if (!fresh || l->cpu_quota_us != AC_UNLIMITED) {
+		if (l->cpu_period_us && l->cpu_period_us != 100000 &&
+		    (r = cg_write_u64_at(fd_of(n, AC_H_CPU), "cpu.cfs_period_us", l->cpu_period_us)) < 0)
+			return r;
+		if ((r = v1_write_limit(fd_of(n, AC_H_CPU), "cpu.cfs_quota_us", l->cpu_quota_us)) < 0)
+			return r;
+	}
+	if (!fresh || l->pids_max != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd_of(n, AC_H_PIDS), "pids.max", l->pids_max)) < 0)
+			return r;
+	return 0;
+}
+
+int ac_cg_apply_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       const struct ac_limits *lim, bool fresh)
+{
+	return cg->kind == AC_CG_V2 ? v2_apply(node, lim, fresh) : hybrid_apply(node, lim, fresh);
+}
+
+/* ---- usage ----------------------------------------------------------- */
+
+static void keyed(const char *text, const char *key, uint64_t *v)
+{
+	uint64_t x;
+
+	if (cg_keyed_u64(text, key, &x) == 0)
+		*v = x;
+}
+
+static int read_unified_cpu(const struct ac_cg_node *n, struct ac_usage *u)
+{
+	char buf[1024];
+	int r = cg_read_at(fd_of(n, AC_H_UNIFIED), "cpu.stat", buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	keyed(buf, "user_usec", &u->cpu_user_us);
+	keyed(buf, "system_usec", &u->cpu_system_us);
+	keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
+	keyed(buf, "throttled_usec", &u->cpu_throttled_us);
+	return 0;
+}
+
+static void read_pids(int fd, struct ac_usage *u)
+{
+	char buf[256];
+	uint64_t v;
+
+	if (cg_read_u64_at(fd, "pids.peak", &v) == 0)
+		u->pids_peak = v;
+	if (cg_read_at(fd, "pids.events", buf, sizeof(buf)) > 0)
+		keyed(buf, "max", &u->pids_max_events);
+}
+
+static int v2_usage(const struct ac_cg_node *n, struct ac_usage *u, bool has_peak)
+{
+	int fd = fd_of(n, AC_H_UNIFIED);
+	char buf[512];
+	uint64_t v;
+
+	u->has_mem_high_knob = true;
+	if (has_peak && cg_read_u64_at(fd, "memory.peak", &v) == 0)
+		u->memory_peak = v;
+	else if (cg_read_u64_at(fd, "memory.current", &v) == 0)
+		u->memory_peak = v;
+	if (cg_read_at(fd, "memory.events", buf, sizeof(buf)) > 0) {
+		keyed(buf, "high", &u->mem_high);
+		keyed(buf, "max", &u->mem_max);
+		keyed(buf, "oom", &u->mem_oom);
+		keyed(buf, "oom_kill", &u->mem_oom_kill);
+	}
+	read_pids(fd, u);
+	return read_unified_cpu(n, u);
+}
+
+static int hybrid_usage(const struct ac_cg_node *n, struct ac_usage *u)
+{
+	int mfd = fd_of(n, AC_H_MEMORY);
+	char buf[512];
+	uint64_t v;
+
+	u->has_mem_high_knob = false;
+	if (cg_read_u64_at(mfd, "memory.max_usage_in_bytes", &v) == 0)
+		u->memory_peak = v;
+	if (cg_read_u64_at(mfd, "memory.failcnt", &v) == 0)
+		u->mem_max = v;
+	if (cg_read_at(mfd, "memory.oom_control", buf, sizeof(buf)) > 0) {
+		keyed(buf, "oom_kill", &u->mem_oom_kill);
+		u->mem_oom = u->mem_oom_kill;
+	}
+	read_pids(fd_of(n, AC_H_PIDS), u);
+	read_unified_cpu(n, u);
+	/* Throttling lives in the v1 cpu hierarchy. */
+	if (cg_read_at(fd_of(n, AC_H_CPU), "cpu.stat", buf, sizeof(buf)) > 0) {
+		keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
+		if (cg_keyed_u64(buf, "throttled_time", &v) == 0)
+			u->cpu_throttled_us = v / 1000;
+	}
+	return 0;
+}
+
+int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct ac_usage *u)
+{
+	return cg->kind == AC_CG_V2 ? v2_usage(node, u, cg->has_peak) : hybrid_usage(node, u);
+}
+
+uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node)
+{
+	uint64_t v = 0;
+
+	if (cg->kind == AC_CG_V2)
+		cg_read_u64_at(fd_of(node, AC_H_UNIFIED), "memory.current", &v);
+	else
+		cg_read_u64_at(fd_of(node, AC_H_MEMORY), "memory.usage_in_bytes", &v);
+	return v == UINT64_MAX ? 0 : v;
+}
+
+int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t *us)
+{
+	char buf[512];
+	int r = cg_read_at(fd_of(node, AC_H_UNIFIED), "cpu.stat", buf, sizeof(buf));
+
+	(void)cg;
+	if (r < 0)
+		return r;
+	return cg_keyed_u64(buf, "usage_usec", us);
+}
+
+/* ---- the file view --------------------------------------------------- */
+
+/* Files an operator may read; anything else is -ENOENT. */
+static const char *const readable[] = {
+	"memory.current", "memory.peak",  "memory.max",	   "memory.high",  "memory.events",
+	"memory.stat",	  "cpu.max",	  "cpu.stat",	   "pids.current", "pids.max",
+	"pids.peak",	  "pids.events",  "cgroup.procs",  "cgroup.events", "cgroup.freeze",
+	"cgroup.stat",	  "memory.pressure", "cpu.pressure", "io.pressure",
+};
+
+static bool is_readable(const char *file)
+{
+	for (size_t i = 0; i < AC_ARRAY_SIZE(readable); i++)
+		if (!strcmp(file, readable[i]))
+			return true;
+	return false;
+}
+
+static int fmt_limit(char *buf, size_t len, uint64_t v)
+{
+	if (v >= V1_UNLIMITED_FLOOR)
+		return ac_snprintf(buf, len, "max\n");
+	return ac_snprintf(buf, len, "%" PRIu64 "\n", v);
+}
+
+static int hybrid_read(const struct ac_cg_node *n, const char *file, char *buf, size_t len)
+{
+	int mfd = fd_of(n, AC_H_MEMORY), cfd = fd_of(n, AC_H_CPU);
+	uint64_t v = 0, period = 100000;
+	int r;
+
+	if (!strcmp(file, "memory.current") || !strcmp(file, "memory.peak") ||
+	    !strcmp(file, "memory.max")) {
+		const char *v1 = !strcmp(file, "memory.current") ? "memory.usage_in_bytes" :
+				 !strcmp(file, "memory.peak")	 ? "memory.max_usage_in_bytes" :
+								   "memory.limit_in_bytes";
+		if ((r = cg_read_u64_at(mfd, v1, &v)) < 0)
+			return r;
+		return fmt_limit(buf, len, v);
+	}
+	if (!strcmp(file, "memory.high"))
+		return -ENOENT; /* no such knob on cgroup v1 */
+	if (!strcmp(file, "memory.stat"))
+		return cg_read_at(mfd, "memory.stat", buf, len);
+	if (!strcmp(file, "memory.events")) {
+		struct ac_usage u = { 0 };
+
+		hybrid_usage(n, &u);
+		return ac_snprintf(buf, len,
+				   "low 0\nhigh 0\nmax %" PRIu64 "\noom %" PRIu64 "\noom_kill %" PRIu64
+				   "\n",
+				   u.mem_max, u.mem_oom, u.mem_oom_kill);
+	}
+	if (!strcmp(file, "cpu.max")) {
+		char q[32];
+
+		cg_read_u64_at(cfd, "cpu.cfs_period_us", &period);
+		if ((r = cg_read_at(cfd, "cpu.cfs_quota_us", q, sizeof(q))) < 0)
+			return r;
+		if (q[0] == '-')
+			return ac_snprintf(buf, len, "max %" PRIu64 "\n", period);
+		return ac_snprintf(buf, len, "%" PRIu64 " %" PRIu64 "\n", (uint64_t)strtoull(q, NULL, 10),
+				   period);
+	}
+	if (!strcmp(file, "cpu.stat")) {
+		struct ac_usage u = { 0 };
+		uint64_t usage = 0;
+
+		hybrid_usage(n, &u);
+		ac_cg_cpu_usage_us(NULL, n, &usage);
+		return ac_snprintf(buf, len,
+				   "usage_usec %" PRIu64 "\nuser_usec %" PRIu64 "\nsystem_usec %" PRIu64
+				   "\nnr_throttled %" PRIu64 "\nthrottled_usec %" PRIu64 "\n",
+				   usage, u.cpu_user_us, u.cpu_system_us, u.cpu_nr_throttled,
+				   u.cpu_throttled_us);
+	}
+	if (!strncmp(file, "pids.", 5))
+		return cg_read_at(fd_of(n, AC_H_PIDS), file, buf, len);
+	return cg_read_at(fd_of(n, AC_H_UNIFIED), file, buf, len);
+}
+
+int ac_cg_read_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
+		    char *buf, size_t len)
+{
+	if (!is_readable(file))
+		return -ENOENT;
+	if (cg->kind == AC_CG_V2)
+		return cg_read_at(fd_of(node, AC_H_UNIFIED), file, buf, len);
+	return hybrid_read(node, file, buf, len);
+}
+
+/* "max" or a size. */
+static int parse_limit(const char *value, uint64_t *v)
+{
+	if (!strcmp(value, "max")) {
+		*v = AC_UNLIMITED;
+		return 0;
+	}
+	return ac_parse_size(value, v);
+}
+
+/* "max", "max PERIOD", "QUOTA", "QUOTA PERIOD" (microseconds). */
+static int parse_cpu_max(const char *value, uint64_t *quota, uint64_t *period)
+{
+	char q[32];
+	unsigned long long p = 100000;
+	int n = sscanf(value, "%31s %llu", q, &p);
+	char *end;
+
+	if (n < 1 || p < 1000 || p > 1000000)
+		return -EINVAL;
+	*period = p;
+	if (!strcmp(q, "max")) {
+		*quota = AC_UNLIMITED;
+		return 0;
+	}
+	*quota = strtoull(q, &end, 10);
+	if (*end || *quota < 1000)
+		return -EINVAL;
+	return 0;
+}
+
+int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
+		     const char *value)
+{
+	struct ac_limits l;
+	uint64_t v;
+	int r;
+
+	if (!strcmp(file, "memory.max") || !strcmp(file, "memory.high")) {
+		if ((r = parse_limit(value, &v)) < 0)
+			return r;
+		if (cg->kind == AC_CG_HYBRID) {
+			if (!strcmp(file, "memory.high"))
+				return -EOPNOTSUPP;
+			return v1_write_limit(fd_of(node, AC_H_MEMORY), "memory.limit_in_bytes", v);
+		}
+		return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), file, v);
+	}
+	if (!strcmp(file, "pids.max")) {
+		char *end;
+
+		if (!strcmp(value, "max"))
+			v = AC_UNLIMITED;
+		else if ((v = strtoull(value, &end, 10)) == 0 || *end)
+			return -EINVAL;
+		return cg_write_u64_at(fd_of(node, cg->kind == AC_CG_V2 ? AC_H_UNIFIED : AC_H_PIDS),
+				       "pids.max", v);
+	}
+	if (!strcmp(file, "cpu.max")) {
+		ac_limits_unlimited(&l);
+		if ((r = parse_cpu_max(value, &l.cpu_quota_us, &l.cpu_period_us)) < 0)
+			return r;
+		if (cg->kind == AC_CG_V2) {
+			char buf[64];
+
+			if (l.cpu_quota_us == AC_UNLIMITED)
+				snprintf(buf, sizeof(buf), "max %" PRIu64, l.cpu_period_us);
+			else
+				snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, l.cpu_quota_us,
+					 l.cpu_period_us);
+			return cg_write_at(fd_of(node, AC_H_UNIFIED), "cpu.max", buf);
+		}
+		if ((r = cg_write_u64_at(fd_of(node, AC_H_CPU), "cpu.cfs_period_us", l.cpu_period_us)) < 0)
+			return r;
+		return v1_write_limit(fd_of(node, AC_H_CPU), "cpu.cfs_quota_us", l.cpu_quota_us);
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* agentcgd internals: the one context struct and the interfaces between
+ * the daemon's modules (server: sockets and clients; rpc: envelopes and
+ * dispatch; tree: tenants and sessions; call: tool-call lifecycle;
+ * methods: the cg.*, session.*, tenant.* handlers; events: subscribers). */
+#ifndef AGENTCGD_DAEMON_H
+#define AGENTCGD_DAEMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agentcg/cgroup.h"
+#include "agentcg/config.h"
+#include "agentcg/intent.h"
+#include "agentcg/names.h"
+#include "agentcg/spawn.h"
+#include "agentcg/verdict.h"
+
+#define ACD_VERSION "0.1.0"
+#define ACD_MAX_CLIENTS 4096
+#define ACD_MAX_PASSED_FDS 16
+#define ACD_MAX_ARGS 4096
+#define ACD_MAX_ENV 4096
+
+/* JSON-RPC error codes (README "Error codes"). */
+enum {
+	RPC_PARSE_ERROR = -32700,
+	RPC_INVALID_REQUEST = -32600,
+	RPC_METHOD_NOT_FOUND = -32601,
+	RPC_INVALID_PARAMS = -32602,
+	RPC_NOT_FOUND = -32001,
+	RPC_ADMISSION = -32002,
+	RPC_FROZEN = -32003,
+	RPC_SPAWN_FAILED = -32004,
+	RPC_PERMISSION = -32005,
+	RPC_EXISTS = -32006,
+	RPC_SHUTTING_DOWN = -32007,
+	RPC_SYSTEM = -32008,
+};
+
+struct acd_ctx;
+
+/* Every fd in the epoll set carries one of these. */
+struct acd_watch {
+	int fd;
+	void (*fn)(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+};
+
+struct acd_buf {
+	char *data;
+	size_t len, cap;
+};
+int acd_buf_append(struct acd_buf *b, const void *data, size_t len, size_t limit);
+void acd_buf_consume(struct acd_buf *b, size_t n);
+void acd_buf_free(struct acd_buf *b);
+
+struct acd_call;
+
+struct acd_client {
+	struct acd_watch w;
+	struct acd_client *prev, *next;
+	uint64_t serial; /* for log lines */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[AC_GROUPS_MAX];
+	int n_groups;
+	struct acd_buf in, out;
+	int fds[ACD_MAX_PASSED_FDS]; /* received with SCM_RIGHTS, not yet used */
+	int n_fds;
+	bool want_out;	   /* EPOLLOUT registered */
+	bool closing;	   /* no more input; close once out is flushed */
+	bool discarding;   /* inside an over-long line: drop until '\n' */
+	bool subscribed;
+	struct ac_path sub_path;
+	struct acd_call *calls; /* running calls owned by this client */
+};
+
+enum acd_call_state {
+	CALL_WAITING,  /* queued for budget (admission wait) */
+	CALL_RUNNING,  /* main process alive */
+	CALL_DRAINING, /* main exited; killing stragglers, draining pipes */
+	CALL_FROZEN,   /* stopped by on_exceed=freeze; replied, kept frozen */
+	CALL_REMOVING, /* replied; cgroup removal pending */
+};
+
+struct acd_capture {
+	struct acd_watch w; /* read end of the pipe, -1 when closed */
+	struct acd_buf buf;
+	bool truncated;
+	struct acd_call *call; /* owner */
+};
+
+struct acd_session;
+
+struct acd_call {
+	struct acd_call *next;		  /* in session->calls */
+	struct acd_call *client_next;	  /* in client->calls */
+	struct acd_call *wait_next;	  /* in ctx->waiting */
+	struct acd_session *session;
+	char name[AC_NAME_MAX + 1];
+	char path[3 * (AC_NAME_MAX + 1) + 1];
+	enum acd_call_state state;
+	struct acd_client *client; /* NULL once it went away */
+	json_t *req_id;		   /* id of the call.run request */
+	bool created;		   /* cgroup exists */
+	struct ac_cg_node node;
+	struct ac_intent intent;
+	struct ac_limits limits;
+	uint64_t reserved_mem; /* admission reservation */
+	/* the command */
+	char **argv;
+	char **envp;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[AC_GROUPS_MAX];
+	int n_groups;
+	int stdio[3]; /* passed fds (stdio "fds"), owned; -1 otherwise */
+	bool capture;
+	/* running */
+	pid_t pid;
+	struct acd_watch pidw;	  /* pidfd */
+	struct acd_watch eventsw; /* cgroup.events, EPOLLPRI */
+	struct acd_capture out, err;
+	uint64_t start_ns, end_ns;
+	uint64_t deadline_ns;	   /* timeout; 0 none */
+	uint64_t next_cpu_check_ns; /* cpu_time poll; 0 none */
+	uint64_t wait_deadline_ns; /* admission wait */
+	uint64_t rmdir_retry_ns;
+	int rmdir_tries;
+	struct ac_call_end end;
+	bool killed; /* cgroup.kill sent */
+	bool replied;
+};
+
+struct acd_tenant;
+
+struct acd_session {
+	struct acd_session *next;
+	struct acd_tenant *tenant;
+	char name[AC_NAME_MAX + 1];
+	char path[2 * (AC_NAME_MAX + 1) + 1];
+	struct ac_cg_node node;
+	struct ac_budget budget;
+	enum ac_priority priority;
+	uid_t owner;	/* uid of the client that created it */
+	uint64_t reserved_mem;
+	uint64_t next_seq;
+	bool frozen;
+	struct acd_call *calls;
+	/* session.close in progress: reply when the last call is gone */
+	bool closing;
+	struct acd_client *close_client;
+	json_t *close_id;
+	int close_killed;
+};
+
+struct acd_tenant {
+	struct acd_tenant *next;
+	char name[AC_NAME_MAX + 1];
+	char path[AC_NAME_MAX + 2];
+	struct ac_cg_node node;
+	struct ac_budget budget;
+	uint64_t reserved_mem;
+	bool frozen;
+	struct acd_session *sessions;
+};
+
+struct acd_ctx {
+	struct ac_config cfg;
+	struct ac_cgroup cg;
+	const char *force_backend;
+	char socket_path[AC_PATH_MAX];
+	int epfd;
+	struct acd_watch listen_w;
+	struct acd_watch signal_w;
+	struct acd_client *clients;
+	int n_clients;
+	uint64_t client_serial;
+	struct acd_tenant *tenants;
+	struct acd_call *waiting; /* admission queue, FIFO */
+	int calls_running;
+	uint64_t calls_total;
+	/* Freed after the current epoll batch: a later event of the same
+	 * batch may still point at them. */
+	struct acd_client *dead_clients;
+	struct acd_call *dead_calls;
+	bool stopping;
+	uint64_t stop_deadline_ns;
+	int exit_code;
+};
+
+/* server.c */
+int acd_server_listen(struct acd_ctx *ctx);
+void acd_server_close(struct acd_ctx *ctx);
+int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+void acd_watch_del(struct acd_ctx *ctx, struct acd_watch *w);
+/* Queues one line (json + '\n') to a client; drops the client when its
+ * unread backlog passes the limit. Steals no reference. */
+void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg);
+/* Takes n passed fds (in order) from the client, or -EBADF if fewer. */
+int acd_client_take_fds(struct acd_client *c, int *fds, int n);
+void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why);
+
+/* rpc.c */
+void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *line, size_t len);
+void acd_reply_result(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *result);
+void acd_reply_error(struct acd_ctx *ctx, struct acd_client *c, json_t *id, int code,
+		     const char *msg, json_t *data);
+/* Reply for a negative errno from a system operation. */
+void acd_reply_errno(struct acd_ctx *ctx, struct acd_client *c, json_t *id, int err,
+		     const char *what);
+void acd_notify(struct acd_ctx *ctx, struct acd_client *c, const char *method, json_t *params);
+
+/* A handler either replies (sync) or keeps id to reply later (async). */
+typedef void (*acd_method_fn)(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			      json_t *params);
+
+/* tree.c */
+int acd_tree_init(struct acd_ctx *ctx);
+void acd_tree_destroy(struct acd_ctx *ctx);
+struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name);
+struct acd_session *acd_session_find(struct acd_tenant *t, const char *name);
+struct acd_call *acd_call_find(struct acd_session *s, const char *name);
+int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_budget *b,
+		      struct acd_tenant **out);
+int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t);
+int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *name,
+		       const struct ac_budget *b, enum ac_priority prio, struct acd_session **out);
+/* Removes an idle session (no calls); -EBUSY otherwise. */
+int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s);
+int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const struct ac_budget *b);
+/* Parses {"memory_max", "cpu", "pids"}; adds errors under prefix. */
+int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_errors *errs);
+json_t *acd_budget_to_json(const struct ac_budget *b);
+
+/* call.c */
+void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params);
+/* The client went away: kill its calls, forget it. */
+void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c);
+/* Kills a running call (stop reason recorded). */
+void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why);
+/* Time-driven work: deadlines, cpu_time checks, admission wait expiry,
+ * rmdir retries. Returns ms until the next timed event, or -1. */
+int acd_calls_tick(struct acd_ctx *ctx);
+/* Budget was freed: start waiting calls that now fit. */
+void acd_calls_admit_waiting(struct acd_ctx *ctx);
+void acd_calls_shutdown(struct acd_ctx *ctx);
+void acd_free_dead(struct acd_ctx *ctx);
+bool acd_calls_all_gone(struct acd_ctx *ctx);
+json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call);
+const char *acd_call_state_name(enum acd_call_state st);
+
+/* methods.c */
+acd_method_fn acd_method_lookup(const char *name);
+/* Resolves a path into tenant/session/call (any may be NULL); replies
+ * -32001 and returns -ENOENT when something does not exist. */
+int acd_resolve(struct acd_ctx *ctx, struct acd_client *c, json_t *id, const struct ac_path *p,
+		struct acd_tenant **t, struct acd_session **s, struct acd_call **call);
+
+/* events.c */
+void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details);
+void acd_method_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+				 json_t *params);
+
+#endif

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Lifecycle events, sent as notifications to subscribed clients whose
+ * path prefix covers the event's path. A subscriber that stops reading is
+ * dropped by the reply backlog limit like any other client. */
+#include <string.h>
+#include <time.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+static bool covers(const struct ac_path *prefix, const char *path)
+{
+	struct ac_path p;
+
+	if (ac_path_parse(path, &p) < 0 || p.depth < prefix->depth)
+		return false;
+	for (int i = 0; i < prefix->depth; i++)
+		if (strcmp(prefix->comp[i], p.comp[i]))
+			return false;
+	return true;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details)
+{
+	json_t *params = json_pack("{s:s, s:s, s:I}", "type", type, "path", path, "time_ns",
+				   (json_int_t)wall_ns());
+	struct acd_client *c, *next;
+
+	if (details) {
+		json_object_update(params, details);
+		json_decref(details);
+	}
+	ac_debug("event %s %s", type, path);
+	/* Sending may drop a client: walk with a saved next pointer. */
+	for (c = ctx->clients; c; c = next) {
+		next = c->next;
+		if (c->subscribed && covers(&c->sub_path, path))
+			acd_notify(ctx, c, "event", json_incref(params));
+	}
+	json_decref(params);
+}
+
+void acd_method_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+				 json_t *params)
+{
+	json_t *v = json_object_get(params, "path");
+	struct ac_path p = { .depth = 0 };
+
+	if (v && (!json_is_string(v) || ac_path_parse(json_string_value(v), &p) < 0)) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				json_pack("{s:s}", "path", "must be a path such as \"/tenant\""));
+		return;
+	}
+	c->subscribed = true;
+	c->sub_path = p;
+	acd_reply_result(ctx, c, id, json_pack("{s:b}", "subscribed", 1));
+}

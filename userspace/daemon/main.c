@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/* agentcgd: the supervisor. Loads the configuration, finds its cgroup
+ * root, serves JSON-RPC on a unix socket from one epoll loop, and on
+ * SIGTERM/SIGINT kills its calls and removes every cgroup it made. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define STOP_GRACE_NS (5ULL * 1000000000)
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: agentcgd [--config FILE] [--root auto|PATH] [--socket PATH]\n"
+		"                [--backend v2|hybrid] [--verbose] [--print-config]\n"
+		"\n"
+		"  --config FILE   JSON configuration (default: the embedded config/agentcgd.json)\n"
+		"  --root SPEC     cgroup root: auto (= agentcg under this process's cgroup),\n"
+		"                  a relative path under it, or an absolute cgroup path\n"
+		"  --socket PATH   unix socket (default: $AGENTCG_SOCKET, then the config)\n"
+		"  --backend KIND  force the cgroup backend (default: detected)\n"
+		"  --print-config  print the embedded default configuration and exit\n");
+}
+
+static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			if (ctx->stopping)
+				continue;
+			ac_info("signal %d: stopping, killing %d running calls", (int)si.ssi_signo,
+				ctx->calls_running);
+			ctx->stopping = true;
+			ctx->stop_deadline_ns = ac_now_ns() + STOP_GRACE_NS;
+			acd_server_close(ctx);
+			acd_calls_shutdown(ctx);
+		}
+	}
+}
+
+static int setup_signals(struct acd_ctx *ctx)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	ctx->signal_w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (ctx->signal_w.fd < 0)
+		return -errno;
+	ctx->signal_w.fn = on_signal;
+	return acd_watch_add(ctx, &ctx->signal_w, EPOLLIN);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int run_loop(struct acd_ctx *ctx)
+{
+	struct epoll_event evs[64];
+
+	for (;;) {
+		int timeout = acd_calls_tick(ctx);
+		int n;
+
+		if (ctx->stopping) {
+			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
+				return 0;
+			if (timeout < 0 || timeout > 50)
+				timeout = 50;
+		}
+		n = epoll_wait(ctx->epfd, evs, AC_ARRAY_SIZE(evs), timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return ac_log_errno(-errno, "epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			struct acd_watch *w = evs[i].data.ptr;
+
+			/* A handler may close watches later in this batch: those
+			 * are marked fd = -1 and skipped. */
+			if (w->fd >= 0)
+				w->fn(ctx, w, evs[i].events);
+		}
+		acd_free_dead(ctx);
+	}
+}
+
+static int load_config(struct acd_ctx *ctx, const char *path)
+{
+	char err[512];
+	int r;
+
+	ac_config_init(&ctx->cfg);
+	r = path ? ac_config_load_file(&ctx->cfg, path, err, sizeof(err)) :
+		   ac_config_load_default(&ctx->cfg, err, sizeof(err));
+	if (r < 0)
+		ac_err("configuration %s: %s", path ? path : "(embedded)", err);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "root", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' }, { "backend", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },	    { "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },	    { 0 }
+	};
+	struct acd_ctx *ctx = calloc(1, sizeof(*ctx));
+	const char *config = NULL, *root = NULL, *sock = NULL;
+	int opt, r;
+
+	if (!ctx)
+		return 1;
+	ac_log_set_prefix("agentcgd");
+	while ((opt = getopt_long(argc, argv, "c:r:s:b:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'r': root = optarg; break;
+		case 's': sock = optarg; break;
+		case 'b': ctx->force_backend = optarg; break;
+		case 'v': ac_log_set_level(AC_LOG_DEBUG); break;
+		case 'p': fwrite(ac_default_config, 1, ac_default_config_len, stdout); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		ac_err("must run as root (it creates cgroups and runs commands as their callers)");
+		return 1;
+	}
+	if (load_config(ctx, config) < 0)
+		return 1;
+	if (!sock)
+		sock = getenv("AGENTCG_SOCKET");
+	ac_strlcpy(ctx->socket_path, sock && *sock ? sock : ctx->cfg.socket_path,
+		   sizeof(ctx->socket_path));
+	ctx->listen_w.fd = ctx->signal_w.fd = -1;
+	raise_nofile();
+
+	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ctx->epfd < 0 || setup_signals(ctx) < 0) {
+		ac_log_errno(-errno, "epoll/signalfd");
+		return 1;
+	}
+	r = ac_cg_open(&ctx->cg, root ? root : ctx->cfg.root, ctx->force_backend);
+	if (r < 0)
+		return 1;
+	r = acd_tree_init(ctx);
+	if (r == 0)
+		r = acd_server_listen(ctx);
+	if (r == 0) {
+		printf("agentcgd %s ready: backend %s, root %s, socket %s\n", ACD_VERSION,
+		       ac_cg_kind_name(ctx->cg.kind), ctx->cg.root_path[0], ctx->socket_path);
+		fflush(stdout);
+		r = run_loop(ctx);
+	}
+
+	acd_server_close(ctx);
+	while (ctx->clients)
+		acd_client_drop(ctx, ctx->clients, NULL);
+	acd_free_dead(ctx);
+	ac_cg_close(&ctx->cg);
+	acd_tree_destroy(ctx);
+	close(ctx->epfd);
+	close(ctx->signal_w.fd);
+	ac_info("stopped; root removed");
+	free(ctx);
+	return r < 0 ? 1 : 0;
+}

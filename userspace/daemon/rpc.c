@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/* JSON-RPC 2.0 envelopes: parse one request line, check it, dispatch it,
+ * and build replies and notifications. */
+#include <errno.h>
+#include <string.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+static void send_msg(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
+{
+	acd_client_send(ctx, c, msg);
+	json_decref(msg);
+}
+
+void acd_reply_result(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *result)
+{
+	json_t *msg;
+
+	if (!id || !c) { /* a notification gets no reply */
+		json_decref(result);
+		return;
+	}
+	msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "result",
+			result ? result : json_object());
+	if (msg)
+		send_msg(ctx, c, msg);
+}
+
+void acd_reply_error(struct acd_ctx *ctx, struct acd_client *c, json_t *id, int code,
+		     const char *message, json_t *data)
+{
+	json_t *err, *msg;
+
+	if (!id || !c) {
+		json_decref(data);
+		return;
+	}
+	err = json_pack("{s:i, s:s}", "code", code, "message", message);
+	if (data)
+		json_object_set_new(err, "data", data);
+	msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", id, "error", err);
+	if (msg)
+		send_msg(ctx, c, msg);
+}
+
+void acd_reply_errno(struct acd_ctx *ctx, struct acd_client *c, json_t *id, int err,
+		     const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-err));
+	acd_reply_error(ctx, c, id, RPC_SYSTEM, msg,
+			json_pack("{s:i, s:s}", "errno", -err, "message", strerror(-err)));
+}
+
+void acd_notify(struct acd_ctx *ctx, struct acd_client *c, const char *method, json_t *params)
+{
+	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method, "params",
+				params ? params : json_object());
+
+	if (msg)
+		send_msg(ctx, c, msg);
+}
+
+static bool id_valid(const json_t *id)
+{
+	return json_is_string(id) || json_is_integer(id) || json_is_null(id);
+}
+
+void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *id, *method, *params, *version;
+	acd_method_fn fn;
+	char msg[300];
+
+	if (!req) {
+		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", jerr.text, jerr.position);
+		acd_reply_error(ctx, c, json_null(), RPC_PARSE_ERROR, msg, NULL);
+		return;
+	}
+	if (!json_is_object(req)) {
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST,
+				"invalid request: not a JSON object", NULL);
+		goto out;
+	}
+	id = json_object_get(req, "id");
+	version = json_object_get(req, "jsonrpc");
+	method = json_object_get(req, "method");
+	params = json_object_get(req, "params");
+	if (id && !id_valid(id)) {
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST,
+				"invalid request: id must be a string, an integer or null", NULL);
+		goto out;
+	}
+	if (!json_is_string(version) || strcmp(json_string_value(version), "2.0")) {
+		acd_reply_error(ctx, c, id ? id : json_null(), RPC_INVALID_REQUEST,
+				"invalid request: \"jsonrpc\" must be \"2.0\"", NULL);
+		goto out;
+	}
+	if (!json_is_string(method)) {
+		acd_reply_error(ctx, c, id ? id : json_null(), RPC_INVALID_REQUEST,
+				"invalid request: \"method\" must be a string", NULL);
+		goto out;
+	}
+	if (params && !json_is_object(params)) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS,
+				"invalid params: \"params\" must be an object", NULL);
+		goto out;
+	}
+	fn = acd_method_lookup(json_string_value(method));
+	if (!fn) {
+		snprintf(msg, sizeof(msg), "unknown method '%.200s'", json_string_value(method));
+		acd_reply_error(ctx, c, id, RPC_METHOD_NOT_FOUND, msg, NULL);
+		goto out;
+	}
+	if (ctx->stopping) {
+		acd_reply_error(ctx, c, id, RPC_SHUTTING_DOWN, "daemon is shutting down", NULL);
+		goto out;
+	}
+	{
+		json_t *empty = params ? NULL : json_object();
+
+		fn(ctx, c, id, params ? params : empty);
+		json_decref(empty);
+	}
+out:
+	json_decref(req);
+}

@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The unix socket, its clients, and their bounded input and output
+ * buffers. One epoll loop serves everyone: reads and writes never block,
+ * a half-sent line just waits in its client's buffer, and a client that
+ * does not read its replies is dropped once its backlog passes the limit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define READ_CHUNK 65536
+#define LINES_PER_WAKEUP 64
+
+int acd_buf_append(struct acd_buf *b, const void *data, size_t len, size_t limit)
+{
+	if (b->len + len > limit)
+		return -ENOBUFS;
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *n;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		n = realloc(b->data, cap);
+		if (!n)
+			return -ENOMEM;
+		b->data = n;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+void acd_buf_consume(struct acd_buf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		b->len -= n;
+	}
+	/* Give memory back after a burst (a big reply, a long line). */
+	if (b->len == 0 && b->cap > 65536) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+}
+
+void acd_buf_free(struct acd_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(ctx->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}
+
+void acd_watch_del(struct acd_ctx *ctx, struct acd_watch *w)
+{
+	if (w->fd >= 0)
+		epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+static void client_set_out(struct acd_ctx *ctx, struct acd_client *c, bool want)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = &c->w };
+
+	if (c->want_out == want)
+		return;
+	c->want_out = want;
+	epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
+}
+
+void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
+{
+	if (why)
+		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
+	acd_calls_client_gone(ctx, c);
+	acd_watch_del(ctx, &c->w);
+	close(c->w.fd);
+	for (int i = 0; i < c->n_fds; i++)
+		close(c->fds[i]);
+	acd_buf_free(&c->in);
+	acd_buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctx->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctx->n_clients--;
+	c->w.fd = -1; /* later events of this batch skip it */
+	c->next = ctx->dead_clients;
+	ctx->dead_clients = c;
+}
+
+/* Writes what it can; 0 on progress or nothing to do, <0 if the client is
+ * gone (and dropped). */
+static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
+{
+	while (c->out.len) {
+		ssize_t n = send(c->w.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			acd_client_drop(ctx, c, "write failed");
+			return -EPIPE;
+		}
+		acd_buf_consume(&c->out, (size_t)n);
+	}
+	if (!c->out.len && c->closing) {
+		acd_client_drop(ctx, c, NULL);
+		return -EPIPE;
+	}
+	client_set_out(ctx, c, c->out.len > 0);
+	return 0;
+}
+
+void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len;
+
+	if (!text) {
+		ac_err("cannot encode a reply");
+		return;
+	}
+	len = strlen(text);
+	text[len] = '\n'; /* replaces the NUL: we send len + 1 bytes */
+	if (acd_buf_append(&c->out, text, len + 1, ctx->cfg.max_reply_backlog) < 0) {
+		free(text);
+		acd_client_drop(ctx, c, "does not read its replies (backlog limit reached)");
+		return;
+	}
+	free(text);
+	client_flush(ctx, c);
+}
+
+int acd_client_take_fds(struct acd_client *c, int *fds, int n)
+{
+	if (c->n_fds < n)
+		return -EBADF;
+	memcpy(fds, c->fds, sizeof(int) * (size_t)n);
+	memmove(c->fds, c->fds + n, sizeof(int) * (size_t)(c->n_fds - n));
+	c->n_fds -= n;
+	return 0;
+}
+
+static void keep_fds(struct acd_client *c, struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		int nfd;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		fds = (int *)CMSG_DATA(cm);
+		for (int i = 0; i < nfd; i++) {
+			if (c->n_fds < ACD_MAX_PASSED_FDS)
+				c->fds[c->n_fds++] = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+}
+
+/* Hands complete lines to rpc; an over-long line gets one error and the
+ * rest of it is discarded. */
+static void client_process_input(struct acd_ctx *ctx, struct acd_client *c, uint64_t serial)
+{
+	int lines = 0;
+
+	while (c->in.len && lines < LINES_PER_WAKEUP) {
+		char *nl = memchr(c->in.data, '\n', c->in.len);
+		size_t n;
+
+		if (!nl)
+			break;
+		n = (size_t)(nl - c->in.data);
+		if (c->discarding)
+			c->discarding = false;
+		else if (n > 0)
+			acd_rpc_handle_line(ctx, c, c->in.data, n);
+		/* The handler may have dropped the client. */
+		for (struct acd_client *x = ctx->clients; x; x = x->next)
+			if (x == c && x->serial == serial)
+				goto alive;
+		return;
+alive:
+		acd_buf_consume(&c->in, n + 1);
+		lines++;
+	}
+	if (c->in.len >= ctx->cfg.max_request && !memchr(c->in.data, '\n', c->in.len)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "request line longer than %llu bytes",
+			 (unsigned long long)ctx->cfg.max_request);
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, msg, NULL);
+		/* The reply may have dropped the client (backlog). */
+		for (struct acd_client *x = ctx->clients; x; x = x->next)
+			if (x == c && x->serial == serial) {
+				c->discarding = true;
+				c->in.len = 0;
+				return;
+			}
+	}
+}
+
+static void client_read(struct acd_ctx *ctx, struct acd_client *c)
+{
+	char buf[READ_CHUNK];
+	char cbuf[CMSG_SPACE(sizeof(int) * ACD_MAX_PASSED_FDS)];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	uint64_t serial = c->serial;
+	ssize_t n = recvmsg(c->w.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			acd_client_drop(ctx, c, "read failed");
+		return;
+	}
+	keep_fds(c, &msg);
+	if (n == 0) {
+		/* Peer closed. Calls it started are killed (nobody waits for them). */
+		acd_client_drop(ctx, c, NULL);
+		return;
+	}
+	if (c->closing)
+		return;
+	if (c->discarding) {
+		char *nl = memchr(buf, '\n', (size_t)n);
+
+		if (!nl)
+			return;
+		c->discarding = false;
+		iov.iov_base = nl + 1;
+		n -= nl + 1 - buf;
+		memmove(buf, nl + 1, (size_t)n);
+	}
+	/* Bounded: at most max_request of an unfinished line plus one chunk. */
+	if (acd_buf_append(&c->in, buf, (size_t)n, ctx->cfg.max_request + READ_CHUNK) < 0) {
+		c->in.len = 0;
+		c->discarding = true;
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, "request line too long",
+				NULL);
+		return;
+	}
+	client_process_input(ctx, c, serial);
+}
+
+static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_client *c = (struct acd_client *)w;
+	uint64_t serial = c->serial;
+
+	if (events & EPOLLOUT) {
+		if (client_flush(ctx, c) < 0)
+			return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		client_read(ctx, c);
+		(void)serial;
+	}
+}
+
+static void client_credentials(struct acd_client *c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	gid_t groups[AC_GROUPS_MAX];
+
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	if (getsockopt(c->w.fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		c->pid = cr.pid;
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+	}
+	len = sizeof(groups);
+	if (getsockopt(c->w.fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		c->n_groups = (int)(len / sizeof(gid_t));
+		memcpy(c->groups, groups, len);
+	} else {
+		c->groups[0] = c->gid;
+		c->n_groups = 1;
+	}
+}
+
+static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct acd_client *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				ac_log_errno(-errno, "accept");
+			return;
+		}
+		if (ctx->n_clients >= ACD_MAX_CLIENTS || ctx->stopping ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->w.fd = fd;
+		c->w.fn = on_client;
+		c->serial = ++ctx->client_serial;
+		client_credentials(c);
+		if (acd_watch_add(ctx, &c->w, EPOLLIN) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = ctx->clients;
+		if (c->next)
+			c->next->prev = c;
+		ctx->clients = c;
+		ctx->n_clients++;
+	}
+}
+
+static int mkdir_parent(const char *path)
+{
+	char dir[AC_PATH_MAX];
+	char *slash;
+
+	ac_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left by a dead daemon is replaced; a live one is not. */
+static int check_existing(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (access(path, F_OK) < 0)
+		return 0;
+	ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return ac_log_errno(-EADDRINUSE, "another agentcgd is serving %s", path);
+	unlink(path);
+	return 0;
+}
+
+int acd_server_listen(struct acd_ctx *ctx)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(ctx->socket_path) >= sizeof(sa.sun_path))
+		return ac_log_errno(-ENAMETOOLONG, "socket path %s", ctx->socket_path);
+	ac_strlcpy(sa.sun_path, ctx->socket_path, sizeof(sa.sun_path));
+	if ((r = mkdir_parent(ctx->socket_path)) < 0)
+		return ac_log_errno(r, "cannot create the directory of %s", ctx->socket_path);
+	if ((r = check_existing(ctx->socket_path)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ac_log_errno(-errno, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
+		r = -errno;
+		close(fd);
+		return ac_log_errno(r, "cannot listen on %s", ctx->socket_path);
+	}
+	if (chmod(ctx->socket_path, ctx->cfg.socket_mode) < 0)
+		ac_log_errno(-errno, "chmod %s", ctx->socket_path);
+	ctx->listen_w.fd = fd;
+	ctx->listen_w.fn = on_listen;
+	if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
+		return ac_log_errno(r, "epoll");
+	ac_info("listening on %s", ctx->socket_path);
+	return 0;
+}
+
+void acd_server_close(struct acd_ctx *ctx)
+{
+	if (ctx->listen_w.fd >= 0) {
+		acd_watch_del(ctx, &ctx->listen_w);
+		close(ctx->listen_w.fd);
+		ctx->listen_w.fd = -1;
+		unlink(ctx->socket_path);
+	}
+}
