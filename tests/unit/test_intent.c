@@ -395,9 +395,15 @@ static void test_limits(void **state)
 	assert_int_equal(l.cpu_period_us, 100000);
 	assert_int_equal(l.pids_max, 64);
 
-	in.cpu = 0.3; /* 0.3 * 100000 is 30000.000000000004 in doubles */
+	in.cpu = 1.1; /* 1.1 * 100000 is 110000.00000000001 in doubles */
 	ac_intent_to_limits(&in, &l);
-	assert_int_equal(l.cpu_quota_us, 30000);
+	assert_int_equal(l.cpu_quota_us, 110000);
+	in.cpu = 0.07; /* 7000.000000000001 */
+	ac_intent_to_limits(&in, &l);
+	assert_int_equal(l.cpu_quota_us, 7000);
+	in.cpu = 2.3; /* 229999.99999999997 */
+	ac_intent_to_limits(&in, &l);
+	assert_int_equal(l.cpu_quota_us, 230000);
 	in.cpu = 0.333333;
 	ac_intent_to_limits(&in, &l);
 	assert_int_equal(l.cpu_quota_us, 33334); /* rounded up */

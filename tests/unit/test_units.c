@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -322,6 +323,124 @@ static void test_format_duration_truncates(void **state)
 	ac_format_duration(1, NULL, 0);
 }
 
+/* ---- util.h helpers (no test file of their own) ---- */
+
+static void test_snprintf(void **state)
+{
+	char buf[6];
+
+	assert_int_equal(ac_snprintf(buf, sizeof(buf), "%s", "abc"), 3);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(ac_snprintf(buf, sizeof(buf), "%d", 12345), 5); /* exact fit */
+	assert_string_equal(buf, "12345");
+	assert_int_equal(ac_snprintf(buf, sizeof(buf), "%d", 123456), -ENAMETOOLONG);
+	assert_int_equal(strlen(buf), 5); /* still terminated */
+	assert_int_equal(ac_snprintf(buf, 0, "x"), -ENAMETOOLONG);
+	assert_int_equal(ac_snprintf(buf, sizeof(buf), "%s", ""), 0);
+}
+
+static void test_strlcpy(void **state)
+{
+	char buf[4] = "zzz";
+
+	assert_int_equal(ac_strlcpy(buf, "ab", sizeof(buf)), 2);
+	assert_string_equal(buf, "ab");
+	assert_int_equal(ac_strlcpy(buf, "abcdef", sizeof(buf)), 6);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(ac_strlcpy(buf, "q", 0), 1);
+	assert_string_equal(buf, "abc"); /* size 0: untouched */
+	assert_int_equal(ac_strlcpy(buf, "", sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+}
+
+static void test_now_ns(void **state)
+{
+	uint64_t a = ac_now_ns(), b = ac_now_ns();
+
+	assert_true(a > 0);
+	assert_true(b >= a);
+}
+
+/* Runs fn with stderr going to a temporary file; returns what it wrote. */
+static void capture_stderr(void (*fn)(void), char *out, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	assert_non_null(tmp);
+	assert_true(saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(tmp), STDERR_FILENO) >= 0);
+	fn();
+	fflush(stderr);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, len - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+}
+
+static int log_errno_ret;
+
+static void log_some(void)
+{
+	ac_log_set_level(AC_LOG_INFO);
+	ac_err("hello %d", 42);
+	ac_warn("careful");
+	ac_info("fyi");
+	ac_debug("hidden");
+	ac_log_set_level(AC_LOG_DEBUG);
+	ac_debug("shown");
+	ac_log_set_level(AC_LOG_ERR);
+	ac_warn("hidden too");
+	log_errno_ret = ac_log_errno(-ENOENT, "open %s", "/x");
+	ac_log_set_prefix("agentcg");
+	ac_err("cli");
+	ac_log_set_prefix("");
+	ac_err("bare");
+	ac_log_set_prefix("agentcgd");
+	ac_log_set_level(AC_LOG_INFO);
+}
+
+static void test_log(void **state)
+{
+	char out[1024];
+
+	capture_stderr(log_some, out, sizeof(out));
+	assert_string_equal(out, "agentcgd: error: hello 42\n"
+				 "agentcgd: warning: careful\n"
+				 "agentcgd: info: fyi\n"
+				 "agentcgd: debug: shown\n"
+				 "agentcgd: error: open /x: No such file or directory\n"
+				 "agentcg: error: cli\n"
+				 "error: bare\n");
+	assert_int_equal(log_errno_ret, -ENOENT);
+}
+
+static void log_long(void)
+{
+	char big[5000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ac_err("%s", big);
+	ac_err("next");
+}
+
+static void test_log_long_line(void **state)
+{
+	static char out[8192];
+	char *nl;
+
+	capture_stderr(log_long, out, sizeof(out));
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_true(nl - out < 2048); /* truncated, still one line */
+	assert_string_equal(nl + 1, "agentcgd: error: next\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +458,11 @@ int main(void)
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_duration_round_trip),
 		cmocka_unit_test(test_format_duration_truncates),
+		cmocka_unit_test(test_snprintf),
+		cmocka_unit_test(test_strlcpy),
+		cmocka_unit_test(test_now_ns),
+		cmocka_unit_test(test_log),
+		cmocka_unit_test(test_log_long_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

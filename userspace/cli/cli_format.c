@@ -529,7 +529,9 @@ void cli_print_verdict(FILE *f, const json_t *result)
 	fprintf(f, "%s: %s %s", CLI_PROG, cli_json_str(result, "path", "call"),
 		cli_json_str(verdict, "status", "unknown"));
 	if (*summary) {
-		fprintf(f, ": %s", summary);
+		/* The daemon's summary already carries peak, cpu and wall. */
+		fprintf(f, ": %s\n", summary);
+		return;
 	} else {
 		size_t i;
 		json_t *e;

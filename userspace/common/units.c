@@ -201,6 +201,18 @@ static void format_decimal(char *buf, size_t len, uint64_t whole, uint64_t frac,
 	snprintf(buf, len, "%llu.%s%s", (unsigned long long)whole, digits, sfx);
 }
 
+/* bytes in unit 1024^(4-i) with one decimal, rounded down ("12.8M"). */
+static void format_approx(uint64_t bytes, int i, char *buf, size_t len)
+{
+	static const char names[][2] = { "T", "G", "M", "K" };
+	unsigned shift = 10 * (4 - (unsigned)i);
+	uint64_t unit = 1ULL << shift;
+	uint64_t tenths = (uint64_t)((u128)(bytes & (unit - 1)) * 10 / unit);
+
+	snprintf(buf, len, "%llu.%llu%s", (unsigned long long)(bytes >> shift),
+		 (unsigned long long)tenths, names[i]);
+}
+
 void ac_format_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char names[][2] = { "T", "G", "M", "K" };
@@ -212,7 +224,8 @@ void ac_format_size(uint64_t bytes, char *buf, size_t len)
 		ac_strlcpy(buf, "max", len);
 		return;
 	}
-	/* exact with at most two decimals and a short whole part */
+	/* the largest unit that is exact with at most two decimals and a
+	 * short whole part ("1.5M", "1.25K", "1024.5M") */
 	for (int i = 0; i < 4; i++) {
 		unsigned shift = 10 * (4 - (unsigned)i);
 		uint64_t unit = 1ULL << shift, rem = bytes & (unit - 1);
@@ -226,19 +239,10 @@ void ac_format_size(uint64_t bytes, char *buf, size_t len)
 			return;
 		}
 	}
-	if (first < 0 || bytes < 10000) {
+	if (first < 0 || bytes < 10000)
 		snprintf(buf, len, "%llu", (unsigned long long)bytes);
-		return;
-	}
-	/* otherwise approximate: largest unit, one decimal, rounded down */
-	{
-		unsigned shift = 10 * (4 - (unsigned)first);
-		uint64_t unit = 1ULL << shift;
-		uint64_t tenths = (uint64_t)((u128)(bytes & (unit - 1)) * 10 / unit);
-
-		snprintf(buf, len, "%llu.%llu%s", (unsigned long long)(bytes >> shift),
-			 (unsigned long long)tenths, names[first]);
-	}
+	else
+		format_approx(bytes, first, buf, len);
 }
 
 /* Appends "<value><unit>" for ns in units of `unit`, keeping at most

@@ -86,7 +86,8 @@ static void check_memory_max(struct findings *fs, const struct ac_limits *lim,
 	char peak[HUMAN_MAX], max[HUMAN_MAX];
 	struct finding *f;
 
-	if (!killed && !u->mem_max)
+	/* reclaim at a limit the call does not have is not the call's */
+	if (!killed && (!u->mem_max || lim->memory_max == AC_UNLIMITED))
 		return;
 	f = finding_add(fs, "memory_max", "bytes", killed ? "killed" : "reclaimed",
 			killed ? SEV_KILLED : SEV_RECLAIMED);
@@ -119,7 +120,7 @@ static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
 
 	human_size(u->memory_peak, peak, sizeof(peak));
 	human_size(lim->memory_high, high, sizeof(high));
-	if (u->has_mem_high_knob && u->mem_high > 0) {
+	if (u->has_mem_high_knob && u->mem_high > 0 && lim->memory_high != AC_UNLIMITED) {
 		f = finding_add(fs, "memory", "bytes", "throttled", SEV_THROTTLED);
 		if (!f)
 			return;
@@ -143,6 +144,12 @@ static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
 		 "throttle at memory); declare more memory", peak, high, over);
 }
 
+/* Cores rounded to 3 decimals, for people and agents reading them. */
+static double round3(double x)
+{
+	return x > 0 ? (double)(int64_t)(x * 1000.0 + 0.5) / 1000.0 : 0;
+}
+
 static double limit_cores(const struct ac_intent *in, const struct ac_limits *lim)
 {
 	if (in->set & AC_F_CPU)
@@ -162,13 +169,14 @@ static void check_cpu(struct findings *fs, const struct ac_intent *in,
 	if (!u->cpu_nr_throttled)
 		return;
 	if (u->wall_ns)
-		used = (double)(u->cpu_user_us + u->cpu_system_us) * 1000.0 / (double)u->wall_ns;
+		used = round3((double)(u->cpu_user_us + u->cpu_system_us) * 1000.0 /
+			      (double)u->wall_ns);
 	f = finding_add(fs, "cpu", "cores", "throttled", SEV_THROTTLED);
 	if (!f)
 		return;
 	f->limit = json_real(limit);
 	f->used = json_real(used);
-	f->over_by = json_real(used > limit ? used - limit : 0);
+	f->over_by = json_real(round3(used - limit));
 	human_us(u->cpu_throttled_us, thr, sizeof(thr));
 	snprintf(f->phrase, sizeof(f->phrase),
 		 "exceeded cpu (%g cores): throttled for %s in %llu periods, %.2f cores used on "
@@ -266,7 +274,9 @@ static void signal_name(int sig, char *buf, size_t len)
 
 	if (abbrev)
 		snprintf(buf, len, "SIG%s", abbrev);
-	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+	else if (sig == SIGRTMIN)
+		snprintf(buf, len, "SIGRTMIN");
+	else if (sig > SIGRTMIN && sig <= SIGRTMAX)
 		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
 	else
 		snprintf(buf, len, "SIG%d", sig);

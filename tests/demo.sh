@@ -1,0 +1,56 @@
+#!/bin/bash
+# make demo: start agentcgd on its embedded default configuration in a
+# throw-away cgroup root, run three real tool calls (one within its intent,
+# one over its memory, one over its time), show their verdicts, stop the
+# daemon and check that nothing is left behind.
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+if [ "$(id -u)" != 0 ]; then echo "make demo needs root (it creates real cgroups)"; exit 1; fi
+
+A=$BUILD/agentcg
+export AGENTCG_SOCKET=/tmp/agentcg-demo-$$.sock
+ROOT=agentcg-demo-$$
+LOG=$(mktemp /tmp/agentcg-demo-log.XXXXXX)
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; echo "(exit status $?)"; }
+
+"$BUILD/agentcgd" --root "$ROOT" >"$LOG" 2>&1 &
+DPID=$!
+trap 'kill -TERM $DPID 2>/dev/null; wait $DPID 2>/dev/null; rm -f "$LOG"' EXIT
+for _ in $(seq 1 100); do "$A" info >/dev/null 2>&1 && break; sleep 0.05; done
+step "agentcgd is up (embedded default configuration)"
+head -1 "$LOG" | sed 's/^/  /'
+grep ready "$LOG" | sed 's/^/  /'
+
+step "1. a call within its intent: 64M of memory, 10s"
+show "$A" -v run /demo/agent1 --mem 64M --timeout 10s --label compute -- \
+	python3 -c 'print("sum =", sum(range(10**6)))'
+
+step "2. a call that exceeds its memory: declares 64M (hard limit 128M), allocates 512M"
+show "$A" -v run /demo/agent1 --mem 64M --mem-max 128M --label pytest -- \
+	python3 -c 'x = bytearray(512 * 1024 * 1024); print("allocated", len(x))'
+
+step "3. a call that exceeds its time: declares 1s, sleeps 10s"
+show "$A" -v run /demo/agent1 --timeout 1s --label sleep -- sh -c 'echo started; sleep 10; echo never printed'
+
+step "the structured result an agent gets back (call 2 again, --json, verdict part)"
+"$A" run /demo/agent1 --json --mem 64M --mem-max 128M -- \
+	python3 -c 'x = bytearray(512 * 1024 * 1024)' |
+	python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("path","intent","usage","verdict")}, indent=2))'
+
+step "the live tree"
+"$A" ls -R /
+
+step "stopping agentcgd"
+ROOTS=$("$A" --json info | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["roots"]))')
+kill -TERM $DPID; wait $DPID; rc=$?
+trap - EXIT
+left=""
+for r in $ROOTS; do [ -e "$r" ] && left="$left $r"; done
+rm -f "$LOG"
+if [ -n "$left" ] || [ $rc -ne 0 ]; then
+	echo "demo: daemon exit $rc, left behind:$left"; exit 1
+fi
+echo "agentcgd stopped (exit 0); its cgroups are gone from every hierarchy:"
+for r in $ROOTS; do echo "  $r: removed"; done

@@ -1,0 +1,86 @@
+# Shared helpers of the integration tests: a throw-away daemon under this
+# shell's own cgroup, TAP-style results, and leak checks.
+# Sourced by tests/integration/test_*.sh with BUILD set.
+
+BUILD=${BUILD:-build}
+AGENTCGD=${AGENTCGD:-$BUILD/agentcgd}
+AGENTCG=${AGENTCG:-$BUILD/agentcg}
+T_PASS=0
+T_FAIL=0
+
+ok()   { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+nok()  { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
+# check DESC CMD...: passes when CMD succeeds
+check() { local d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
+# expect_eq DESC GOT WANT
+expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1 (got '$2', want '$3')"; fi; }
+# expect_match DESC TEXT REGEX
+expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else nok "$1 (no /$3/ in: $(printf '%s' "$2" | head -c 600))"; fi; }
+
+# jq-less JSON field access: jget JSON 'python expression on d'
+jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" "$2"; }
+
+T_CONFIG=$(mktemp /tmp/agentcg-test-cfg.XXXXXX)
+cat > "$T_CONFIG" <<'JSON'
+{
+  "socket_mode": "0666",
+  "output_limit": "64K",
+  "max_request": "1M",
+  "max_reply_backlog": "4M",
+  "defaults": { "memory": "128M", "memory_max_factor": 1.5, "pids": 256, "timeout": "60s" },
+  "session_budget": { "memory_max": "2G", "cpu": 0, "pids": 1024 },
+  "tenants": {
+    "t1": { "memory_max": "4G", "cpu": 0, "pids": 4096 },
+    "small": { "memory_max": "256M", "cpu": 0, "pids": 256 }
+  }
+}
+JSON
+
+T_ROOT="agentcg-test-$$"
+export AGENTCG_SOCKET="/tmp/agentcg-test-$$.sock"
+T_DAEMON_LOG=$(mktemp /tmp/agentcg-test-log.XXXXXX)
+T_DAEMON_PID=
+
+daemon_start() {
+	"$AGENTCGD" --config "$T_CONFIG" --root "$T_ROOT" "$@" >"$T_DAEMON_LOG" 2>&1 &
+	T_DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		[ -S "$AGENTCG_SOCKET" ] && "$AGENTCG" info >/dev/null 2>&1 && return 0
+		kill -0 "$T_DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "daemon did not start:"; cat "$T_DAEMON_LOG"
+	return 1
+}
+
+# All root directories of the daemon, in every hierarchy.
+daemon_roots() { "$AGENTCG" --json info | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["roots"]))'; }
+
+daemon_stop() {
+	[ -n "$T_DAEMON_PID" ] || return 0
+	kill -TERM "$T_DAEMON_PID" 2>/dev/null
+	for _ in $(seq 1 200); do kill -0 "$T_DAEMON_PID" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$T_DAEMON_PID" 2>/dev/null; then
+		nok "daemon stops on SIGTERM"; kill -KILL "$T_DAEMON_PID"
+	fi
+	wait "$T_DAEMON_PID" 2>/dev/null
+	T_DAEMON_PID=
+}
+
+# No call-* directory below the root in any hierarchy (waits up to 2 s for
+# removals that happen right after a reply).
+no_call_cgroups() {
+	local roots; roots=$(daemon_roots)
+	for _ in $(seq 1 40); do
+		[ -z "$(for r in $roots; do find "$r" -mindepth 1 -type d -name 'call-*'; done)" ] && return 0
+		sleep 0.05
+	done
+	for r in $roots; do find "$r" -mindepth 1 -type d -name 'call-*'; done
+	return 1
+}
+
+t_summary() {
+	rm -f "$T_CONFIG" "$T_DAEMON_LOG"
+	echo "# $T_PASS passed, $T_FAIL failed ($(basename "$0"))"
+	[ "$T_FAIL" -eq 0 ]
+}
