@@ -407,6 +407,27 @@ static void test_cpu_time(void **state)
 	entry_is(&c, "cpu_time", "killed", "us");
 	assert_null(json_object_get(c.v, "frozen"));
 	json_decref(c.v);
+	c.v = NULL;
+
+	/* on_exceed "report": the daemon did not stop it, the verdict still tells. */
+	call_init(&c, "{\"cpu_time\": \"2s\", \"on_exceed\": \"report\"}");
+	c.u.cpu_user_us = 2500000;
+	c.u.cpu_system_us = 0;
+	c.end = (struct ac_call_end){ .exited = true, .exit_code = 0 };
+	build(&c);
+	assert_string_equal(status(&c), "exceeded");
+	entry_is(&c, "cpu_time", "reported", "us");
+	assert_int_equal(int_of(entry(&c, "cpu_time"), "over_by"), 500000);
+	json_decref(c.v);
+	c.v = NULL;
+
+	/* Within its cpu_time: no finding. */
+	call_init(&c, "{\"cpu_time\": \"2s\"}");
+	c.u.cpu_user_us = 1000000;
+	c.end = (struct ac_call_end){ .exited = true, .exit_code = 0 };
+	build(&c);
+	assert_string_equal(status(&c), "ok");
+	json_decref(c.v);
 }
 
 static void test_stopped_by(void **state)

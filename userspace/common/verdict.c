@@ -238,10 +238,15 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 	uint64_t limit_us = in->cpu_time_ns / 1000, used_us = u->cpu_user_us + u->cpu_system_us;
 	struct finding *f;
 
-	if (end->stop != AC_STOP_CPU_TIME)
+	const char *action;
+	bool stopped = end->stop == AC_STOP_CPU_TIME;
+
+	/* With on_exceed "report" the call ran on past its budget: say so. */
+	if (!stopped && (!in || !(in->set & AC_F_CPU_TIME) || used_us <= limit_us))
 		return;
-	f = finding_add(fs, "cpu_time", "us", end->frozen ? "frozen" : "killed",
-			end->frozen ? SEV_FROZEN : SEV_KILLED);
+	action = !stopped ? "reported" : end->frozen ? "frozen" : "killed";
+	f = finding_add(fs, "cpu_time", "us", action,
+			!stopped ? SEV_REPORTED : end->frozen ? SEV_FROZEN : SEV_KILLED);
 	if (!f)
 		return;
 	f->limit = u64_json(limit_us);
@@ -251,7 +256,7 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 	human_us(used_us, used_h, sizeof(used_h));
 	snprintf(f->phrase, sizeof(f->phrase),
 		 "exceeded cpu_time (%s): %s after %s of CPU; declare more cpu_time or do less per "
-		 "call", lim_h, end->frozen ? "frozen" : "killed", used_h);
+		 "call", lim_h, stopped ? action : "used", used_h);
 }
 
 static const char *stopped_by(enum ac_stop_reason stop)
