@@ -272,8 +272,19 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 		ac_errors_add(errs, "wait_timeout", "must be a duration such as \"30s\"");
 	if (req->wait_ns > ctx->cfg.admission_wait_max_ns)
 		req->wait_ns = ctx->cfg.admission_wait_max_ns;
-	ac_intent_from_json(json_object_get(params, "intent"), &call->intent, errs);
+	{
+		/* ac_intent_from_json starts its own list: merge it into ours. */
+		struct ac_errors ierrs = { 0 };
 
+		if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
+			for (int i = 0; i < ierrs.n; i++)
+				ac_errors_add(errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+	}
+
+	if (!errs->n && (!call->argv || !call->envp || !call->cwd)) {
+		*rpc_code = RPC_SYSTEM;
+		ac_errors_add(errs, "params", "out of memory");
+	}
 	call->uid = c->uid;
 	call->gid = c->gid;
 	call->n_groups = c->n_groups;

@@ -71,7 +71,7 @@ static bool id_valid(const json_t *id)
 void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *line, size_t len)
 {
 	json_error_t jerr;
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	json_t *id, *method, *params, *version;
 	acd_method_fn fn;
 	char msg[300];

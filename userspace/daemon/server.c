@@ -18,7 +18,6 @@
 #include "daemon.h"
 
 #define READ_CHUNK 65536
-#define LINES_PER_WAKEUP 64
 
 int acd_buf_append(struct acd_buf *b, const void *data, size_t len, size_t limit)
 {
@@ -190,9 +189,10 @@ static void keep_fds(struct acd_client *c, struct msghdr *msg)
  * rest of it is discarded. */
 static void client_process_input(struct acd_ctx *ctx, struct acd_client *c, uint64_t serial)
 {
-	int lines = 0;
-
-	while (c->in.len && lines < LINES_PER_WAKEUP) {
+	/* Every complete line is handled now: a pipelining client that then
+	 * waits must get all its answers. One read brings at most READ_CHUNK
+	 * bytes, which bounds the work done for one client per wakeup. */
+	while (c->in.len) {
 		char *nl = memchr(c->in.data, '\n', c->in.len);
 		size_t n;
 
@@ -210,7 +210,6 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c, uint
 		return;
 alive:
 		acd_buf_consume(&c->in, n + 1);
-		lines++;
 	}
 	if (c->in.len >= ctx->cfg.max_request && !memchr(c->in.data, '\n', c->in.len)) {
 		char msg[96];
