@@ -64,12 +64,38 @@ int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 int ac_cg_rmdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
 		struct ac_cg_node *node);
 void ac_cg_node_close(struct ac_cg_node *node);
+/* The same as ac_cg_rmdir, one hierarchy per call, so removal can be
+ * spread over idle moments: 1 more to do, 0 done, <0 error (-EBUSY while
+ * processes remain). */
+int ac_cg_rmdir_step(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
+		     struct ac_cg_node *node);
+/* Creates parent/name in hierarchy h only (for spreading ac_cg_mkdir over
+ * idle moments); the caller rolls back with ac_cg_rmdir. */
+int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
+		    int h, struct ac_cg_node *out);
 
 /* Writes the limits. fresh: the cgroup was just created, so values that
  * are already the kernel default ("max") are skipped. */
 int ac_cg_apply_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_limits *lim, bool fresh);
+/* Writes only the knobs where next differs from cur (what the cgroup has). */
+int ac_cg_update_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			const struct ac_limits *cur, const struct ac_limits *next);
 int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct ac_usage *u);
+
+/* The statistics files of a node, opened ahead of time so reading a
+ * call's usage at its end is a few preads. */
+#define AC_CG_STAT_FILES 8
+struct ac_cg_statfds {
+	int fd[AC_CG_STAT_FILES];
+};
+void ac_cg_statfds_init(struct ac_cg_statfds *sf);
+int ac_cg_statfds_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       struct ac_cg_statfds *sf);
+void ac_cg_statfds_close(struct ac_cg_statfds *sf);
+/* ac_cg_read_usage with kept fds (sf may be NULL). */
+int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			 const struct ac_cg_statfds *sf, struct ac_usage *u);
 /* Memory charged now (memory.current / usage_in_bytes); 0 if unknown. */
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node);
 /* usage_usec of the unified cpu.stat (user + system). */

@@ -13,6 +13,7 @@
 
 #define AC_TENANTS_MAX 256
 #define AC_PATH_MAX 4096
+#define AC_CALL_POOL_MAX 64
 
 /* A budget of a tenant or session; 0 / AC_UNLIMITED as in ac_limits. */
 struct ac_budget {
@@ -34,6 +35,7 @@ struct ac_config {
 	uint64_t max_request;		/* bytes of one request line */
 	uint64_t max_reply_backlog;	/* unread reply bytes before a client is dropped */
 	uint64_t admission_wait_max_ns; /* longest wait for budget */
+	int call_pool;			/* spare call cgroups (with a stub) per session */
 	struct ac_intent_defaults defaults;
 	struct ac_budget session_budget; /* default budget of a new session */
 	bool tenants_on_demand;		 /* create unknown tenants on first use */

@@ -67,15 +67,37 @@ daemon_stop() {
 	T_DAEMON_PID=
 }
 
-# No call-* directory below the root in any hierarchy (waits up to 2 s for
-# removals that happen right after a reply).
+# Every call-* directory below the root, in any hierarchy, is a spare the
+# daemon reports (sessions keep call_pool cgroups ready, already named
+# after their next calls): none is left over from a finished call. Waits up
+# to 2 s for removals, which happen after the reply.
+leftover_calls() {
+	"$AGENTCG" --json ls -R / | python3 -c '
+import json, os, sys
+tree = json.load(sys.stdin)
+roots = sys.argv[1:]
+spares = set()
+for t in tree["children"]:
+    for s in t.get("children", []):
+        for name in s.get("spares", []):
+            spares.add(s["path"].lstrip("/") + "/" + name)
+for r in roots:
+    for d, subdirs, _ in os.walk(r):
+        for x in subdirs:
+            if x.startswith("call-"):
+                rel = os.path.relpath(os.path.join(d, x), r)
+                if rel not in spares:
+                    print(os.path.join(d, x))
+' $(daemon_roots)
+}
 no_call_cgroups() {
-	local roots; roots=$(daemon_roots)
+	local left
 	for _ in $(seq 1 40); do
-		[ -z "$(for r in $roots; do find "$r" -mindepth 1 -type d -name 'call-*'; done)" ] && return 0
+		left=$(leftover_calls)
+		[ -z "$left" ] && return 0
 		sleep 0.05
 	done
-	for r in $roots; do find "$r" -mindepth 1 -type d -name 'call-*'; done
+	echo "$left"
 	return 1
 }
 

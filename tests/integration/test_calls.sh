@@ -38,6 +38,20 @@ else
 		echo $(cat /sys/fs/cgroup$g/memory.high) $(cat /sys/fs/cgroup$g/memory.max) $(cat /sys/fs/cgroup$g/cpu.max) $(cat /sys/fs/cgroup$g/pids.max)')
 	expect_eq "v2 limits set before exec" "$limits" "104857600 209715200 50000 100000 20"
 fi
+# Spare cgroups are written ahead with the session's last limits: a call
+# that drops a limit must not inherit the previous call's.
+$A run /t1/lim --cpu 0.5 --pids 20 -- true
+if [ "$BACKEND" = hybrid ]; then
+	limits=$($A run /t1/lim -- sh -c '
+		c=$(grep ":cpu:" /proc/self/cgroup | cut -d: -f3); p=$(grep ":pids:" /proc/self/cgroup | cut -d: -f3)
+		echo $(cat /sys/fs/cgroup/cpu$c/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/pids$p/pids.max)')
+	expect_eq "no stale limits from a spare: cpu back to unlimited, pids to the default" "$limits" "-1 256"
+else
+	limits=$($A run /t1/lim -- sh -c 'g=$(grep "^0::" /proc/self/cgroup | cut -d: -f3); echo $(cat /sys/fs/cgroup$g/cpu.max) $(cat /sys/fs/cgroup$g/pids.max)')
+	expect_eq "no stale limits from a spare: cpu back to unlimited, pids to the default" "$limits" "max 100000 256"
+fi
+spares=$($A --json stat /t1/lim | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["spares"]))')
+check "a session keeps spare call cgroups ready ($spares)" test "$spares" -ge 1
 cg=$($A run /t1/s1 -- cat /proc/self/cgroup)
 expect_match "the call runs in its own leaf cgroup /t1/s1/call-N" "$cg" "0::.*/$T_ROOT/t1/s1/call-[0-9]+$"
 

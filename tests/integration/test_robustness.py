@@ -937,11 +937,26 @@ def walk_calls(children, out):
     return out
 
 
+def spare_dirs():
+    """Spare call cgroups the daemon keeps ready per session (call_pool):
+    they already carry the names of the next calls, as rel paths."""
+    m = one_shot("cg.list", {"recursive": True}, id=151)
+    spares = set()
+    for t in m.get("result", {}).get("children", []):
+        for s in t.get("children", []):
+            for name in s.get("spares", []):
+                spares.add(s["path"].lstrip("/") + "/" + name)
+    return spares
+
+
 def call_dirs():
+    """call-* directories that are not reported spares: leftovers."""
     found = []
+    spares = spare_dirs()
     for r in D.roots:
         for d, subdirs, _ in os.walk(r):
-            found += [os.path.join(d, s) for s in subdirs if s.startswith("call-")]
+            found += [os.path.join(d, s) for s in subdirs if s.startswith("call-")
+                      and os.path.relpath(os.path.join(d, s), r) not in spares]
     return found
 
 

@@ -54,6 +54,7 @@ void ac_config_init(struct ac_config *cfg)
 		.max_request = 1 * MiB,
 		.max_reply_backlog = 16 * MiB,
 		.admission_wait_max_ns = 10ULL * 60 * 1000000000ULL,
+		.call_pool = 2,
 		.defaults = {
 			.memory = 512 * MiB,
 			.memory_max_factor = 1.5,
@@ -208,6 +209,16 @@ static int get_factor(struct ctx *c, const char *path, const json_t *v, double *
 	if (!json_is_number(v) || !(json_number_value(v) >= 1.0 && json_number_value(v) <= 1024.0))
 		return fail(c, path, "must be a number from 1 to 1024");
 	*out = json_number_value(v);
+	return 0;
+}
+
+/* Spare call cgroups kept ready per session: 0 .. AC_CALL_POOL_MAX. */
+static int get_call_pool(struct ctx *c, const char *path, const json_t *v, int *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > AC_CALL_POOL_MAX)
+		return fail(c, path, "must be an integer from 0 to %d", AC_CALL_POOL_MAX);
+	*out = (int)json_integer_value(v);
 	return 0;
 }
 
@@ -368,6 +379,8 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_defaults(c, key, v, &cfg->defaults);
 		else if (strcmp(key, "session_budget") == 0)
 			r = get_budget(c, key, v, &cfg->session_budget);
+		else if (strcmp(key, "call_pool") == 0)
+			r = get_call_pool(c, key, v, &cfg->call_pool);
 		else if (strcmp(key, "tenants_on_demand") == 0)
 			r = get_bool(c, key, v, &cfg->tenants_on_demand);
 		else if (strcmp(key, "tenant_budget") == 0)

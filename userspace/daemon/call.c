@@ -25,11 +25,13 @@
 #define CPU_TIME_CHECK_NS (20ULL * 1000000)
 #define RMDIR_RETRY_NS (10ULL * 1000000)
 #define RMDIR_TRIES 500
+#define DRAIN_CHECK_NS (50ULL * 1000000)
 #define DEFAULT_WAIT_NS (60ULL * 1000000000)
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+#define CALL_OF(ptr, member) ((struct acd_call *)((char *)(ptr) - offsetof(struct acd_call, member)))
+
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call);
-static void call_try_remove(struct acd_ctx *ctx, struct acd_call *call);
 
 const char *acd_call_state_name(enum acd_call_state st)
 {
@@ -65,7 +67,10 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	json_decref(call->req_id);
 	call->req_id = NULL;
 	ac_cg_node_close(&call->node);
-	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = -1;
+	ac_cg_statfds_close(&call->stats);
+	if (call->execw.fd >= 0)
+		close(call->execw.fd);
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->execw.fd = -1;
 	call->next = ctx->dead_calls;
 	ctx->dead_calls = call;
 }
@@ -391,6 +396,7 @@ static void reserve(struct acd_call *call, bool take)
 static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
+static void on_exec(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 
 static void capture_close(struct acd_ctx *ctx, struct acd_capture *cap)
 {
@@ -433,35 +439,32 @@ static json_t *limits_to_json(const struct ac_limits *l)
 			 cpu, "pids.max", pids);
 }
 
-/* Creates the cgroup, writes the limits, starts the command. On failure
- * replies with the error and returns <0 (the caller frees the call). */
+/* Takes a ready cgroup (with the intent's limits and a stub inside) and
+ * hands the stub the command. On failure replies with the error and
+ * returns <0 (the caller frees the call). */
 static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct acd_session *s = call->session;
-	struct ac_cg_placement pl = { .n_v1 = 0 };
 	struct ac_spawn_req sreq = { 0 };
-	struct ac_spawn_res sres;
+	struct acd_spare *sp = NULL;
+	struct ac_stub stub;
 	int child_out = -1, child_err = -1, r;
-	const char *what = NULL;
-	char msg[400];
 
-	snprintf(call->name, sizeof(call->name), "call-%llu", (unsigned long long)s->next_seq++);
-	snprintf(call->path, sizeof(call->path), "%s/%s", s->path, call->name);
-	r = ac_cg_mkdir(&ctx->cg, &s->node, call->name, true, &call->node);
+	r = acd_pool_take(ctx, s, &call->limits, &sp);
 	if (r < 0) {
-		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot create the call's cgroup");
+		acd_reply_errno(ctx, call->client, call->req_id, r,
+				"cannot prepare the call's cgroup");
 		return r;
 	}
+	ac_strlcpy(call->name, sp->name, sizeof(call->name));
+	snprintf(call->path, sizeof(call->path), "%s/%s", s->path, call->name);
+	call->node = sp->node;
+	call->stats = sp->stats;
 	call->created = true;
-	r = ac_cg_apply_limits(&ctx->cg, &call->node, &call->limits, true);
-	if (r < 0) {
-		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot write the call's limits");
-		goto fail;
-	}
-	if ((r = ac_cg_placement_open(&ctx->cg, &call->node, &pl)) < 0) {
-		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot open cgroup.procs");
-		goto fail;
-	}
+	call->populated = true;
+	stub = sp->stub;
+	free(sp);
+
 	if (call->capture) {
 		if ((r = open_capture(&call->out, &child_out)) < 0 ||
 		    (r = open_capture(&call->err, &child_err)) < 0) {
@@ -481,33 +484,31 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	sreq.gid = call->gid;
 	sreq.n_groups = call->n_groups;
 	memcpy(sreq.groups, call->groups, sizeof(gid_t) * (size_t)call->n_groups);
-	sreq.place = &pl;
 
 	call->start_ns = ac_now_ns();
-	r = ac_spawn(&sreq, &sres, &what);
-	ac_cg_placement_close(&pl);
+	r = ac_stub_exec(&stub, &sreq);
 	if (child_out >= 0)
 		close(child_out);
 	if (child_err >= 0)
 		close(child_err);
 	child_out = child_err = -1;
-	for (int i = 0; i < 3; i++) { /* the child has its copies */
+	for (int i = 0; i < 3; i++) { /* the stub has its copies */
 		if (call->stdio[i] >= 0)
 			close(call->stdio[i]);
 		call->stdio[i] = -1;
 	}
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "cannot run '%.200s': %s: %s", call->argv[0],
-			 what ? what : "spawn", strerror(-r));
-		acd_reply_error(ctx, call->client, call->req_id, RPC_SPAWN_FAILED, msg,
-				json_pack("{s:i, s:s, s:s}", "errno", -r, "message", strerror(-r),
-					  "step", what ? what : "spawn"));
+		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot hand the command over");
 		goto fail;
 	}
-	call->pid = sres.pid;
-	call->pidw.fd = sres.pidfd;
+	call->pid = stub.pid;
+	call->pidw.fd = stub.pidfd;
 	call->pidw.fn = on_pidfd;
 	acd_watch_add(ctx, &call->pidw, EPOLLIN);
+	call->execw.fd = stub.ctl;
+	call->execw.fn = on_exec;
+	acd_watch_add(ctx, &call->execw, EPOLLIN);
+	stub.pidfd = stub.ctl = -1;
 	call->eventsw.fd = ac_cg_open_events(&ctx->cg, &call->node);
 	call->eventsw.fn = on_cgroup_events;
 	if (call->eventsw.fd >= 0)
@@ -525,7 +526,7 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	ctx->calls_total++;
 	if (call->client)
 		acd_notify(ctx, call->client, "call.started",
-			   json_pack("{s:O, s:s, s:i}", "id", call->req_id, "path", call->path,
+			   json_pack("{s:O?, s:s, s:i}", "id", call->req_id, "path", call->path,
 				     "pid", (int)call->pid));
 	acd_event(ctx, "call.start", call->path,
 		  json_pack("{s:i, s:s, s:i}", "pid", (int)call->pid, "argv0", call->argv[0],
@@ -539,7 +540,7 @@ fail:
 		close(child_err);
 	capture_close(ctx, &call->out);
 	capture_close(ctx, &call->err);
-	ac_cg_placement_close(&pl);
+	ac_stub_discard(&stub);
 	ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
 	call->created = false;
 	return r < 0 ? r : -EIO;
@@ -551,7 +552,7 @@ static void maybe_finish(struct acd_ctx *ctx, struct acd_call *call)
 		return;
 	if (call->out.w.fd >= 0 || call->err.w.fd >= 0)
 		return;
-	if (ac_cg_populated(&ctx->cg, &call->node) > 0)
+	if (call->populated) /* cgroup.events will tell when it empties */
 		return;
 	call_finish(ctx, call);
 }
@@ -580,7 +581,36 @@ static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events
 	maybe_finish(ctx, cap->call);
 }
 
-#define CALL_OF(ptr, member) ((struct acd_call *)((char *)(ptr) - offsetof(struct acd_call, member)))
+
+static void exec_watch_close(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->execw.fd < 0)
+		return;
+	acd_watch_del(ctx, &call->execw);
+	close(call->execw.fd);
+	call->execw.fd = -1;
+}
+
+/* The stub's control socket: EOF once the exec succeeded, or the step
+ * that failed (the stub then exits 127 and on_pidfd ends the call). */
+static void exec_check(struct acd_ctx *ctx, struct acd_call *call)
+{
+	const char *what;
+	int r = ac_stub_result(call->execw.fd, &what);
+
+	if (r == 0)
+		return;
+	if (r < 0) {
+		call->spawn_err = r;
+		call->spawn_what = what ? what : "start";
+	}
+	exec_watch_close(ctx, call);
+}
+
+static void on_exec(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	exec_check(ctx, CALL_OF(w, execw));
+}
 
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
@@ -599,14 +629,29 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	acd_watch_del(ctx, w);
 	close(w->fd);
 	w->fd = -1;
+	if (call->execw.fd >= 0) /* it ended before its exec was confirmed */
+		exec_check(ctx, call);
+	exec_watch_close(ctx, call);
 	call->state = CALL_DRAINING;
 	/* A tool call ends with its main process: nothing it left behind
 	 * survives it. */
-	if (ac_cg_populated(&ctx->cg, &call->node) > 0) {
+	call->populated = ac_cg_populated(&ctx->cg, &call->node) != 0;
+	if (call->populated) {
 		ac_cg_kill(&ctx->cg, &call->node);
 		call->killed = true;
 	}
+	call->next_populated_check_ns = ac_now_ns() + DRAIN_CHECK_NS;
 	maybe_finish(ctx, call);
+}
+
+static int cg_populated_of(const char *text, uint64_t *v)
+{
+	const char *p = strstr(text, "populated ");
+
+	if (!p)
+		return -ENOENT;
+	*v = strtoull(p + 10, NULL, 10);
+	return 0;
 }
 
 static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -614,9 +659,15 @@ static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t 
 	struct acd_call *call = CALL_OF(w, eventsw);
 	char buf[128];
 
-	/* Re-arm: the kernel signals a change; reading clears it. */
-	if (pread(w->fd, buf, sizeof(buf), 0) < 0)
+	uint64_t populated = 1;
+	ssize_t n = pread(w->fd, buf, sizeof(buf) - 1, 0);
+
+	/* Reading re-arms the notification. */
+	if (n <= 0)
 		return;
+	buf[n] = '\0';
+	if (cg_populated_of(buf, &populated) == 0)
+		call->populated = populated != 0;
 	maybe_finish(ctx, call);
 }
 
@@ -662,7 +713,7 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 	struct ac_usage u = { 0 };
 	json_t *res, *argv = json_array(), *verdict;
 
-	ac_cg_read_usage(&ctx->cg, &call->node, &u);
+	ac_cg_read_usage_fds(&ctx->cg, &call->node, &call->stats, &u);
 	u.wall_ns = (call->end_ns ? call->end_ns : ac_now_ns()) - call->start_ns;
 	call->end.stdout_truncated = call->out.truncated;
 	call->end.stderr_truncated = call->err.truncated;
@@ -686,7 +737,22 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 	return res;
 }
 
-static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
+static void reply_spawn_failed(struct acd_ctx *ctx, struct acd_call *call)
+{
+	char msg[400];
+	int e = -call->spawn_err;
+
+	snprintf(msg, sizeof(msg), "cannot run '%.200s': %s: %s", call->argv[0], call->spawn_what,
+		 strerror(e));
+	call->replied = true;
+	acd_event(ctx, "call.end", call->path,
+		  json_pack("{s:s, s:s}", "status", "failed", "summary", msg));
+	acd_reply_error(ctx, call->client, call->req_id, RPC_SPAWN_FAILED, msg,
+			json_pack("{s:i, s:s, s:s, s:s}", "errno", e, "message", strerror(e),
+				  "step", call->spawn_what, "path", call->path));
+}
+
+static void call_reply_result(struct acd_ctx *ctx, struct acd_call *call)
 {
 	json_t *verdict, *res = call_result(ctx, call, &verdict);
 	json_t *status = json_object_get(verdict, "status");
@@ -704,6 +770,14 @@ static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
 		json_decref(res);
 }
 
+static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->spawn_err < 0)
+		reply_spawn_failed(ctx, call);
+	else
+		call_reply_result(ctx, call);
+}
+
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 {
 	if (!call->replied)
@@ -715,8 +789,18 @@ static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 	call->eventsw.fd = -1;
 	reserve(call, false);
 	ctx->calls_running--;
+	/* The cgroup goes in idle moments, one hierarchy at a time. */
 	call->state = CALL_REMOVING;
-	call_try_remove(ctx, call);
+	call->wait_next = NULL;
+	{
+		struct acd_call **pp = &ctx->removing;
+
+		while (*pp)
+			pp = &(*pp)->wait_next;
+		*pp = call;
+	}
+	ctx->n_removing++;
+	ctx->idle_work = true;
 	acd_calls_admit_waiting(ctx);
 }
 
@@ -737,19 +821,11 @@ static void session_close_done(struct acd_ctx *ctx, struct acd_session *s)
 	json_decref(id);
 }
 
-static void call_try_remove(struct acd_ctx *ctx, struct acd_call *call)
+/* The call's cgroup is gone (or given up on): forget the call. */
+static void call_removed(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct acd_session *s = call->session;
-	int r = 0;
 
-	if (call->created)
-		r = ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
-	if (r == -EBUSY && ++call->rmdir_tries < RMDIR_TRIES) {
-		call->rmdir_retry_ns = ac_now_ns() + RMDIR_RETRY_NS;
-		return;
-	}
-	if (r < 0)
-		ac_log_errno(r, "cannot remove %s", call->path);
 	session_unlink_call(call);
 	call_free(ctx, call);
 	if (s->closing && !s->calls) {
@@ -760,6 +836,34 @@ static void call_try_remove(struct acd_ctx *ctx, struct acd_call *call)
 found:
 		session_close_done(ctx, s);
 	}
+}
+
+bool acd_calls_remove_step(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns();
+
+	for (struct acd_call **pp = &ctx->removing; *pp; pp = &(*pp)->wait_next) {
+		struct acd_call *call = *pp;
+		int r = 0;
+
+		if (call->rmdir_retry_ns > now)
+			continue;
+		if (call->created)
+			r = ac_cg_rmdir_step(&ctx->cg, &call->session->node, call->name, &call->node);
+		if (r == 1)
+			return true;
+		if (r == -EBUSY && ++call->rmdir_tries < RMDIR_TRIES) {
+			call->rmdir_retry_ns = now + RMDIR_RETRY_NS;
+			return true;
+		}
+		if (r < 0)
+			ac_log_errno(r, "cannot remove %s", call->path);
+		*pp = call->wait_next;
+		ctx->n_removing--;
+		call_removed(ctx, call);
+		return true;
+	}
+	return false;
 }
 
 void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
@@ -892,11 +996,18 @@ int acd_calls_tick(struct acd_ctx *ctx)
 					if (call->next_cpu_check_ns)
 						NEXT(call->next_cpu_check_ns);
 				} else if (call->state == CALL_DRAINING) {
-					/* In case an event was missed: look again soon. */
-					NEXT(now + 50000000ULL);
-				} else if (call->state == CALL_REMOVING) {
+					/* In case an event was missed: look again. */
+					if (call->next_populated_check_ns <= now) {
+						call->populated =
+							ac_cg_populated(&ctx->cg, &call->node) != 0;
+						call->next_populated_check_ns = now + DRAIN_CHECK_NS;
+						maybe_finish(ctx, call);
+					} else {
+						NEXT(call->next_populated_check_ns);
+					}
+				} else if (call->state == CALL_REMOVING && call->rmdir_retry_ns) {
 					if (call->rmdir_retry_ns <= now)
-						call_try_remove(ctx, call);
+						ctx->idle_work = true;
 					else
 						NEXT(call->rmdir_retry_ns);
 				}
@@ -950,9 +1061,10 @@ static struct acd_call *call_new(void)
 	if (!call)
 		return NULL;
 	ac_cg_node_init(&call->node);
-	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = -1;
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->execw.fd = -1;
 	call->stdio[0] = call->stdio[1] = call->stdio[2] = -1;
 	call->out.call = call->err.call = call;
+	ac_cg_statfds_init(&call->stats);
 	return call;
 }
 

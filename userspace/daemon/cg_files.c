@@ -4,6 +4,8 @@
  * memory, cpu and pids hierarchies are translated to their v2 form so an
  * operator sees the same names on both. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,128 @@ int ac_cg_apply_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
 	return cg->kind == AC_CG_V2 ? v2_apply(node, lim, fresh) : hybrid_apply(node, lim, fresh);
 }
 
+int ac_cg_update_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			const struct ac_limits *cur, const struct ac_limits *next)
+{
+	/* Knobs that do not change are marked "already the default" (max)
+	 * and skipped by the fresh-cgroup rule of the apply functions. */
+	struct ac_limits l = *next;
+	struct ac_limits skip;
+
+	ac_limits_unlimited(&skip);
+	if (cur->memory_max == next->memory_max)
+		l.memory_max = skip.memory_max;
+	if (cur->memory_high == next->memory_high)
+		l.memory_high = skip.memory_high;
+	if (cur->cpu_quota_us == next->cpu_quota_us && cur->cpu_period_us == next->cpu_period_us)
+		l.cpu_quota_us = skip.cpu_quota_us;
+	if (cur->pids_max == next->pids_max)
+		l.pids_max = skip.pids_max;
+	/* A knob that changes *to* max must still be written. */
+	if (next->memory_max == AC_UNLIMITED && cur->memory_max != AC_UNLIMITED)
+		return ac_cg_apply_limits(cg, node, next, false);
+	if (next->memory_high == AC_UNLIMITED && cur->memory_high != AC_UNLIMITED)
+		return ac_cg_apply_limits(cg, node, next, false);
+	if (next->cpu_quota_us == AC_UNLIMITED && cur->cpu_quota_us != AC_UNLIMITED)
+		return ac_cg_apply_limits(cg, node, next, false);
+	if (next->pids_max == AC_UNLIMITED && cur->pids_max != AC_UNLIMITED)
+		return ac_cg_apply_limits(cg, node, next, false);
+	return ac_cg_apply_limits(cg, node, &l, true);
+}
+
 /* ---- usage ----------------------------------------------------------- */
+
+/* The files a call's usage is read from at its end, per backend. They
+ * can be opened ahead of time (ac_cg_statfds_open) so the end of a call
+ * costs a pread each instead of open + read + close. */
+enum stat_file {
+	SF_PEAK,	 /* memory.peak | memory.max_usage_in_bytes */
+	SF_MEM_EVENTS,	 /* memory.events | memory.failcnt */
+	SF_OOM_CONTROL,	 /* - | memory.oom_control */
+	SF_PIDS_PEAK,
+	SF_PIDS_EVENTS,
+	SF_CPU_STAT,	 /* unified cpu.stat */
+	SF_CPU_STAT_V1,	 /* - | v1 cpu.stat (throttling) */
+	SF_COUNT
+};
+
+struct stat_src {
+	enum ac_hier h;
+	const char *name;
+};
+
+static const struct stat_src v2_src[SF_COUNT] = {
+	[SF_PEAK] = { AC_H_UNIFIED, "memory.peak" },
+	[SF_MEM_EVENTS] = { AC_H_UNIFIED, "memory.events" },
+	[SF_OOM_CONTROL] = { AC_H_UNIFIED, NULL },
+	[SF_PIDS_PEAK] = { AC_H_UNIFIED, "pids.peak" },
+	[SF_PIDS_EVENTS] = { AC_H_UNIFIED, "pids.events" },
+	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
+	[SF_CPU_STAT_V1] = { AC_H_UNIFIED, NULL },
+};
+
+static const struct stat_src hybrid_src[SF_COUNT] = {
+	[SF_PEAK] = { AC_H_MEMORY, "memory.max_usage_in_bytes" },
+	[SF_MEM_EVENTS] = { AC_H_MEMORY, "memory.failcnt" },
+	[SF_OOM_CONTROL] = { AC_H_MEMORY, "memory.oom_control" },
+	[SF_PIDS_PEAK] = { AC_H_PIDS, "pids.peak" },
+	[SF_PIDS_EVENTS] = { AC_H_PIDS, "pids.events" },
+	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
+	[SF_CPU_STAT_V1] = { AC_H_CPU, "cpu.stat" },
+};
+
+static const struct stat_src *stat_sources(const struct ac_cgroup *cg)
+{
+	return cg->kind == AC_CG_V2 ? v2_src : hybrid_src;
+}
+
+void ac_cg_statfds_init(struct ac_cg_statfds *sf)
+{
+	for (int i = 0; i < AC_CG_STAT_FILES; i++)
+		sf->fd[i] = -1;
+}
+
+int ac_cg_statfds_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       struct ac_cg_statfds *sf)
+{
+	const struct stat_src *src = stat_sources(cg);
+
+	ac_cg_statfds_init(sf);
+	for (int i = 0; i < SF_COUNT; i++) {
+		if (!src[i].name)
+			continue;
+		/* A file this kernel lacks (memory.peak before 5.19) stays -1. */
+		sf->fd[i] = openat(node->dirfd[src[i].h], src[i].name, O_RDONLY | O_CLOEXEC);
+	}
+	return 0;
+}
+
+void ac_cg_statfds_close(struct ac_cg_statfds *sf)
+{
+	for (int i = 0; i < AC_CG_STAT_FILES; i++) {
+		if (sf->fd[i] >= 0)
+			close(sf->fd[i]);
+		sf->fd[i] = -1;
+	}
+}
+
+/* One stat file into buf: pread on a kept fd, else open + read. */
+static int stat_read(struct ac_cgroup *cg, const struct ac_cg_node *n,
+		     const struct ac_cg_statfds *sf, enum stat_file i, char *buf, size_t len)
+{
+	const struct stat_src *src = &stat_sources(cg)[i];
+	ssize_t r;
+
+	if (!src->name)
+		return -ENOENT;
+	if (!sf || sf->fd[i] < 0)
+		return cg_read_at(n->dirfd[src->h], src->name, buf, len);
+	r = pread(sf->fd[i], buf, len - 1, 0);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	return (int)r;
+}
 
 static void keyed(const char *text, const char *key, uint64_t *v)
 {
@@ -104,71 +227,57 @@ static void keyed(const char *text, const char *key, uint64_t *v)
 		*v = x;
 }
 
-static int read_unified_cpu(const struct ac_cg_node *n, struct ac_usage *u)
+static bool stat_u64(struct ac_cgroup *cg, const struct ac_cg_node *n,
+		     const struct ac_cg_statfds *sf, enum stat_file i, uint64_t *v)
+{
+	char buf[64];
+	char *end;
+
+	if (stat_read(cg, n, sf, i, buf, sizeof(buf)) <= 0)
+		return false;
+	*v = strtoull(buf, &end, 10);
+	return end != buf;
+}
+
+int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *n,
+			 const struct ac_cg_statfds *sf, struct ac_usage *u)
 {
 	char buf[1024];
-	int r = cg_read_at(fd_of(n, AC_H_UNIFIED), "cpu.stat", buf, sizeof(buf));
-
-	if (r < 0)
-		return r;
-	keyed(buf, "user_usec", &u->cpu_user_us);
-	keyed(buf, "system_usec", &u->cpu_system_us);
-	keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
-	keyed(buf, "throttled_usec", &u->cpu_throttled_us);
-	return 0;
-}
-
-static void read_pids(int fd, struct ac_usage *u)
-{
-	char buf[256];
 	uint64_t v;
+	bool v2 = cg->kind == AC_CG_V2;
 
-	if (cg_read_u64_at(fd, "pids.peak", &v) == 0)
+	u->has_mem_high_knob = v2;
+	if (stat_u64(cg, n, sf, SF_PEAK, &v))
+		u->memory_peak = v;
+	else if (v2 && cg_read_u64_at(n->dirfd[AC_H_UNIFIED], "memory.current", &v) == 0)
+		u->memory_peak = v; /* no memory.peak: the best there is */
+	if (v2) {
+		if (stat_read(cg, n, sf, SF_MEM_EVENTS, buf, sizeof(buf)) > 0) {
+			keyed(buf, "high", &u->mem_high);
+			keyed(buf, "max", &u->mem_max);
+			keyed(buf, "oom", &u->mem_oom);
+			keyed(buf, "oom_kill", &u->mem_oom_kill);
+		}
+	} else {
+		if (stat_u64(cg, n, sf, SF_MEM_EVENTS, &v))
+			u->mem_max = v; /* failcnt: charges that hit the limit */
+		if (stat_read(cg, n, sf, SF_OOM_CONTROL, buf, sizeof(buf)) > 0) {
+			keyed(buf, "oom_kill", &u->mem_oom_kill);
+			u->mem_oom = u->mem_oom_kill;
+		}
+	}
+	if (stat_u64(cg, n, sf, SF_PIDS_PEAK, &v))
 		u->pids_peak = v;
-	if (cg_read_at(fd, "pids.events", buf, sizeof(buf)) > 0)
+	if (stat_read(cg, n, sf, SF_PIDS_EVENTS, buf, sizeof(buf)) > 0)
 		keyed(buf, "max", &u->pids_max_events);
-}
-
-static int v2_usage(const struct ac_cg_node *n, struct ac_usage *u, bool has_peak)
-{
-	int fd = fd_of(n, AC_H_UNIFIED);
-	char buf[512];
-	uint64_t v;
-
-	u->has_mem_high_knob = true;
-	if (has_peak && cg_read_u64_at(fd, "memory.peak", &v) == 0)
-		u->memory_peak = v;
-	else if (cg_read_u64_at(fd, "memory.current", &v) == 0)
-		u->memory_peak = v;
-	if (cg_read_at(fd, "memory.events", buf, sizeof(buf)) > 0) {
-		keyed(buf, "high", &u->mem_high);
-		keyed(buf, "max", &u->mem_max);
-		keyed(buf, "oom", &u->mem_oom);
-		keyed(buf, "oom_kill", &u->mem_oom_kill);
+	if (stat_read(cg, n, sf, SF_CPU_STAT, buf, sizeof(buf)) > 0) {
+		keyed(buf, "user_usec", &u->cpu_user_us);
+		keyed(buf, "system_usec", &u->cpu_system_us);
+		keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
+		keyed(buf, "throttled_usec", &u->cpu_throttled_us);
 	}
-	read_pids(fd, u);
-	return read_unified_cpu(n, u);
-}
-
-static int hybrid_usage(const struct ac_cg_node *n, struct ac_usage *u)
-{
-	int mfd = fd_of(n, AC_H_MEMORY);
-	char buf[512];
-	uint64_t v;
-
-	u->has_mem_high_knob = false;
-	if (cg_read_u64_at(mfd, "memory.max_usage_in_bytes", &v) == 0)
-		u->memory_peak = v;
-	if (cg_read_u64_at(mfd, "memory.failcnt", &v) == 0)
-		u->mem_max = v;
-	if (cg_read_at(mfd, "memory.oom_control", buf, sizeof(buf)) > 0) {
-		keyed(buf, "oom_kill", &u->mem_oom_kill);
-		u->mem_oom = u->mem_oom_kill;
-	}
-	read_pids(fd_of(n, AC_H_PIDS), u);
-	read_unified_cpu(n, u);
-	/* Throttling lives in the v1 cpu hierarchy. */
-	if (cg_read_at(fd_of(n, AC_H_CPU), "cpu.stat", buf, sizeof(buf)) > 0) {
+	/* On hybrid, throttling lives in the v1 cpu hierarchy. */
+	if (!v2 && stat_read(cg, n, sf, SF_CPU_STAT_V1, buf, sizeof(buf)) > 0) {
 		keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
 		if (cg_keyed_u64(buf, "throttled_time", &v) == 0)
 			u->cpu_throttled_us = v / 1000;
@@ -178,7 +287,7 @@ static int hybrid_usage(const struct ac_cg_node *n, struct ac_usage *u)
 
 int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct ac_usage *u)
 {
-	return cg->kind == AC_CG_V2 ? v2_usage(node, u, cg->has_peak) : hybrid_usage(node, u);
+	return ac_cg_read_usage_fds(cg, node, NULL, u);
 }
 
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node)
@@ -228,7 +337,8 @@ static int fmt_limit(char *buf, size_t len, uint64_t v)
 	return ac_snprintf(buf, len, "%" PRIu64 "\n", v);
 }
 
-static int hybrid_read(const struct ac_cg_node *n, const char *file, char *buf, size_t len)
+static int hybrid_read(struct ac_cgroup *cg, const struct ac_cg_node *n, const char *file,
+		       char *buf, size_t len)
 {
 	int mfd = fd_of(n, AC_H_MEMORY), cfd = fd_of(n, AC_H_CPU);
 	uint64_t v = 0, period = 100000;
@@ -250,7 +360,7 @@ static int hybrid_read(const struct ac_cg_node *n, const char *file, char *buf, 
 	if (!strcmp(file, "memory.events")) {
 		struct ac_usage u = { 0 };
 
-		hybrid_usage(n, &u);
+		ac_cg_read_usage(cg, n, &u);
 		return ac_snprintf(buf, len,
 				   "low 0\nhigh 0\nmax %" PRIu64 "\noom %" PRIu64 "\noom_kill %" PRIu64
 				   "\n",
@@ -271,7 +381,7 @@ static int hybrid_read(const struct ac_cg_node *n, const char *file, char *buf, 
 		struct ac_usage u = { 0 };
 		uint64_t usage = 0;
 
-		hybrid_usage(n, &u);
+		ac_cg_read_usage(cg, n, &u);
 		ac_cg_cpu_usage_us(NULL, n, &usage);
 		return ac_snprintf(buf, len,
 				   "usage_usec %" PRIu64 "\nuser_usec %" PRIu64 "\nsystem_usec %" PRIu64
@@ -291,7 +401,7 @@ int ac_cg_read_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const c
 		return -ENOENT;
 	if (cg->kind == AC_CG_V2)
 		return cg_read_at(fd_of(node, AC_H_UNIFIED), file, buf, len);
-	return hybrid_read(node, file, buf, len);
+	return hybrid_read(cg, node, file, buf, len);
 }
 
 /* "max" or a size. */

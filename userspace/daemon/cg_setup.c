@@ -405,6 +405,42 @@ int ac_cg_rmdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 	return 0;
 }
 
+int ac_cg_rmdir_step(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
+		     struct ac_cg_node *node)
+{
+	for (int h = cg->n_hier - 1; h >= 0; h--) {
+		if (node->dirfd[h] < 0)
+			continue;
+		if (unlinkat(parent->dirfd[h], name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			return -errno;
+		close(node->dirfd[h]);
+		node->dirfd[h] = -1;
+		return h > 0 ? 1 : 0;
+	}
+	return 0;
+}
+
+int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
+		    int h, struct ac_cg_node *out)
+{
+	struct stat st;
+
+	if (!ac_name_valid(name) || h < 0 || h >= cg->n_hier)
+		return -EINVAL;
+	if (mkdirat(parent->dirfd[h], name, 0755) < 0)
+		return -errno;
+	out->dirfd[h] = openat(parent->dirfd[h], name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (out->dirfd[h] < 0) {
+		int r = -errno;
+
+		unlinkat(parent->dirfd[h], name, AT_REMOVEDIR);
+		return r;
+	}
+	if (h == AC_H_UNIFIED && fstat(out->dirfd[h], &st) == 0)
+		out->id = st.st_ino;
+	return 0;
+}
+
 int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen)
 {
 	return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.freeze", frozen ? "1" : "0");

@@ -107,6 +107,9 @@ struct acd_call {
 	json_t *req_id;		   /* id of the call.run request */
 	bool created;		   /* cgroup exists */
 	struct ac_cg_node node;
+	struct ac_cg_statfds stats;
+	bool populated;		   /* last known cgroup.events "populated" */
+	uint64_t next_populated_check_ns;
 	struct ac_intent intent;
 	struct ac_limits limits;
 	uint64_t reserved_mem; /* admission reservation */
@@ -123,6 +126,9 @@ struct acd_call {
 	/* running */
 	pid_t pid;
 	struct acd_watch pidw;	  /* pidfd */
+	struct acd_watch execw;	  /* stub control socket until the exec is confirmed */
+	int spawn_err;		  /* <0: the command could not be started */
+	const char *spawn_what;	  /* the step that failed */
 	struct acd_watch eventsw; /* cgroup.events, EPOLLPRI */
 	struct acd_capture out, err;
 	uint64_t start_ns, end_ns;
@@ -138,6 +144,20 @@ struct acd_call {
 
 struct acd_tenant;
 
+/* A call cgroup made ahead of time, with a stub process waiting in it
+ * (pool.c). Built in small steps when the loop is idle. */
+struct acd_spare {
+	struct acd_spare *next;
+	char name[AC_NAME_MAX + 1];
+	struct ac_cg_node node;
+	int made;		 /* hierarchies created so far */
+	bool limits_set;	 /* limits written */
+	struct ac_limits limits; /* what the cgroup has */
+	bool stats_open;
+	struct ac_cg_statfds stats; /* usage files, opened ahead */
+	struct ac_stub stub;	 /* pid 0 until started */
+};
+
 struct acd_session {
 	struct acd_session *next;
 	struct acd_tenant *tenant;
@@ -151,6 +171,8 @@ struct acd_session {
 	uint64_t next_seq;
 	bool frozen;
 	struct acd_call *calls;
+	struct acd_spare *spares;     /* oldest first; the last may be half made */
+	struct ac_limits last_limits; /* spares are written with these */
 	/* session.close in progress: reply when the last call is gone */
 	bool closing;
 	struct acd_client *close_client;
@@ -182,6 +204,11 @@ struct acd_ctx {
 	uint64_t client_serial;
 	struct acd_tenant *tenants;
 	struct acd_call *waiting; /* admission queue, FIFO */
+	struct acd_call *removing; /* calls whose cgroups are being removed */
+	bool idle_work;		   /* pool or removal work may be pending */
+	uint64_t last_idle_ns;	   /* last background step */
+	int n_removing;
+	uint64_t pool_hits, pool_misses; /* calls that found a ready spare, or not */
 	int calls_running;
 	uint64_t calls_total;
 	/* Freed after the current epoll batch: a later event of the same
@@ -253,6 +280,23 @@ void acd_free_dead(struct acd_ctx *ctx);
 bool acd_calls_all_gone(struct acd_ctx *ctx);
 json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call);
 const char *acd_call_state_name(enum acd_call_state st);
+
+/* pool.c */
+/* A ready spare for a call with limits lim (built now if none is ready);
+ * the caller owns it and frees it with free() after taking its parts. */
+int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_limits *lim,
+		  struct acd_spare **out);
+/* One small step of background work (a mkdir, a limit write, a stub
+ * start, an rmdir). false when there was nothing to do. */
+bool acd_idle_step(struct acd_ctx *ctx);
+/* 0: a step is due now; >0: ms until one may run; -1: nothing to do. */
+int acd_idle_delay_ms(struct acd_ctx *ctx);
+/* Kills the stubs and removes the spare cgroups of a session. */
+void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s);
+void acd_pool_init_session(struct acd_ctx *ctx, struct acd_session *s);
+
+/* call.c: one step of removing finished calls; false if none pending. */
+bool acd_calls_remove_step(struct acd_ctx *ctx);
 
 /* methods.c */
 acd_method_fn acd_method_lookup(const char *name);

@@ -84,7 +84,12 @@ static int run_loop(struct acd_ctx *ctx)
 
 	for (;;) {
 		int timeout = acd_calls_tick(ctx);
+		int idle_ms = acd_idle_delay_ms(ctx);
+		bool idle = idle_ms == 0;
 		int n;
+
+		if (idle_ms > 0 && (timeout < 0 || idle_ms < timeout))
+			timeout = idle_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -92,11 +97,17 @@ static int run_loop(struct acd_ctx *ctx)
 			if (timeout < 0 || timeout > 50)
 				timeout = 50;
 		}
-		n = epoll_wait(ctx->epfd, evs, AC_ARRAY_SIZE(evs), timeout);
+		/* Background work (spare cgroups, removals) runs only when no
+		 * event is ready, one small step at a time. */
+		n = epoll_wait(ctx->epfd, evs, AC_ARRAY_SIZE(evs), idle ? 0 : timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return ac_log_errno(-errno, "epoll_wait");
+		}
+		if (n == 0 && idle) {
+			acd_idle_step(ctx);
+			continue;
 		}
 		for (int i = 0; i < n; i++) {
 			struct acd_watch *w = evs[i].data.ptr;
@@ -188,9 +199,11 @@ int main(int argc, char **argv)
 	acd_server_close(ctx);
 	while (ctx->clients)
 		acd_client_drop(ctx, ctx->clients, NULL);
+	while (acd_calls_remove_step(ctx))
+		; /* what is left of finished calls, before the tree goes */
 	acd_free_dead(ctx);
+	acd_tree_destroy(ctx); /* kills the stubs, removes the spares */
 	ac_cg_close(&ctx->cg);
-	acd_tree_destroy(ctx);
 	close(ctx->epfd);
 	close(ctx->signal_w.fd);
 	ac_info("stopped; root removed");

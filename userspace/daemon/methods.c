@@ -125,6 +125,18 @@ static json_t *list_calls(struct acd_ctx *ctx, struct acd_session *s)
 	return arr;
 }
 
+/* Spare call cgroups a session keeps ready (pool.c): they already carry
+ * the names of the next calls. */
+static json_t *spares_json(const struct acd_session *s)
+{
+	json_t *arr = json_array();
+
+	for (const struct acd_spare *sp = s->spares; sp; sp = sp->next)
+		if (sp->made > 0)
+			json_array_append_new(arr, json_string(sp->name));
+	return arr;
+}
+
 static json_t *list_sessions(struct acd_ctx *ctx, struct acd_tenant *t, bool rec)
 {
 	json_t *arr = json_array();
@@ -133,6 +145,7 @@ static json_t *list_sessions(struct acd_ctx *ctx, struct acd_tenant *t, bool rec
 		json_t *e = entry(ctx, s->name, s->path, "session", s->frozen, &s->node);
 
 		json_object_set_new(e, "priority", json_string(ac_priority_name(s->priority)));
+		json_object_set_new(e, "spares", spares_json(s));
 		if (rec)
 			json_object_set_new(e, "children", list_calls(ctx, s));
 		json_array_append_new(arr, e);
@@ -252,6 +265,7 @@ static void m_cg_stat(struct acd_ctx *ctx, struct acd_client *c, json_t *id, jso
 		json_object_set_new(o, "budget", acd_budget_to_json(&s->budget));
 		json_object_set_new(o, "reserved", json_pack("{s:I}", "memory", (json_int_t)s->reserved_mem));
 		json_object_set_new(o, "calls", json_integer(count_calls(s)));
+		json_object_set_new(o, "spares", spares_json(s));
 		json_object_set_new(o, "owner_uid", json_integer((json_int_t)s->owner));
 	} else if (t) {
 		int n = 0;
@@ -648,14 +662,19 @@ static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 
 	for (int h = 0; h < ctx->cg.n_hier; h++)
 		json_array_append_new(roots, json_string(ctx->cg.root_path[h]));
-	acd_reply_result(ctx, c, id,
+	json_t *res =
 			 json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:b}", "version",
 				   ACD_VERSION, "backend", ac_cg_kind_name(ctx->cg.kind), "root",
 				   ctx->cg.root_path[0], "roots", roots, "socket", ctx->socket_path,
 				   "pid", (int)getpid(), "calls_running", ctx->calls_running,
 				   "calls_total", (json_int_t)ctx->calls_total, "clients",
 				   ctx->n_clients, "clone_into_cgroup",
-				   ctx->cg.has_clone_into_cgroup));
+				   ctx->cg.has_clone_into_cgroup);
+
+	json_object_set_new(res, "pool", json_pack("{s:i, s:I, s:I}", "size", ctx->cfg.call_pool,
+						   "hits", (json_int_t)ctx->pool_hits, "misses",
+						   (json_int_t)ctx->pool_misses));
+	acd_reply_result(ctx, c, id, res);
 }
 
 static const struct {

@@ -196,6 +196,7 @@ int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *na
 	s->budget = *b;
 	s->priority = prio;
 	s->next_seq = 1;
+	acd_pool_init_session(ctx, s);
 	r = ac_cg_mkdir(&ctx->cg, &t->node, name, false, &s->node);
 	if (r < 0) {
 		free(s);
@@ -224,6 +225,7 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 
 	if (s->calls)
 		return -EBUSY;
+	acd_pool_drain(ctx, s);
 	r = ac_cg_rmdir(&ctx->cg, &t->node, s->name, &s->node);
 	if (r < 0)
 		return r;
@@ -260,6 +262,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 			struct acd_session *s = t->sessions;
 
 			t->sessions = s->next;
+			acd_pool_drain(ctx, s);
 			ac_cg_node_close(&s->node);
 			json_decref(s->close_id);
 			free(s);

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Spare call cgroups. A call should cost one sendmsg and an execve, not
+ * four mkdirs, four limit writes, a fork and three cgroup migrations:
+ * so each session keeps call_pool cgroups ready, each with its limits
+ * written (the session's last ones, which agents tend to repeat) and a
+ * stub process already inside it. They are built in small steps while
+ * the loop has nothing else to do, so a request that arrives waits for
+ * at most one step. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+static void spare_free(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
+{
+	if (sp->stub.pid > 0)
+		ac_stub_discard(&sp->stub);
+	ac_cg_statfds_close(&sp->stats);
+	if (sp->made > 0 && ac_cg_rmdir(&ctx->cg, &s->node, sp->name, &sp->node) < 0)
+		ac_log_errno(-errno, "cannot remove spare %s/%s", s->path, sp->name);
+	ac_cg_node_close(&sp->node);
+	free(sp);
+}
+
+static struct acd_spare *spare_new(struct acd_session *s)
+{
+	struct acd_spare *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	ac_cg_node_init(&sp->node);
+	ac_cg_statfds_init(&sp->stats);
+	sp->stub.pid = 0;
+	sp->stub.pidfd = sp->stub.ctl = -1;
+	snprintf(sp->name, sizeof(sp->name), "call-%llu", (unsigned long long)s->next_seq++);
+	return sp;
+}
+
+static bool spare_ready(const struct acd_spare *sp)
+{
+	return sp->stub.pid > 0;
+}
+
+/* One step towards a ready spare. 0 progress, 1 ready, <0 failed. */
+static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
+{
+	struct ac_cg_placement pl;
+	int r;
+
+	if (sp->made < ctx->cg.n_hier) {
+		r = ac_cg_mkdir_one(&ctx->cg, &s->node, sp->name, sp->made, &sp->node);
+		if (r < 0)
+			return r;
+		sp->made++;
+		return 0;
+	}
+	if (!sp->limits_set) {
+		sp->limits = s->last_limits;
+		r = ac_cg_apply_limits(&ctx->cg, &sp->node, &sp->limits, true);
+		if (r < 0)
+			return r;
+		sp->limits_set = true;
+		return 0;
+	}
+	if (!sp->stats_open) {
+		ac_cg_statfds_open(&ctx->cg, &sp->node, &sp->stats);
+		sp->stats_open = true;
+		return 0;
+	}
+	if (!spare_ready(sp)) {
+		if ((r = ac_cg_placement_open(&ctx->cg, &sp->node, &pl)) < 0)
+			return r;
+		r = ac_stub_start(&pl, &sp->stub);
+		ac_cg_placement_close(&pl);
+		if (r < 0)
+			return r;
+	}
+	return 1;
+}
+
+static int spare_finish(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
+{
+	int r;
+
+	while ((r = spare_step(ctx, s, sp)) == 0)
+		;
+	return r < 0 ? r : 0;
+}
+
+static void spare_unlink(struct acd_session *s, struct acd_spare *sp)
+{
+	for (struct acd_spare **pp = &s->spares; *pp; pp = &(*pp)->next)
+		if (*pp == sp) {
+			*pp = sp->next;
+			return;
+		}
+}
+
+void acd_pool_init_session(struct acd_ctx *ctx, struct acd_session *s)
+{
+	struct ac_intent in = { 0 };
+
+	ac_intent_apply_defaults(&in, &ctx->cfg.defaults);
+	ac_intent_to_limits(&in, &s->last_limits);
+	ctx->idle_work = true;
+}
+
+int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_limits *lim,
+		  struct acd_spare **out)
+{
+	struct acd_spare *sp = s->spares;
+	int r;
+
+	if (sp && spare_ready(sp))
+		ctx->pool_hits++;
+	else
+		ctx->pool_misses++;
+	if (!sp) {
+		sp = spare_new(s);
+		if (!sp)
+			return -ENOMEM;
+	} else {
+		spare_unlink(s, sp);
+	}
+	r = spare_finish(ctx, s, sp);
+	if (r == 0 && memcmp(&sp->limits, lim, sizeof(*lim)))
+		r = ac_cg_update_limits(&ctx->cg, &sp->node, &sp->limits, lim);
+	if (r < 0) {
+		spare_free(ctx, s, sp);
+		return r;
+	}
+	sp->limits = *lim;
+	s->last_limits = *lim;
+	ctx->idle_work = true; /* refill */
+	*out = sp;
+	return 0;
+}
+
+void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s)
+{
+	while (s->spares) {
+		struct acd_spare *sp = s->spares;
+
+		s->spares = sp->next;
+		spare_free(ctx, s, sp);
+	}
+}
+
+/* A session that wants another spare, and the spare to work on. */
+static bool pool_step(struct acd_ctx *ctx)
+{
+	if (ctx->cfg.call_pool <= 0 || ctx->stopping)
+		return false;
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next) {
+			struct acd_spare *sp, **tail = &s->spares;
+			int n = 0, r;
+
+			if (s->closing)
+				continue;
+			for (sp = s->spares; sp; sp = sp->next) {
+				tail = &sp->next;
+				n++;
+				if (!spare_ready(sp))
+					break;
+			}
+			if (!sp) {
+				if (n >= ctx->cfg.call_pool)
+					continue;
+				sp = spare_new(s);
+				if (!sp)
+					return false;
+				*tail = sp;
+			}
+			r = spare_step(ctx, s, sp);
+			if (r < 0) {
+				ac_log_errno(r, "cannot prepare spare %s/%s", s->path, sp->name);
+				spare_unlink(s, sp);
+				spare_free(ctx, s, sp);
+				/* Do not spin on a failing session: the next use retries. */
+				continue;
+			}
+			return true;
+		}
+	return false;
+}
+
+/* Background work competes with running commands (a fork of the daemon,
+ * a memcg removal that drains per-cpu stocks on every CPU): while calls
+ * run, it goes at most one step per ACD_IDLE_GAP_NS, unless removals pile
+ * up. */
+#define ACD_IDLE_GAP_NS (2ULL * 1000000)
+#define ACD_REMOVAL_BACKLOG 32
+
+int acd_idle_delay_ms(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns(), due = ctx->last_idle_ns + ACD_IDLE_GAP_NS;
+
+	if (!ctx->idle_work || ctx->calls_running == 0 || ctx->n_removing > ACD_REMOVAL_BACKLOG ||
+	    now >= due)
+		return ctx->idle_work ? 0 : -1;
+	return (int)((due - now + 999999) / 1000000);
+}
+
+bool acd_idle_step(struct acd_ctx *ctx)
+{
+	if (!ctx->idle_work || acd_idle_delay_ms(ctx) != 0)
+		return false;
+	ctx->last_idle_ns = ac_now_ns();
+	/* Refill first: a spare is on the next call's critical path, a
+	 * finished call's cgroup is not. */
+	if (pool_step(ctx) || acd_calls_remove_step(ctx))
+		return true;
+	ctx->idle_work = false;
+	return false;
+}
