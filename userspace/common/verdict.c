@@ -235,7 +235,8 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 			   const struct ac_usage *u, const struct ac_call_end *end)
 {
 	char lim_h[HUMAN_MAX], used_h[HUMAN_MAX];
-	uint64_t limit_us = in->cpu_time_ns / 1000, used_us = u->cpu_user_us + u->cpu_system_us;
+	uint64_t limit_us = in ? in->cpu_time_ns / 1000 : 0;
+	uint64_t used_us = u->cpu_user_us + u->cpu_system_us;
 	struct finding *f;
 
 	const char *action;
