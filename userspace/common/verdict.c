@@ -238,7 +238,6 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 	uint64_t limit_us = in ? in->cpu_time_ns / 1000 : 0;
 	uint64_t used_us = u->cpu_user_us + u->cpu_system_us;
 	struct finding *f;
-
 	const char *action;
 	bool stopped = end->stop == AC_STOP_CPU_TIME;
 
