@@ -34,7 +34,8 @@ struct ac_spawn_req {
 	gid_t gid;
 	gid_t groups[AC_GROUPS_MAX];
 	int n_groups;
-	int stdio[3]; /* fds for 0, 1, 2; -1: /dev/null */
+	int stdio[3]; /* fds for 0, 1, 2; -1: devnull */
+	int devnull;  /* an open /dev/null, or -1 to open one */
 };
 
 struct ac_stub {

@@ -68,9 +68,9 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	call->req_id = NULL;
 	ac_cg_node_close(&call->node);
 	ac_cg_statfds_close(&call->stats);
-	if (call->execw.fd >= 0)
-		close(call->execw.fd);
-	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->execw.fd = -1;
+	if (call->stub_ctl >= 0)
+		close(call->stub_ctl);
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->stub_ctl = -1;
 	call->next = ctx->dead_calls;
 	ctx->dead_calls = call;
 }
@@ -396,7 +396,6 @@ static void reserve(struct acd_call *call, bool take)
 static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
-static void on_exec(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 
 static void capture_close(struct acd_ctx *ctx, struct acd_capture *cap)
 {
@@ -477,6 +476,7 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	} else {
 		memcpy(sreq.stdio, call->stdio, sizeof(sreq.stdio));
 	}
+	sreq.devnull = ctx->devnull;
 	sreq.argv = call->argv;
 	sreq.envp = call->envp;
 	sreq.cwd = call->cwd;
@@ -505,14 +505,8 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	call->pidw.fd = stub.pidfd;
 	call->pidw.fn = on_pidfd;
 	acd_watch_add(ctx, &call->pidw, EPOLLIN);
-	call->execw.fd = stub.ctl;
-	call->execw.fn = on_exec;
-	acd_watch_add(ctx, &call->execw, EPOLLIN);
+	call->stub_ctl = stub.ctl;
 	stub.pidfd = stub.ctl = -1;
-	call->eventsw.fd = ac_cg_open_events(&ctx->cg, &call->node);
-	call->eventsw.fn = on_cgroup_events;
-	if (call->eventsw.fd >= 0)
-		acd_watch_add(ctx, &call->eventsw, EPOLLPRI);
 	if (call->capture) {
 		acd_watch_add(ctx, &call->out.w, EPOLLIN);
 		acd_watch_add(ctx, &call->err.w, EPOLLIN);
@@ -582,34 +576,35 @@ static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events
 }
 
 
-static void exec_watch_close(struct acd_ctx *ctx, struct acd_call *call)
-{
-	if (call->execw.fd < 0)
-		return;
-	acd_watch_del(ctx, &call->execw);
-	close(call->execw.fd);
-	call->execw.fd = -1;
-}
-
-/* The stub's control socket: EOF once the exec succeeded, or the step
- * that failed (the stub then exits 127 and on_pidfd ends the call). */
-static void exec_check(struct acd_ctx *ctx, struct acd_call *call)
+/* The stub's control socket, read once the process has ended: EOF if
+ * the exec succeeded (the socket is close-on-exec), else the step that
+ * failed (the stub then exited 127). */
+static void exec_check(struct acd_call *call)
 {
 	const char *what;
-	int r = ac_stub_result(call->execw.fd, &what);
+	int r;
 
-	if (r == 0)
+	if (call->stub_ctl < 0)
 		return;
+	r = ac_stub_result(call->stub_ctl, &what);
 	if (r < 0) {
 		call->spawn_err = r;
 		call->spawn_what = what ? what : "start";
 	}
-	exec_watch_close(ctx, call);
+	close(call->stub_ctl);
+	call->stub_ctl = -1;
 }
 
-static void on_exec(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+/* Something outlived the main process: watch cgroup.events for the
+ * moment the killed rest is gone. */
+static void watch_cgroup_events(struct acd_ctx *ctx, struct acd_call *call)
 {
-	exec_check(ctx, CALL_OF(w, execw));
+	if (call->eventsw.fd >= 0)
+		return;
+	call->eventsw.fd = ac_cg_open_events(&ctx->cg, &call->node);
+	call->eventsw.fn = on_cgroup_events;
+	if (call->eventsw.fd >= 0)
+		acd_watch_add(ctx, &call->eventsw, EPOLLPRI);
 }
 
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -629,14 +624,13 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	acd_watch_del(ctx, w);
 	close(w->fd);
 	w->fd = -1;
-	if (call->execw.fd >= 0) /* it ended before its exec was confirmed */
-		exec_check(ctx, call);
-	exec_watch_close(ctx, call);
+	exec_check(call);
 	call->state = CALL_DRAINING;
 	/* A tool call ends with its main process: nothing it left behind
 	 * survives it. */
 	call->populated = ac_cg_populated(&ctx->cg, &call->node) != 0;
 	if (call->populated) {
+		watch_cgroup_events(ctx, call);
 		ac_cg_kill(&ctx->cg, &call->node);
 		call->killed = true;
 	}
@@ -1061,7 +1055,7 @@ static struct acd_call *call_new(void)
 	if (!call)
 		return NULL;
 	ac_cg_node_init(&call->node);
-	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->execw.fd = -1;
+	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->stub_ctl = -1;
 	call->stdio[0] = call->stdio[1] = call->stdio[2] = -1;
 	call->out.call = call->err.call = call;
 	ac_cg_statfds_init(&call->stats);

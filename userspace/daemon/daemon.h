@@ -126,7 +126,7 @@ struct acd_call {
 	/* running */
 	pid_t pid;
 	struct acd_watch pidw;	  /* pidfd */
-	struct acd_watch execw;	  /* stub control socket until the exec is confirmed */
+	int stub_ctl;		  /* stub control socket: says at exit whether exec worked */
 	int spawn_err;		  /* <0: the command could not be started */
 	const char *spawn_what;	  /* the step that failed */
 	struct acd_watch eventsw; /* cgroup.events, EPOLLPRI */
@@ -197,6 +197,7 @@ struct acd_ctx {
 	const char *force_backend;
 	char socket_path[AC_PATH_MAX];
 	int epfd;
+	int devnull; /* stdin of captured calls */
 	struct acd_watch listen_w;
 	struct acd_watch signal_w;
 	struct acd_client *clients;

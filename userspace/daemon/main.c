@@ -3,6 +3,7 @@
  * root, serves JSON-RPC on a unix socket from one epoll loop, and on
  * SIGTERM/SIGINT kills its calls and removes every cgroup it made. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -176,6 +177,11 @@ int main(int argc, char **argv)
 	ac_strlcpy(ctx->socket_path, sock && *sock ? sock : ctx->cfg.socket_path,
 		   sizeof(ctx->socket_path));
 	ctx->listen_w.fd = ctx->signal_w.fd = -1;
+	ctx->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (ctx->devnull < 0) {
+		ac_log_errno(-errno, "/dev/null");
+		return 1;
+	}
 	raise_nofile();
 
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
 	ac_cg_close(&ctx->cg);
 	close(ctx->epfd);
 	close(ctx->signal_w.fd);
+	close(ctx->devnull);
 	ac_info("stopped; root removed");
 	free(ctx);
 	return r < 0 ? 1 : 0;

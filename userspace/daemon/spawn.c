@@ -307,6 +307,10 @@ int ac_stub_exec(const struct ac_stub *st, const struct ac_spawn_req *req)
 			fds[i] = req->stdio[i];
 			continue;
 		}
+		if (req->devnull >= 0) {
+			fds[i] = req->devnull;
+			continue;
+		}
 		if (nullfd < 0 && (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 			return -errno;
 		fds[i] = nullfd;
