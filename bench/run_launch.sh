@@ -1,0 +1,80 @@
+#!/bin/bash
+# Build and run the launch-cost benchmark (bench/launch_bench.c).
+#
+#   bench/run_launch.sh [--rev REV] [--rev2 REV] [launch_bench options...]
+#
+# Without --rev it measures the agentcgd/agentcg in ./build (running `make
+# all` first only if they are missing) with ./config/agentcgd.json as the
+# config template. With --rev REV it measures a committed revision instead:
+# `git archive REV` is unpacked and built under /tmp (the repository, its
+# work tree and ./build are not touched), handy to compare a change against
+# its base while the work tree is being edited. With --rev2 REV a second
+# daemon (B) built from REV is measured as (d2) in the same rounds as (d):
+# the fair way to compare two daemons on a noisy machine.
+#
+# Examples:
+#   bench/run_launch.sh                       # n=1000, table only
+#   bench/run_launch.sh --breakdown           # + what the daemon's cost is made of
+#   bench/run_launch.sh --rev HEAD --breakdown --json > result.json
+#   bench/run_launch.sh --rev 494ad26 --rev2 ca810f4 --breakdown   # before/after
+#   bench/run_launch.sh -n 100 --tools-n 20   # quick look
+# Needs root, cgroup-tools, libjansson-dev; strace for --breakdown's trace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run_launch.sh: needs root (it creates cgroups and runs agentcgd)" >&2
+	exit 1
+fi
+
+# A committed revision, exported with `git archive` and built under /tmp.
+build_rev() {
+	local rev=$1 sha src
+	sha=$(git rev-parse --short "$rev^{commit}")
+	src=/tmp/agentcg-bench-src-$sha
+	if [ ! -x "$src/build/agentcgd" ] || [ ! -x "$src/build/agentcg" ]; then
+		rm -rf "$src"
+		mkdir -p "$src"
+		git archive "$sha" | tar -x -C "$src"
+		make -C "$src" all >"$src/build.log" 2>&1 || {
+			echo "run_launch.sh: building $rev failed, see $src/build.log" >&2
+			exit 1
+		}
+	fi
+	echo "run_launch.sh: revision $rev = $sha, built in $src" >&2
+	REV_DIR=$src
+}
+
+REV="" REV2=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--rev) REV=${2:?--rev needs a revision}; shift 2 ;;
+	--rev2) REV2=${2:?--rev2 needs a revision}; shift 2 ;;
+	*) break ;;
+	esac
+done
+
+mkdir -p build/bench
+cc -O2 -Iinclude -D_GNU_SOURCE bench/launch_bench.c -o build/bench/launch_bench -ljansson
+
+if [ -n "$REV" ]; then
+	build_rev "$REV"
+	BUILD_DIR=$REV_DIR/build
+	CONFIG=$REV_DIR/config/agentcgd.json
+else
+	BUILD_DIR=build
+	CONFIG=config/agentcgd.json
+	if [ ! -x build/agentcgd ] || [ ! -x build/agentcg ]; then
+		make all >&2
+	fi
+	dirty=$(git status --porcelain --untracked-files=no -- userspace include config 2>/dev/null | wc -l)
+	echo "run_launch.sh: daemon A = ./build (HEAD $(git rev-parse --short HEAD 2>/dev/null || echo ?)," \
+		"$dirty modified source files in the work tree)" >&2
+fi
+EXTRA=()
+if [ -n "$REV2" ]; then
+	build_rev "$REV2"
+	EXTRA=(--build2 "$REV_DIR/build" --config2 "$REV_DIR/config/agentcgd.json")
+fi
+
+exec build/bench/launch_bench --build "$BUILD_DIR" --config "$CONFIG" "${EXTRA[@]}" "$@"
