@@ -20,21 +20,10 @@ expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else nok 
 # jq-less JSON field access: jget JSON 'python expression on d'
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" "$2"; }
 
+# The tests' configuration (tenants t1 and small, a 64K output limit), in
+# a copy a test may change.
 T_CONFIG=$(mktemp /tmp/agentcg-test-cfg.XXXXXX)
-cat > "$T_CONFIG" <<'JSON'
-{
-  "socket_mode": "0666",
-  "output_limit": "64K",
-  "max_request": "1M",
-  "max_reply_backlog": "4M",
-  "defaults": { "memory": "128M", "memory_max_factor": 1.5, "pids": 256, "timeout": "60s" },
-  "session_budget": { "memory_max": "2G", "cpu": 0, "pids": 1024 },
-  "tenants": {
-    "t1": { "memory_max": "4G", "cpu": 0, "pids": 4096 },
-    "small": { "memory_max": "256M", "cpu": 0, "pids": 256 }
-  }
-}
-JSON
+cp "$(dirname "${BASH_SOURCE[0]}")/agentcgd-test.json" "$T_CONFIG"
 
 T_ROOT="agentcg-test-$$"
 export AGENTCG_SOCKET="/tmp/agentcg-test-$$.sock"

@@ -30,18 +30,9 @@ RSS_LIMIT_KB = 64 * 1024       # daemon RSS bound
 OUTPUT_LIMIT = 65536           # "output_limit": "64K" below
 QUICK = 1.0                    # a "quick" answer, seconds
 
-CONFIG = {
-    "socket_mode": "0666",
-    "output_limit": "64K",
-    "max_request": "1M",
-    "max_reply_backlog": "4M",
-    "defaults": {"memory": "128M", "memory_max_factor": 1.5, "pids": 256, "timeout": "60s"},
-    "session_budget": {"memory_max": "2G", "cpu": 0, "pids": 1024},
-    "tenants": {
-        "t1": {"memory_max": "4G", "cpu": 0, "pids": 4096},
-        "small": {"memory_max": "256M", "cpu": 0, "pids": 256},
-    },
-}
+# The same configuration as the shell tests (tenants t1 and small).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agentcgd-test.json")) as _f:
+    CONFIG = json.load(_f)
 
 # ---- TAP ------------------------------------------------------------------
 
