@@ -40,13 +40,22 @@ struct ac_cgroup {
 	bool has_kill;	 /* cgroup.kill exists (Linux >= 5.14) */
 	bool has_peak;	 /* memory.peak exists (v2, Linux >= 5.19) */
 	bool has_clone_into_cgroup; /* probed lazily by ac_spawn */
+	/* v2, when the cgroup above the root held the daemon itself (systemd
+	 * Delegate=yes): that cgroup, and the leaf below it the daemon moved
+	 * into so controllers could be enabled there; -1 otherwise. */
+	int own_fd;
+	char own_leaf[80];
 };
 
 /* Finds the backend, creates the root and, on v2, enables memory, cpu and
  * pids for its subtree. root_spec: "auto" (= "agentcg"), a relative path
  * (under this process's own cgroup in each hierarchy) or an absolute
  * cgroup path. A leftover root from a dead daemon is removed if it holds
- * no processes; -EBUSY if it does. force: NULL (detect), "v2", "hybrid". */
+ * no processes; -EBUSY if it does. force: NULL (detect), "v2", "hybrid".
+ * On v2, if the cgroup above the root holds this process (a systemd
+ * service with Delegate=yes), the process moves itself into a leaf
+ * "<root name>.daemon" next to the root first (no internal processes),
+ * and back at ac_cg_close. */
 int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force);
 /* Kills whatever is left below the root, removes every directory under
  * it and the root itself. */

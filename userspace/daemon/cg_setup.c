@@ -209,6 +209,77 @@ static int open_dir(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether pid is one of the processes of the cgroup at dirfd. */
+static bool procs_has(int dirfd, pid_t pid)
+{
+	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+	bool found = false;
+	int p;
+
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (!found && fscanf(f, "%d", &p) == 1)
+		found = p == pid;
+	fclose(f);
+	return found;
+}
+
+/* v2: the cgroup above the root holds this very process, as a systemd
+ * service with Delegate=yes starts, so the no-internal-process rule
+ * forbids enabling controllers there. Move the daemon into a leaf
+ * "<root name>.daemon" next to the root (what systemd's DelegateSubgroup=
+ * does); ac_cg_close moves it back. -EBUSY if it is not in there. */
+static int move_self_to_leaf(struct ac_cgroup *cg, int parent)
+{
+	const char *base = strrchr(cg->root_path[AC_H_UNIFIED], '/');
+	_cleanup_close_ int leaf = -1;
+	int r;
+
+	if (!procs_has(parent, getpid()))
+		return -EBUSY;
+	if (ac_snprintf(cg->own_leaf, sizeof(cg->own_leaf), "%s.daemon", base ? base + 1 : "") < 0)
+		return -ENAMETOOLONG;
+	if (mkdirat(parent, cg->own_leaf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	leaf = openat(parent, cg->own_leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = leaf < 0 ? -errno : cg_write_at(leaf, "cgroup.procs", "0");
+	if (r == 0 && (cg->own_fd = fcntl(parent, F_DUPFD_CLOEXEC, 3)) < 0) {
+		r = -errno;
+		cg_write_at(parent, "cgroup.procs", "0");
+	}
+	if (r < 0) {
+		unlinkat(parent, cg->own_leaf, AT_REMOVEDIR);
+		return r;
+	}
+	ac_info("moved agentcgd into the leaf %s next to its root (no internal processes on v2)",
+		cg->own_leaf);
+	return 0;
+}
+
+/* Undoes move_self_to_leaf: the controllers it let the daemon enable go
+ * (that cgroup held a process, so none were enabled before), the daemon
+ * goes back, the leaf is removed. */
+static void move_self_back(struct ac_cgroup *cg)
+{
+	int r;
+
+	if (cg->own_fd < 0)
+		return;
+	r = cg_write_at(cg->own_fd, "cgroup.subtree_control", "-memory -cpu -pids");
+	if (r == 0)
+		r = cg_write_at(cg->own_fd, "cgroup.procs", "0");
+	if (r == 0 && unlinkat(cg->own_fd, cg->own_leaf, AT_REMOVEDIR) < 0)
+		r = -errno;
+	if (r < 0)
+		ac_log_errno(r, "cannot move agentcgd back out of its leaf %s", cg->own_leaf);
+	close(cg->own_fd);
+	cg->own_fd = -1;
+}
+
 /* A leftover root of a daemon that died: remove it if nothing runs there. */
 static int clear_stale_root(struct ac_cgroup *cg, int h)
 {
@@ -266,6 +337,7 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 
 	memset(cg, 0, sizeof(*cg));
 	ac_cg_node_init(&cg->root);
+	cg->own_fd = -1;
 	if (validate_root_spec(root_spec) < 0)
 		return ac_log_errno(-EINVAL, "bad root '%s': components must be names", root_spec);
 	if ((r = find_mounts(m)) < 0 || (r = find_own(own)) < 0)
@@ -301,9 +373,14 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 						    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		r = parent < 0 ? -errno : enable_controllers(parent);
+		if (r == -EBUSY && move_self_to_leaf(cg, parent) == 0) {
+			r = enable_controllers(parent);
+			if (r < 0)
+				move_self_back(cg);
+		}
 		if (r < 0) {
 			ac_log_errno(r, "cannot enable memory, cpu, pids above %s (the daemon's own "
-					"cgroup must be delegated and hold no processes of its own)",
+					"cgroup must be delegated and hold no processes but agentcgd)",
 				     cg->root_path[0]);
 			goto fail;
 		}
@@ -349,6 +426,7 @@ void ac_cg_close(struct ac_cgroup *cg)
 			ac_log_errno(-errno, "cannot remove %s", cg->root_path[h]);
 	}
 	ac_cg_node_close(&cg->root);
+	move_self_back(cg);
 }
 
 int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name, bool leaf,
@@ -393,21 +471,17 @@ rollback:
 int ac_cg_rmdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
 		struct ac_cg_node *node)
 {
-	/* The unified dir goes last: it is what says "populated". */
-	for (int h = cg->n_hier - 1; h >= 0; h--) {
-		if (node->dirfd[h] < 0)
-			continue;
-		if (unlinkat(parent->dirfd[h], name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			return -errno;
-		close(node->dirfd[h]);
-		node->dirfd[h] = -1;
-	}
-	return 0;
+	int r;
+
+	while ((r = ac_cg_rmdir_step(cg, parent, name, node)) > 0)
+		;
+	return r;
 }
 
 int ac_cg_rmdir_step(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
 		     struct ac_cg_node *node)
 {
+	/* The unified dir goes last: it is what says "populated". */
 	for (int h = cg->n_hier - 1; h >= 0; h--) {
 		if (node->dirfd[h] < 0)
 			continue;
