@@ -38,9 +38,11 @@ DEPS := \
 	bpftool:/usr/sbin/bpftool \
 	python3:/usr/bin/python3 \
 	cgroup-tools:/usr/bin/cgexec \
-	procps:/usr/bin/pgrep
+	procps:/usr/bin/pgrep \
+	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
+	busybox-static:/bin/busybox
 
-.PHONY: all deps demo check unit integration bench clean install
+.PHONY: all deps demo check unit integration vmtest bench clean install
 .DEFAULT_GOAL := all
 
 all: $(AGENTCGD) $(AGENTCG)
@@ -82,10 +84,16 @@ unit: $(UNIT_BIN)
 integration: all
 	bash tests/integration/run.sh $(BUILD)
 
+# The integration suite again, on a pure cgroup v2 kernel (Debian 6.12)
+# under qemu TCG; the kernel and initramfs are cached in $(BUILD)/vm/.
+vmtest: all
+	bash vmtests/run.sh $(BUILD)
+
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) vmtest
 
 demo: deps
 	$(MAKE) all

@@ -1,0 +1,219 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make vmtest: the integration suite on a pure cgroup v2 kernel, in a VM.
+#
+#   bash vmtests/run.sh [BUILD]        (as root; BUILD defaults to build)
+#
+# 1. Kernel: the newest linux-image-6.12.*-amd64-unsigned Debian package,
+#    fetched with `apt-get download` and unpacked (never installed) into
+#    BUILD/vm/. Both the .deb and the tree are kept: later runs reuse them.
+# 2. Initramfs: busybox-static, the kernel's 9p modules (in dependency
+#    order) and vmtests/init; rebuilt only when one of those changed.
+# 3. Boot under qemu with TCG (KVM cannot boot a guest on the dev/CI
+#    hosts), psi=1 and bpf in lsm=. The guest mounts this host's root
+#    read-only over virtio-9p, so it runs this very build with the host's
+#    own python3, shell and libraries; it gets tmpfs on /tmp and /run and
+#    a pure cgroup2 tree with +memory +cpu +pids (vmtests/init).
+# 4. The job (BUILD/vm/job, written below) runs vmtests/guest.sh inside:
+#    the integration suite, then the pure-v2-only vmtests/test_*.sh. Its
+#    output streams here from the guest's second serial port and ends with
+#    "vmtest: exit N". This script exits with N; a guest that
+#    dies without saying so, or outlives VMTEST_TIMEOUT (seconds, default
+#    1800), is a failure. Exit 0 with a "vmtest: SKIP" line only when qemu
+#    itself cannot start.
+#
+# Environment: VMTEST_TIMEOUT, VMTEST_MEM (default 4G), VMTEST_SMP (2),
+# VMTEST_CPU (qemu -cpu, default qemu64), VMTEST_TCG_THREAD (single),
+# VMTEST_KERNEL_PKG (a package name instead of the newest),
+# VMTEST_CMD (what the guest runs in the project dir instead of the suite,
+# e.g. VMTEST_CMD='bash tests/integration/test_calls.sh').
+set -u
+BUILD=${1:-build}
+cd "$(dirname "$0")/.." || exit 1
+PROJ=$(pwd -P)
+mkdir -p "$BUILD/vm" || exit 1
+BUILD=$(cd "$BUILD" && pwd -P)
+VM=$BUILD/vm
+TIMEOUT=${VMTEST_TIMEOUT:-1800}
+QEMU=qemu-system-x86_64
+T0=$(date +%s)
+
+say() { echo "vmtest: $*"; }
+fail() { echo "vmtest: FAIL: $*" >&2; exit 1; }
+elapsed() { echo "$(($(date +%s) - T0))s"; }
+
+[ "$(id -u)" = 0 ] || fail "needs root (apt-get download, and the suite creates cgroups)"
+case "$PROJ$BUILD" in *[[:space:]]*) fail "the project and build paths must not contain spaces" ;; esac
+
+# ---- qemu ------------------------------------------------------------------
+if ! command -v $QEMU >/dev/null; then
+	say "SKIP: $QEMU is not installed (make deps installs qemu-system-x86)"
+	exit 0
+fi
+if ! qerr=$(echo quit | timeout 60 $QEMU -machine none -accel tcg -nodefaults -display none \
+	-monitor stdio 2>&1 >/dev/null); then
+	say "SKIP: $QEMU cannot start here: $qerr"
+	exit 0
+fi
+
+# ---- the kernel ------------------------------------------------------------
+newest_kernel_pkg() {
+	apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' |
+		awk '{print $1}' | sort -V | tail -1
+}
+
+# A kernel unpacked earlier is used as it is: `make vmtest` needs the
+# mirror only the first time (or after `make clean`).
+KPKG=
+[ -s "$VM/kernel.pkg" ] && KPKG=$(cat "$VM/kernel.pkg")
+[ -n "$KPKG" ] && ! [ -e "$VM/$KPKG/.unpacked" ] && KPKG=
+[ -n "${VMTEST_KERNEL_PKG:-}" ] && KPKG=$VMTEST_KERNEL_PKG
+KTREE=$VM/$KPKG
+if [ -z "$KPKG" ] || ! [ -e "$KTREE/.unpacked" ]; then
+	if [ -z "$KPKG" ]; then
+		KPKG=$(newest_kernel_pkg)
+		if [ -z "$KPKG" ]; then
+			say "no linux-image-6.12 package known to apt: apt-get update"
+			apt-get update -qq >/dev/null || fail "apt-get update failed"
+			KPKG=$(newest_kernel_pkg)
+		fi
+		[ -n "$KPKG" ] || fail "apt knows no linux-image-6.12.*-amd64-unsigned package"
+	fi
+	KTREE=$VM/$KPKG
+	say "fetching $KPKG"
+	rm -f "$VM/$KPKG"_*.deb
+	# _apt cannot write into a root-only build dir: download as root.
+	if ! (cd "$VM" && apt-get download -o APT::Sandbox::User=root "$KPKG" >/dev/null); then
+		say "apt-get download failed; apt-get update and retry"
+		apt-get update -qq >/dev/null
+		(cd "$VM" && apt-get download -o APT::Sandbox::User=root "$KPKG" >/dev/null) ||
+			fail "apt-get download $KPKG failed"
+	fi
+	deb=$(ls "$VM/$KPKG"_*.deb 2>/dev/null | head -1)
+	[ -n "$deb" ] || fail "apt-get download left no .deb for $KPKG"
+	rm -rf "$KTREE"
+	mkdir -p "$KTREE"
+	dpkg-deb -x "$deb" "$KTREE" || fail "cannot unpack $deb"
+	touch "$KTREE/.unpacked"
+	echo "$KPKG" >"$VM/kernel.pkg"
+	say "unpacked $(basename "$deb") ($(elapsed))"
+fi
+VMLINUZ=$(ls "$KTREE"/boot/vmlinuz-* 2>/dev/null | head -1)
+[ -n "$VMLINUZ" ] || fail "no vmlinuz in $KTREE/boot"
+KVER=${VMLINUZ##*/vmlinuz-}
+MODDIR=$KTREE/lib/modules/$KVER
+
+# ---- the initramfs -----------------------------------------------------------
+BUSYBOX=/bin/busybox
+if ! "$BUSYBOX" --list 2>/dev/null | grep -qx cpio; then
+	fail "$BUSYBOX (busybox-static) is missing: make deps installs it"
+fi
+
+# The file of module NAME (names use _ where file names may use -).
+mod_file() {
+	local alt=${1//_/-}
+	find "$MODDIR/kernel" \( -name "$1.ko" -o -name "$1.ko.*" -o -name "$alt.ko" -o -name "$alt.ko.*" \) |
+		head -1
+}
+mod_cat() {
+	case "$1" in
+	*.xz) "$BUSYBOX" xzcat "$1" ;;
+	*.zst) zstd -qdc "$1" ;;
+	*.gz) gzip -dc "$1" ;;
+	*) cat "$1" ;;
+	esac
+}
+# Emits module names, dependencies first (depends= from .modinfo).
+MOD_SEEN=" "
+mod_order() {
+	local f deps d
+	case "$MOD_SEEN" in *" $1 "*) return 0 ;; esac
+	MOD_SEEN="$MOD_SEEN$1 "
+	f=$(mod_file "$1")
+	[ -n "$f" ] || { echo "no module $1 in $MODDIR" >&2; return 1; }
+	deps=$(mod_cat "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
+	for d in $deps; do mod_order "$d" || return 1; done
+	echo "$1"
+}
+
+INITRD=$VM/initramfs-$KVER.cpio.gz
+if ! [ -s "$INITRD" ] || [ vmtests/init -nt "$INITRD" ] || [ "$BUSYBOX" -nt "$INITRD" ] ||
+	[ vmtests/run.sh -nt "$INITRD" ]; then
+	say "building the initramfs for $KVER"
+	stage=$VM/initramfs-root
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,lib/modules,proc,sys,dev,newroot,tmp}
+	cp "$BUSYBOX" "$stage/bin/busybox"
+	cp vmtests/init "$stage/init"
+	chmod 755 "$stage/init" "$stage/bin/busybox"
+	mods=$(mod_order 9pnet_virtio && mod_order 9p) || fail "cannot resolve the 9p modules"
+	for m in $mods; do
+		mod_cat "$(mod_file "$m")" >"$stage/lib/modules/$m.ko" || fail "cannot unpack module $m"
+		echo "$m.ko" >>"$stage/lib/modules/order"
+	done
+	(cd "$stage" && find . | LC_ALL=C sort | "$BUSYBOX" cpio -o -H newc 2>/dev/null) |
+		gzip -1 >"$INITRD.tmp" || fail "cannot build the initramfs"
+	mv "$INITRD.tmp" "$INITRD"
+	rm -rf "$stage"
+	say "initramfs: modules $(echo "$mods" | tr '\n' ' ')($(du -k "$INITRD" | cut -f1) kB)"
+fi
+
+# ---- the job -------------------------------------------------------------------
+# What the guest's init runs in a chroot of the shared host root.
+JOB=$VM/job
+CMD=${VMTEST_CMD:-bash vmtests/guest.sh $BUILD}
+printf '# Written by vmtests/run.sh; run by vmtests/init inside the guest.\ncd %s || exit 2\n%s\n' \
+	"$PROJ" "$CMD" >"$JOB"
+
+# ---- boot ------------------------------------------------------------------------
+CONSOLE=$VM/console.log
+OUT=$VM/tests.log
+rm -f "$CONSOLE" "$OUT"
+: >"$OUT"
+APPEND="console=ttyS0 loglevel=4 panic=-1 psi=1 lsm=lockdown,capability,landlock,yama,apparmor,bpf"
+APPEND="$APPEND rdinit=/init vmtest.job=$JOB"
+say "booting $KVER under qemu TCG (thread=${VMTEST_TCG_THREAD:-single}, -cpu ${VMTEST_CPU:-qemu64}, -m ${VMTEST_MEM:-4G}, -smp ${VMTEST_SMP:-2}), time bound ${TIMEOUT}s"
+say "guest console: $CONSOLE; test output follows"
+T_BOOT=$(date +%s)
+# Single-threaded TCG and the plain qemu64 CPU: with thread=multi and
+# -cpu max (LA57, PKU, ...) the guest kernel crashed now and then (an int3
+# Oops inside a text_poke'd static branch, double faults in
+# mem_cgroup_css_online) while static keys flipped; with these it did not,
+# and the suite, bound by latency rather than CPU, takes as long.
+timeout -k 10 "$TIMEOUT" $QEMU -accel "tcg,thread=${VMTEST_TCG_THREAD:-single}" -cpu "${VMTEST_CPU:-qemu64}" \
+	-m "${VMTEST_MEM:-4G}" -smp "${VMTEST_SMP:-2}" \
+	-nodefaults -display none -no-reboot \
+	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+	-serial "file:$CONSOLE" -serial "file:$OUT" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	</dev/null >"$VM/qemu.log" 2>&1 &
+QPID=$!
+# Ctrl-C or a killed make must not leave the VM running (timeout(1) runs
+# in a process group of its own, so it would not get the terminal's SIGINT).
+trap 'kill $QPID 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+# Stream the guest's test output while it runs.
+tail -n +1 -f --pid=$QPID "$OUT" 2>/dev/null | tr -d '\r' &
+TPID=$!
+wait $QPID
+qrc=$?
+wait $TPID 2>/dev/null
+T_VM=$(($(date +%s) - T_BOOT))
+
+marker=$(tr -d '\r' <"$OUT" | sed -n 's/^vmtest: exit \([0-9][0-9]*\)$/\1/p' | tail -1)
+summary=$(tr -d '\r' <"$OUT" | grep -E '^vmtest: [0-9]+ passed' | tail -1)
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "vmtest: --- last lines of the guest console ---"
+	tr -d '\r' <"$CONSOLE" | tail -n 30
+	fail "the guest did not finish within ${TIMEOUT}s (killed): a hang"
+fi
+if [ -z "$marker" ]; then
+	echo "vmtest: --- qemu ---"
+	cat "$VM/qemu.log"
+	echo "vmtest: --- last lines of the guest console ---"
+	tr -d '\r' <"$CONSOLE" | tail -n 40
+	fail "the guest stopped without reporting a result (qemu status $qrc)"
+fi
+[ -n "$summary" ] && say "guest: ${summary#vmtest: }"
+say "guest exit status $marker; VM ${T_VM}s, total $(elapsed)"
+exit "$marker"
