@@ -89,6 +89,12 @@ integration: all
 vmtest: all
 	bash vmtests/run.sh $(BUILD)
 
+# Launch cost side by side (bare, cgroup-tools, agentcg run, call.run);
+# see bench/README.md and bench/RESULTS.md.
+bench: deps
+	$(MAKE) all
+	bash bench/run_launch.sh --breakdown
+
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit

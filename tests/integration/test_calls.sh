@@ -149,6 +149,10 @@ expect_match "cat cpu.stat works" "$($A cat /t1/ops/call-1/cpu.stat)" 'usage_use
 expect_match "cat pids.max works" "$($A cat /t1/ops/call-1/pids.max)" '^[0-9]+$'
 $A set /t1/ops memory.max 512M >/dev/null
 expect_eq "set memory.max on a session" "$($A cat /t1/ops/memory.max)" 536870912
+$A set /t1/ops/call-1 memory.max 100M >/dev/null
+expect_eq "stat shows the live limit after set, not the intent's" \
+	"$($A --json stat /t1/ops/call-1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["limits"]["memory.max"], "intent", d["intent_limits"]["memory.max"])')" \
+	"104857600 intent 192M"
 $A freeze /t1/ops/call-1 >/dev/null
 expect_match "freeze a call" "$($A cat /t1/ops/call-1/cgroup.events)" "frozen 1"
 $A thaw /t1/ops/call-1 >/dev/null

@@ -257,7 +257,14 @@ static void m_cg_stat(struct acd_ctx *ctx, struct acd_client *c, json_t *id, jso
 	ac_path_format(&p, path, sizeof(path));
 	o = node_stat(ctx, node_of(ctx, t, s, call));
 	if (call) {
-		json_object_update(o, acd_call_describe(ctx, call));
+		json_t *d = acd_call_describe(ctx, call);
+
+		/* "limits" stays what the cgroup has now (agentcg set may have
+		 * changed it); the intent's are under "intent_limits". */
+		json_object_set(d, "intent_limits", json_object_get(d, "limits"));
+		json_object_del(d, "limits");
+		json_object_update(o, d);
+		json_decref(d);
 	} else if (s) {
 		json_object_set_new(o, "kind", json_string("session"));
 		json_object_set_new(o, "frozen", json_boolean(s->frozen));
