@@ -171,7 +171,7 @@ OUT=$VM/tests.log
 rm -f "$CONSOLE" "$OUT"
 : >"$OUT"
 APPEND="console=ttyS0 loglevel=4 panic=-1 psi=1 lsm=lockdown,capability,landlock,yama,apparmor,bpf"
-APPEND="$APPEND rdinit=/init vmtest.job=$JOB"
+APPEND="$APPEND rdinit=/init vmtest.job=$JOB vmtest.keep=$PROJ,$BUILD"
 say "booting $KVER under qemu TCG (thread=${VMTEST_TCG_THREAD:-single}, -cpu ${VMTEST_CPU:-qemu64}, -m ${VMTEST_MEM:-4G}, -smp ${VMTEST_SMP:-2}), time bound ${TIMEOUT}s"
 say "guest console: $CONSOLE; test output follows"
 T_BOOT=$(date +%s)
