@@ -39,7 +39,7 @@ struct ac_cgroup {
 	struct ac_cg_node root;
 	bool has_kill;	 /* cgroup.kill exists (Linux >= 5.14) */
 	bool has_peak;	 /* memory.peak exists (v2, Linux >= 5.19) */
-	bool has_clone_into_cgroup; /* probed lazily by ac_spawn */
+	bool has_clone_into_cgroup; /* the last stub was placed by CLONE_INTO_CGROUP */
 	/* v2, when the cgroup above the root held the daemon itself (systemd
 	 * Delegate=yes): that cgroup, and the leaf below it the daemon moved
 	 * into so controllers could be enabled there; -1 otherwise. */

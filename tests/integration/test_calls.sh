@@ -18,6 +18,10 @@ expect_match "stderr passes through" "$(cat /tmp/acg-err.$$)" "to-stderr"
 expect_eq "exit status passes through" "$rc" 7
 out=$(echo piped-in | $A run /t1/s1 -- cat)
 expect_eq "stdin passes through" "$out" "piped-in"
+# An environment of 300K (legal for execve) reaches the command whole.
+X=$(head -c 100000 /dev/zero | tr '\0' x)
+out=$(E1=$X E2=$X E3=$X $A run /t1/s1 -- sh -c 'echo $((${#E1} + ${#E2} + ${#E3}))' 2>&1)
+expect_eq "a 300K environment reaches the command" "$out" 300000
 $A run /t1/s1 -- sh -c 'kill -TERM $$'; rc=$?
 expect_eq "death by signal gives 128+N" "$rc" 143
 $A run /t1/s1 -- /nonexistent/cmd 2>/tmp/acg-err.$$; rc=$?

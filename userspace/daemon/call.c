@@ -39,7 +39,6 @@ const char *acd_call_state_name(enum acd_call_state st)
 	case CALL_WAITING: return "waiting";
 	case CALL_RUNNING: return "running";
 	case CALL_DRAINING: return "ending";
-	case CALL_FROZEN: return "frozen";
 	case CALL_REMOVING: return "removing";
 	}
 	return "?";
@@ -257,8 +256,9 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 	else if ((call->envp = calloc(2, sizeof(char *))))
 		call->envp[0] = strdup(DEFAULT_PATH);
 	v = json_object_get(params, "cwd");
-	if (v && (!json_is_string(v) || json_string_value(v)[0] != '/'))
-		ac_errors_add(errs, "cwd", "must be an absolute path");
+	if (v && (!json_is_string(v) || json_string_value(v)[0] != '/' ||
+		  strlen(json_string_value(v)) != json_string_length(v)))
+		ac_errors_add(errs, "cwd", "must be an absolute path without NUL bytes");
 	else
 		call->cwd = strdup(v ? json_string_value(v) : "/");
 	v = json_object_get(params, "stdio");
@@ -632,7 +632,6 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	if (call->populated) {
 		watch_cgroup_events(ctx, call);
 		ac_cg_kill(&ctx->cg, &call->node);
-		call->killed = true;
 	}
 	call->next_populated_check_ns = ac_now_ns() + DRAIN_CHECK_NS;
 	maybe_finish(ctx, call);
@@ -877,7 +876,6 @@ void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reas
 	if (call->end.stop == AC_STOP_NONE)
 		call->end.stop = why;
 	ac_cg_kill(&ctx->cg, &call->node);
-	call->killed = true;
 }
 
 void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)

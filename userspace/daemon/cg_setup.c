@@ -398,7 +398,7 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 	cg->has_kill = faccessat(cg->root.dirfd[AC_H_UNIFIED], "cgroup.kill", F_OK, 0) == 0;
 	cg->has_peak = cg->kind == AC_CG_V2 &&
 		       faccessat(cg->root.dirfd[AC_H_UNIFIED], "memory.peak", F_OK, 0) == 0;
-	cg->has_clone_into_cgroup = true; /* until ac_spawn learns otherwise */
+	cg->has_clone_into_cgroup = true; /* until a stub start learns otherwise */
 	ac_info("cgroup backend %s, root %s", ac_cg_kind_name(cg->kind), cg->root_path[0]);
 	return 0;
 

@@ -71,7 +71,6 @@ struct acd_client {
 	int fds[ACD_MAX_PASSED_FDS]; /* received with SCM_RIGHTS, not yet used */
 	int n_fds;
 	bool want_out;	   /* EPOLLOUT registered */
-	bool closing;	   /* no more input; close once out is flushed */
 	bool discarding;   /* inside an over-long line: drop until '\n' */
 	bool subscribed;
 	struct ac_path sub_path;
@@ -82,7 +81,6 @@ enum acd_call_state {
 	CALL_WAITING,  /* queued for budget (admission wait) */
 	CALL_RUNNING,  /* main process alive */
 	CALL_DRAINING, /* main exited; killing stragglers, draining pipes */
-	CALL_FROZEN,   /* stopped by on_exceed=freeze; replied, kept frozen */
 	CALL_REMOVING, /* replied; cgroup removal pending */
 };
 
@@ -138,7 +136,6 @@ struct acd_call {
 	uint64_t rmdir_retry_ns;
 	int rmdir_tries;
 	struct ac_call_end end;
-	bool killed; /* cgroup.kill sent */
 	bool replied;
 };
 

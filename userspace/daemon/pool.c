@@ -15,11 +15,13 @@
 
 static void spare_free(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
 {
+	int r;
+
 	if (sp->stub.pid > 0)
 		ac_stub_discard(&sp->stub);
 	ac_cg_statfds_close(&sp->stats);
-	if (sp->made > 0 && ac_cg_rmdir(&ctx->cg, &s->node, sp->name, &sp->node) < 0)
-		ac_log_errno(-errno, "cannot remove spare %s/%s", s->path, sp->name);
+	if (sp->made > 0 && (r = ac_cg_rmdir(&ctx->cg, &s->node, sp->name, &sp->node)) < 0)
+		ac_log_errno(r, "cannot remove spare %s/%s", s->path, sp->name);
 	ac_cg_node_close(&sp->node);
 	free(sp);
 }
@@ -76,6 +78,7 @@ static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spa
 		ac_cg_placement_close(&pl);
 		if (r < 0)
 			return r;
+		ctx->cg.has_clone_into_cgroup = sp->stub.used_clone3;
 	}
 	return 1;
 }

@@ -128,10 +128,6 @@ static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 		}
 		acd_buf_consume(&c->out, (size_t)n);
 	}
-	if (!c->out.len && c->closing) {
-		acd_client_drop(ctx, c, NULL);
-		return -EPIPE;
-	}
 	client_set_out(ctx, c, c->out.len > 0);
 	return 0;
 }
@@ -186,8 +182,9 @@ static void keep_fds(struct acd_client *c, struct msghdr *msg)
 }
 
 /* Hands complete lines to rpc; an over-long line gets one error and the
- * rest of it is discarded. */
-static void client_process_input(struct acd_ctx *ctx, struct acd_client *c, uint64_t serial)
+ * rest of it is discarded. A handler may drop the client: its memory
+ * stays until the end of the epoll batch, with w.fd = -1. */
+static void client_process_input(struct acd_ctx *ctx, struct acd_client *c)
 {
 	/* Every complete line is handled now: a pipelining client that then
 	 * waits must get all its answers. One read brings at most READ_CHUNK
@@ -203,27 +200,19 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c, uint
 			c->discarding = false;
 		else if (n > 0)
 			acd_rpc_handle_line(ctx, c, c->in.data, n);
-		/* The handler may have dropped the client. */
-		for (struct acd_client *x = ctx->clients; x; x = x->next)
-			if (x == c && x->serial == serial)
-				goto alive;
-		return;
-alive:
+		if (c->w.fd < 0)
+			return;
 		acd_buf_consume(&c->in, n + 1);
 	}
-	if (c->in.len >= ctx->cfg.max_request && !memchr(c->in.data, '\n', c->in.len)) {
+	/* What is left is one unfinished line. */
+	if (c->in.len >= ctx->cfg.max_request) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "request line longer than %llu bytes",
 			 (unsigned long long)ctx->cfg.max_request);
 		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, msg, NULL);
-		/* The reply may have dropped the client (backlog). */
-		for (struct acd_client *x = ctx->clients; x; x = x->next)
-			if (x == c && x->serial == serial) {
-				c->discarding = true;
-				c->in.len = 0;
-				return;
-			}
+		c->discarding = true;
+		c->in.len = 0;
 	}
 }
 
@@ -234,7 +223,6 @@ static void client_read(struct acd_ctx *ctx, struct acd_client *c)
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			      .msg_controllen = sizeof(cbuf) };
-	uint64_t serial = c->serial;
 	ssize_t n = recvmsg(c->w.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 	if (n < 0) {
@@ -248,42 +236,32 @@ static void client_read(struct acd_ctx *ctx, struct acd_client *c)
 		acd_client_drop(ctx, c, NULL);
 		return;
 	}
-	if (c->closing)
-		return;
 	if (c->discarding) {
 		char *nl = memchr(buf, '\n', (size_t)n);
 
 		if (!nl)
 			return;
 		c->discarding = false;
-		iov.iov_base = nl + 1;
 		n -= nl + 1 - buf;
 		memmove(buf, nl + 1, (size_t)n);
 	}
-	/* Bounded: at most max_request of an unfinished line plus one chunk. */
+	/* Bounded: less than max_request of an unfinished line plus one chunk
+	 * (client_process_input cuts a longer line). */
 	if (acd_buf_append(&c->in, buf, (size_t)n, ctx->cfg.max_request + READ_CHUNK) < 0) {
-		c->in.len = 0;
-		c->discarding = true;
-		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, "request line too long",
-				NULL);
+		acd_client_drop(ctx, c, "out of memory for its request");
 		return;
 	}
-	client_process_input(ctx, c, serial);
+	client_process_input(ctx, c);
 }
 
 static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_client *c = (struct acd_client *)w;
-	uint64_t serial = c->serial;
 
-	if (events & EPOLLOUT) {
-		if (client_flush(ctx, c) < 0)
-			return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+	if ((events & EPOLLOUT) && client_flush(ctx, c) < 0)
+		return;
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		client_read(ctx, c);
-		(void)serial;
-	}
 }
 
 static void client_credentials(struct acd_client *c)

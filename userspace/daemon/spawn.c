@@ -179,12 +179,11 @@ static _Noreturn void stub_child(const struct ac_cg_placement *pl, int ctl, bool
 {
 	sigset_t none;
 
-	/* The daemon blocks and ignores signals; the command must not inherit that. */
+	/* The daemon blocks signals (signalfd) and ignores SIGPIPE; a blocked
+	 * mask and ignored signals survive exec, handlers do not (it has none). */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (dup2(ctl, STUB_CTL_FD) < 0)
 		_exit(127);
@@ -222,8 +221,15 @@ int ac_stub_start(const struct ac_cg_placement *pl, struct ac_stub *out)
 	bool placed = true;
 	pid_t pid;
 
+	int sndbuf = (int)AC_STUB_REQ_MAX;
+
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	/* One request is one message, and a message may not exceed the
+	 * sender's buffer (wmem_max, ~208K, by default): an environment of a
+	 * few hundred K is legal for execve. Root may raise it past wmem_max. */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	pid = do_clone3(pl->v2_dirfd, &pidfd, true);
 	if (pid < 0 && errno != ENOMEM && errno != EAGAIN) {
 		/* No CLONE_INTO_CGROUP here: the child writes cgroup.procs itself. */
