@@ -102,13 +102,19 @@ void ac_cg_statfds_init(struct ac_cg_statfds *sf);
 int ac_cg_statfds_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       struct ac_cg_statfds *sf);
 void ac_cg_statfds_close(struct ac_cg_statfds *sf);
+/* ac_cg_populated with kept fds (sf may be NULL). */
+int ac_cg_populated_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			const struct ac_cg_statfds *sf);
+/* The kept cgroup.events fd (borrowed; -1 if not open), for epoll. */
+int ac_cg_statfds_events_fd(const struct ac_cg_statfds *sf);
 /* ac_cg_read_usage with kept fds (sf may be NULL). */
 int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
 			 const struct ac_cg_statfds *sf, struct ac_usage *u);
 /* Memory charged now (memory.current / usage_in_bytes); 0 if unknown. */
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node);
-/* usage_usec of the unified cpu.stat (user + system). */
-int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t *us);
+/* usage_usec of the unified cpu.stat (user + system); sf: kept fds or NULL. */
+int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       const struct ac_cg_statfds *sf, uint64_t *us);
 
 int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen);
 /* SIGKILLs every process below node (cgroup.kill, or a freeze + walk of
@@ -116,8 +122,6 @@ int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool froze
 int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node);
 /* 1 populated, 0 empty, <0 error. */
 int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node);
-/* An fd on the unified cgroup.events, for epoll with EPOLLPRI. */
-int ac_cg_open_events(struct ac_cgroup *cg, const struct ac_cg_node *node);
 
 /* Reads a cgroup v2 file by name; on hybrid the v1 equivalent is
  * translated into v2 form (memory.peak <- memory.max_usage_in_bytes, ...).

@@ -595,13 +595,14 @@ static void exec_check(struct acd_call *call)
 	call->stub_ctl = -1;
 }
 
-/* Something outlived the main process: watch cgroup.events for the
- * moment the killed rest is gone. */
+/* Something outlived the main process: watch cgroup.events (the fd
+ * opened with the spare, owned by call->stats) for the moment the killed
+ * rest is gone. Without it, the tick looks every DRAIN_CHECK_NS. */
 static void watch_cgroup_events(struct acd_ctx *ctx, struct acd_call *call)
 {
 	if (call->eventsw.fd >= 0)
 		return;
-	call->eventsw.fd = ac_cg_open_events(&ctx->cg, &call->node);
+	call->eventsw.fd = ac_cg_statfds_events_fd(&call->stats);
 	call->eventsw.fn = on_cgroup_events;
 	if (call->eventsw.fd >= 0)
 		acd_watch_add(ctx, &call->eventsw, EPOLLPRI);
@@ -628,7 +629,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	call->state = CALL_DRAINING;
 	/* A tool call ends with its main process: nothing it left behind
 	 * survives it. */
-	call->populated = ac_cg_populated(&ctx->cg, &call->node) != 0;
+	call->populated = ac_cg_populated_fds(&ctx->cg, &call->node, &call->stats) != 0;
 	if (call->populated) {
 		watch_cgroup_events(ctx, call);
 		ac_cg_kill(&ctx->cg, &call->node);
@@ -637,30 +638,12 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	maybe_finish(ctx, call);
 }
 
-static int cg_populated_of(const char *text, uint64_t *v)
-{
-	const char *p = strstr(text, "populated ");
-
-	if (!p)
-		return -ENOENT;
-	*v = strtoull(p + 10, NULL, 10);
-	return 0;
-}
-
 static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_call *call = CALL_OF(w, eventsw);
-	char buf[128];
 
-	uint64_t populated = 1;
-	ssize_t n = pread(w->fd, buf, sizeof(buf) - 1, 0);
-
-	/* Reading re-arms the notification. */
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	if (cg_populated_of(buf, &populated) == 0)
-		call->populated = populated != 0;
+	/* The read re-arms the notification. */
+	call->populated = ac_cg_populated_fds(&ctx->cg, &call->node, &call->stats) != 0;
 	maybe_finish(ctx, call);
 }
 
@@ -776,9 +759,7 @@ static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 	if (!call->replied)
 		call_reply(ctx, call);
 	client_unlink_call(call);
-	acd_watch_del(ctx, &call->eventsw);
-	if (call->eventsw.fd >= 0)
-		close(call->eventsw.fd);
+	acd_watch_del(ctx, &call->eventsw); /* its fd belongs to call->stats */
 	call->eventsw.fd = -1;
 	reserve(call, false);
 	ctx->calls_running--;
@@ -931,7 +912,7 @@ static void check_cpu_time(struct acd_ctx *ctx, struct acd_call *call, uint64_t 
 	uint64_t used = 0;
 
 	call->next_cpu_check_ns = now + CPU_TIME_CHECK_NS;
-	if (ac_cg_cpu_usage_us(&ctx->cg, &call->node, &used) < 0 ||
+	if (ac_cg_cpu_usage_us(&ctx->cg, &call->node, &call->stats, &used) < 0 ||
 	    used * 1000 < call->intent.cpu_time_ns)
 		return;
 	call->next_cpu_check_ns = 0;
@@ -990,8 +971,8 @@ int acd_calls_tick(struct acd_ctx *ctx)
 				} else if (call->state == CALL_DRAINING) {
 					/* In case an event was missed: look again. */
 					if (call->next_populated_check_ns <= now) {
-						call->populated =
-							ac_cg_populated(&ctx->cg, &call->node) != 0;
+						call->populated = ac_cg_populated_fds(
+							&ctx->cg, &call->node, &call->stats) != 0;
 						call->next_populated_check_ns = now + DRAIN_CHECK_NS;
 						maybe_finish(ctx, call);
 					} else {

@@ -138,6 +138,7 @@ enum stat_file {
 	SF_PIDS_EVENTS,
 	SF_CPU_STAT,	 /* unified cpu.stat */
 	SF_CPU_STAT_V1,	 /* - | v1 cpu.stat (throttling) */
+	SF_EVENTS,	 /* unified cgroup.events (populated) */
 	SF_COUNT
 };
 
@@ -154,6 +155,7 @@ static const struct stat_src v2_src[SF_COUNT] = {
 	[SF_PIDS_EVENTS] = { AC_H_UNIFIED, "pids.events" },
 	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
 	[SF_CPU_STAT_V1] = { AC_H_UNIFIED, NULL },
+	[SF_EVENTS] = { AC_H_UNIFIED, "cgroup.events" },
 };
 
 static const struct stat_src hybrid_src[SF_COUNT] = {
@@ -164,6 +166,7 @@ static const struct stat_src hybrid_src[SF_COUNT] = {
 	[SF_PIDS_EVENTS] = { AC_H_PIDS, "pids.events" },
 	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
 	[SF_CPU_STAT_V1] = { AC_H_CPU, "cpu.stat" },
+	[SF_EVENTS] = { AC_H_UNIFIED, "cgroup.events" },
 };
 
 static const struct stat_src *stat_sources(const struct ac_cgroup *cg)
@@ -290,6 +293,25 @@ int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct
 	return ac_cg_read_usage_fds(cg, node, NULL, u);
 }
 
+int ac_cg_populated_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			const struct ac_cg_statfds *sf)
+{
+	char buf[128];
+	uint64_t v;
+	int r = stat_read(cg, node, sf, SF_EVENTS, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	if (cg_keyed_u64(buf, "populated", &v) < 0)
+		return -EIO;
+	return v ? 1 : 0;
+}
+
+int ac_cg_statfds_events_fd(const struct ac_cg_statfds *sf)
+{
+	return sf->fd[SF_EVENTS];
+}
+
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node)
 {
 	uint64_t v = 0;
@@ -301,12 +323,12 @@ uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *nod
 	return v == UINT64_MAX ? 0 : v;
 }
 
-int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t *us)
+int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       const struct ac_cg_statfds *sf, uint64_t *us)
 {
 	char buf[512];
-	int r = cg_read_at(fd_of(node, AC_H_UNIFIED), "cpu.stat", buf, sizeof(buf));
+	int r = stat_read(cg, node, sf, SF_CPU_STAT, buf, sizeof(buf));
 
-	(void)cg;
 	if (r < 0)
 		return r;
 	return cg_keyed_u64(buf, "usage_usec", us);
@@ -382,7 +404,7 @@ static int hybrid_read(struct ac_cgroup *cg, const struct ac_cg_node *n, const c
 		uint64_t usage = 0;
 
 		ac_cg_read_usage(cg, n, &u);
-		ac_cg_cpu_usage_us(NULL, n, &usage);
+		ac_cg_cpu_usage_us(cg, n, NULL, &usage);
 		return ac_snprintf(buf, len,
 				   "usage_usec %" PRIu64 "\nuser_usec %" PRIu64 "\nsystem_usec %" PRIu64
 				   "\nnr_throttled %" PRIu64 "\nthrottled_usec %" PRIu64 "\n",

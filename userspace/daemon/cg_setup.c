@@ -547,24 +547,7 @@ int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node)
 
 int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node)
 {
-	char buf[128];
-	uint64_t v;
-	int r = cg_read_at(node->dirfd[AC_H_UNIFIED], "cgroup.events", buf, sizeof(buf));
-
-	(void)cg;
-	if (r < 0)
-		return r;
-	if (cg_keyed_u64(buf, "populated", &v) < 0)
-		return -EIO;
-	return v ? 1 : 0;
-}
-
-int ac_cg_open_events(struct ac_cgroup *cg, const struct ac_cg_node *node)
-{
-	int fd = openat(node->dirfd[AC_H_UNIFIED], "cgroup.events", O_RDONLY | O_CLOEXEC);
-
-	(void)cg;
-	return fd < 0 ? -errno : fd;
+	return ac_cg_populated_fds(cg, node, NULL);
 }
 
 int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
