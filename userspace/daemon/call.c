@@ -203,22 +203,7 @@ static int resolve_user(const json_t *user, struct acd_call *call, struct ac_err
 }
 
 static const char *const run_params[] = { "path", "argv", "env", "cwd", "user", "stdio",
-					  "wait", "wait_timeout", "intent" };
-
-static void check_unknown(const json_t *params, struct ac_errors *errs)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)params, key, v) {
-		bool known = false;
-
-		for (size_t i = 0; i < AC_ARRAY_SIZE(run_params); i++)
-			known |= !strcmp(key, run_params[i]);
-		if (!known)
-			ac_errors_add(errs, key, "unknown parameter");
-	}
-}
+					  "wait", "wait_timeout", "intent", NULL };
 
 struct run_req {
 	struct ac_path path;
@@ -235,7 +220,7 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 	const json_t *v;
 
 	*rpc_code = RPC_INVALID_PARAMS;
-	check_unknown(params, errs);
+	acd_params_unknown(params, run_params, errs);
 	v = json_object_get(params, "path");
 	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &req->path) < 0 ||
 	    req->path.depth != AC_LEVEL_SESSION)

@@ -240,6 +240,10 @@ void acd_reply_errno(struct acd_ctx *ctx, struct acd_client *c, json_t *id, int 
 		     const char *what);
 void acd_notify(struct acd_ctx *ctx, struct acd_client *c, const char *method, json_t *params);
 
+/* Adds "unknown parameter" to errs for each key of params not in keys
+ * (NULL-terminated). */
+void acd_params_unknown(const json_t *params, const char *const *keys, struct ac_errors *errs);
+
 /* A handler either replies (sync) or keeps id to reply later (async). */
 typedef void (*acd_method_fn)(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 			      json_t *params);

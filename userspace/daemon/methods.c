@@ -17,17 +17,8 @@ static int only_keys(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 		     const char *const *keys)
 {
 	struct ac_errors errs = { 0 };
-	const char *key;
-	json_t *v;
 
-	json_object_foreach(params, key, v) {
-		bool ok = false;
-
-		for (const char *const *k = keys; *k; k++)
-			ok |= !strcmp(*k, key);
-		if (!ok)
-			ac_errors_add(&errs, key, "unknown parameter");
-	}
+	acd_params_unknown(params, keys, &errs);
 	if (!errs.n)
 		return 0;
 	acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params", ac_errors_to_json(&errs));

@@ -63,6 +63,21 @@ void acd_notify(struct acd_ctx *ctx, struct acd_client *c, const char *method, j
 		send_msg(ctx, c, msg);
 }
 
+void acd_params_unknown(const json_t *params, const char *const *keys, struct ac_errors *errs)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)params, key, v) {
+		const char *const *k = keys;
+
+		while (*k && strcmp(*k, key))
+			k++;
+		if (!*k)
+			ac_errors_add(errs, key, "unknown parameter");
+	}
+}
+
 static bool id_valid(const json_t *id)
 {
 	return json_is_string(id) || json_is_integer(id) || json_is_null(id);
