@@ -8,6 +8,9 @@ WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -Werror
 CPPFLAGS  += -Iinclude -D_GNU_SOURCE
 PKGS      := jansson
 LDLIBS_COMMON := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+CLANG     ?= clang
+BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 
 COMMON_SRC := $(wildcard userspace/common/*.c)
 DAEMON_SRC := $(wildcard userspace/daemon/*.c)
@@ -18,6 +21,12 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_bl
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# The BPF side: CO-RE object built against the running kernel's BTF, and
+# its skeleton header, which userspace/daemon/bpf.c includes.
+VMLINUX_H := $(BUILD)/include/vmlinux.h
+BPF_OBJ   := $(BUILD)/bpf/agentcg.bpf.o
+BPF_SKEL  := $(BUILD)/include/agentcg.skel.h
 
 AGENTCGD := $(BUILD)/agentcgd
 AGENTCG  := $(BUILD)/agentcg
@@ -61,6 +70,21 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
+$(VMLINUX_H):
+	@mkdir -p $(dir $@)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BPF_OBJ): bpf/agentcg.bpf.c include/agentcg/bpf_abi.h $(VMLINUX_H)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I$(BUILD)/include -Iinclude \
+	  -Wall -Werror -c -o $@ $<
+
+$(BPF_SKEL): $(BPF_OBJ)
+	$(BPFTOOL) gen skeleton $< name agentcg_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/userspace/daemon/%.o: CPPFLAGS += -I$(BUILD)/include
+$(BUILD)/userspace/daemon/bpf.o: $(BPF_SKEL)
+
 $(BUILD)/userspace/common/config_blob.o: userspace/common/config_blob.S config/agentcgd.json
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
@@ -69,7 +93,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	ar rcs $@ $^
 
 $(AGENTCGD): $(DAEMON_OBJ) $(LIBCOMMON)
-	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)
 
 $(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)

@@ -36,6 +36,7 @@ struct ac_config {
 	uint64_t max_reply_backlog;	/* unread reply bytes before a client is dropped */
 	uint64_t admission_wait_max_ns; /* longest wait for budget */
 	int call_pool;			/* spare call cgroups (with a stub) per session */
+	bool bpf;			/* load the BPF programs (bpf/agentcg.bpf.c) */
 	struct ac_intent_defaults defaults;
 	struct ac_budget session_budget; /* default budget of a new session */
 	bool tenants_on_demand;		 /* create unknown tenants on first use */

@@ -18,6 +18,7 @@
 #define AC_CPU_MIN 0.01			      /* cores */
 #define AC_CPU_MAX 1024.0
 #define AC_PIDS_MAX 4194304U		      /* PID_MAX_LIMIT */
+#define AC_FORKS_MAX 1000000000U
 #define AC_TIMEOUT_MIN_NS 1000000ULL	      /* 1ms */
 #define AC_CPU_PERIOD_US 100000ULL	      /* cpu.max period */
 
@@ -34,6 +35,7 @@ enum ac_intent_field {
 	AC_F_PRIORITY = 1u << 6,
 	AC_F_ON_EXCEED = 1u << 7,
 	AC_F_LABEL = 1u << 8,
+	AC_F_FORKS = 1u << 9,
 };
 
 struct ac_intent {
@@ -45,6 +47,7 @@ struct ac_intent {
 	uint32_t pids;		/* -> pids.max */
 	uint64_t timeout_ns;	/* wall-clock deadline */
 	uint64_t cpu_time_ns;	/* CPU-seconds budget of the whole call */
+	uint32_t forks;		/* process forks of the whole call (BPF) */
 	enum ac_priority priority;
 	enum ac_on_exceed on_exceed;
 	char label[AC_LABEL_MAX + 1];

@@ -19,6 +19,8 @@ enum ac_stop_reason {
 	AC_STOP_DISCONNECT,  /* client went away mid-call: killed */
 	AC_STOP_OPERATOR,    /* agentcg kill on the call or a parent */
 	AC_STOP_SHUTDOWN,    /* daemon shutting down */
+	AC_STOP_FORKS,	     /* forks budget used up (BPF): killed or frozen */
+	AC_STOP_MEMORY,	     /* memory passed on a host without memory.high (BPF) */
 };
 
 struct ac_usage {
@@ -35,6 +37,20 @@ struct ac_usage {
 	uint64_t pids_peak;	     /* most processes at once */
 	uint64_t pids_max_events;    /* forks refused by pids.max */
 	bool has_mem_high_knob;	     /* false on v1: `memory` is only reported */
+	bool forks_known;	     /* forks counted (BPF loaded) */
+	uint64_t forks;		     /* processes the call forked */
+};
+
+/* The process the kernel's OOM killer chose (its mark_victim event), and
+ * the limit that was hit. */
+struct ac_oom_victim {
+	bool seen;
+	int pid;
+	char comm[16];
+	uint64_t rss;	      /* bytes when it was chosen */
+	const char *level;    /* "call", "session", "tenant", "host" */
+	char path[200];	      /* of that level; "" for host */
+	uint64_t limit;	      /* bytes; AC_UNLIMITED for host */
 };
 
 struct ac_call_end {
@@ -45,6 +61,7 @@ struct ac_call_end {
 	bool frozen;	   /* left frozen (on_exceed: freeze) */
 	bool stdout_truncated;
 	bool stderr_truncated;
+	struct ac_oom_victim oom;
 };
 
 /* {"memory_peak": 1234, "memory_peak_h": "1.2K", "cpu_user_us": ...,
@@ -55,7 +72,7 @@ json_t *ac_usage_to_json(const struct ac_usage *u);
 
 /* {"status": "ok" | "exceeded" | "failed",
  *  "exceeded": [{"resource": "memory_max"|"memory"|"cpu"|"pids"|
- *                "timeout"|"cpu_time",
+ *                "timeout"|"cpu_time"|"forks",
  *                "limit": N, "used": N, "over_by": N, "unit": "bytes"|
  *                "us"|"processes"|"cores",
  *                "action": "killed"|"throttled"|"refused"|"frozen"|"reported"|
@@ -63,7 +80,9 @@ json_t *ac_usage_to_json(const struct ac_usage *u);
  *  "summary": "one line an agent can act on",
  *  "exit": {"code": N} | {"signal": N, "signal_name": "SIGKILL"} | {},
  *  "stopped_by": "client disconnect"|"operator"|"shutdown"  (only then),
- *  "frozen": true  (only when end->frozen)}
+ *  "frozen": true  (only when end->frozen),
+ *  "oom": {"pid", "command", "rss", "limit": {"level", "path", "bytes"}}
+ *         (only when the OOM killer chose one of the call's processes)}
  * "failed" = nothing exceeded but the command exited non-zero, died of a
  * signal, or was stopped by the daemon for a reason that is not a limit.
  * Sizes are integers (bytes) or "max"; cpu entries are reals (cores);

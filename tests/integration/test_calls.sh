@@ -60,7 +60,9 @@ cg=$($A run /t1/s1 -- cat /proc/self/cgroup)
 expect_match "the call runs in its own leaf cgroup /t1/s1/call-N" "$cg" "0::.*/$T_ROOT/t1/s1/call-[0-9]+$"
 
 # --- memory_max: OOM kill -------------------------------------------------
-j=$($A run /t1/s1 --json --mem 32M --mem-max 48M -- python3 -c 'x = bytearray(300*1024*1024); print(len(x))')
+# (on_exceed report: on v1 a memory overrun would stop the call before the
+# OOM killer gets to act; test_bpf.sh checks that)
+j=$($A run /t1/s1 --json --mem 32M --mem-max 48M --on-exceed report -- python3 -c 'x = bytearray(300*1024*1024); print(len(x))')
 expect_eq "memory_max overrun: status exceeded" "$(jget "$j" 'd["verdict"]["status"]')" exceeded
 expect_match "memory_max overrun: verdict names memory_max, killed" "$(jget "$j" 'd["verdict"]["exceeded"]')" '"resource": "memory_max".*"action": "killed"'
 expect_eq "memory_max overrun: killed by SIGKILL" "$(jget "$j" 'd["exit"].get("signal")')" 9
@@ -69,7 +71,7 @@ check "memory_max overrun: peak near the 48M limit ($peak)" test "$peak" -ge $((
 check "memory_max overrun: oom_kill event counted" test "$(jget "$j" 'd["usage"]["memory_events"]["oom_kill"]')" -ge 1
 
 # --- memory (high) overrun without reaching memory_max --------------------
-j=$($A run /t1/s1 --json --mem 16M --mem-max 256M -- python3 -c 'x = bytearray(64*1024*1024); x[::4096] = b"a" * len(x[::4096]); print("done")')
+j=$($A run /t1/s1 --json --mem 16M --mem-max 256M --on-exceed report -- python3 -c 'x = bytearray(64*1024*1024); x[::4096] = b"a" * len(x[::4096]); print("done")')
 expect_eq "memory overrun below memory_max: command completes" "$(jget "$j" 'd["stdout"]')" "done"
 expect_match "memory overrun: verdict names memory" "$(jget "$j" 'd["verdict"]["exceeded"]')" '"resource": "memory"'
 if [ "$BACKEND" = hybrid ]; then

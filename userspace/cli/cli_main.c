@@ -69,6 +69,7 @@ static const char help_run[] =
 	"  --pids N            most processes at once\n"
 	"  --timeout DUR       wall-clock limit\n"
 	"  --cpu-time DUR      CPU time budget of the whole call\n"
+	"  --forks N           processes the whole call may fork\n"
 	"  --label L           kind of call, e.g. pytest (policy learns per label)\n"
 	"  --priority P        low, normal or high\n"
 	"  --on-exceed A       kill, freeze or report\n"

@@ -22,6 +22,7 @@ enum {
 	RUN_PIDS,
 	RUN_TIMEOUT,
 	RUN_CPU_TIME,
+	RUN_FORKS,
 	RUN_LABEL,
 	RUN_PRIORITY,
 	RUN_ON_EXCEED,
@@ -37,6 +38,7 @@ static const struct cli_opt run_opts[] = {
 	{ "pids", 0, true, RUN_PIDS },
 	{ "timeout", 0, true, RUN_TIMEOUT },
 	{ "cpu-time", 0, true, RUN_CPU_TIME },
+	{ "forks", 0, true, RUN_FORKS },
 	{ "label", 0, true, RUN_LABEL },
 	{ "priority", 0, true, RUN_PRIORITY },
 	{ "on-exceed", 0, true, RUN_ON_EXCEED },
@@ -80,12 +82,13 @@ static int run_intent_opt(struct cli *c, struct run_req *r, int id, const char *
 		[RUN_MEM] = "memory",	  [RUN_MEM_MAX] = "memory_max", [RUN_CPU] = "cpu",
 		[RUN_PIDS] = "pids",	  [RUN_TIMEOUT] = "timeout",	[RUN_CPU_TIME] = "cpu_time",
 		[RUN_LABEL] = "label",	  [RUN_PRIORITY] = "priority",	[RUN_ON_EXCEED] = "on_exceed",
+		[RUN_FORKS] = "forks",
 	};
 	static const char *const flags[] = {
 		[RUN_MEM] = "--mem",	    [RUN_MEM_MAX] = "--mem-max", [RUN_CPU] = "--cpu",
 		[RUN_PIDS] = "--pids",	    [RUN_TIMEOUT] = "--timeout", [RUN_CPU_TIME] = "--cpu-time",
 		[RUN_LABEL] = "--label",    [RUN_PRIORITY] = "--priority",
-		[RUN_ON_EXCEED] = "--on-exceed",
+		[RUN_ON_EXCEED] = "--on-exceed", [RUN_FORKS] = "--forks",
 	};
 	const char *flag = flags[id];
 	json_t *v = NULL;
@@ -109,6 +112,7 @@ static int run_intent_opt(struct cli *c, struct run_req *r, int id, const char *
 		v = e ? NULL : json_real(cores);
 		break;
 	case RUN_PIDS:
+	case RUN_FORKS:
 		e = cli_parse_count(c, flag, arg, &n);
 		v = e ? NULL : json_integer(n);
 		break;

@@ -55,6 +55,7 @@ void ac_config_init(struct ac_config *cfg)
 		.max_reply_backlog = 16 * MiB,
 		.admission_wait_max_ns = 10ULL * 60 * 1000000000ULL,
 		.call_pool = 2,
+		.bpf = true,
 		.defaults = {
 			.memory = 512 * MiB,
 			.memory_max_factor = 1.5,
@@ -381,6 +382,8 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_budget(c, key, v, &cfg->session_budget);
 		else if (strcmp(key, "call_pool") == 0)
 			r = get_call_pool(c, key, v, &cfg->call_pool);
+		else if (strcmp(key, "bpf") == 0)
+			r = get_bool(c, key, v, &cfg->bpf);
 		else if (strcmp(key, "tenants_on_demand") == 0)
 			r = get_bool(c, key, v, &cfg->tenants_on_demand);
 		else if (strcmp(key, "tenant_budget") == 0)

@@ -226,18 +226,19 @@ static int parse_cpu_field(const json_t *v, double *out, struct ac_errors *errs)
 	return 0;
 }
 
-static int parse_pids_field(const json_t *v, uint32_t *out, struct ac_errors *errs)
+/* pids and forks: a count of processes from 1 to max. */
+static int parse_count_field(const json_t *v, const char *key, uint32_t max, uint32_t *out,
+			     struct ac_errors *errs)
 {
 	json_int_t n;
 
 	if (!json_is_integer(v)) {
-		ac_errors_add(errs, "pids", "must be an integer number of processes (e.g. 64)");
+		ac_errors_add(errs, key, "must be an integer number of processes (e.g. 64)");
 		return -EINVAL;
 	}
 	n = json_integer_value(v);
-	if (n < 1 || n > (json_int_t)AC_PIDS_MAX) {
-		ac_errors_add(errs, "pids", "%lld is out of range (1 to %u)", (long long)n,
-			      AC_PIDS_MAX);
+	if (n < 1 || n > (json_int_t)max) {
+		ac_errors_add(errs, key, "%lld is out of range (1 to %u)", (long long)n, max);
 		return -ERANGE;
 	}
 	*out = (uint32_t)n;
@@ -307,8 +308,8 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 		{ "memory", AC_F_MEMORY },     { "memory_max", AC_F_MEMORY_MAX },
 		{ "cpu", AC_F_CPU },	       { "pids", AC_F_PIDS },
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
-		{ "priority", AC_F_PRIORITY }, { "on_exceed", AC_F_ON_EXCEED },
-		{ "label", AC_F_LABEL },
+		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
+		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
 	};
 	uint32_t bit = 0;
 	int r;
@@ -327,7 +328,10 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 		r = parse_cpu_field(v, &in->cpu, errs);
 		break;
 	case AC_F_PIDS:
-		r = parse_pids_field(v, &in->pids, errs);
+		r = parse_count_field(v, key, AC_PIDS_MAX, &in->pids, errs);
+		break;
+	case AC_F_FORKS:
+		r = parse_count_field(v, key, AC_FORKS_MAX, &in->forks, errs);
 		break;
 	case AC_F_TIMEOUT:
 		r = parse_duration_field(v, key, &in->timeout_ns, errs);
@@ -376,7 +380,7 @@ int ac_intent_from_json(const json_t *obj, struct ac_intent *out, struct ac_erro
 		if (r == -ENOENT)
 			ac_errors_add(errs, key,
 				      "unknown field (known: memory, memory_max, cpu, pids, timeout, "
-				      "cpu_time, priority, on_exceed, label)");
+				      "cpu_time, forks, priority, on_exceed, label)");
 		if (r < 0)
 			bad = true;
 	}
@@ -476,8 +480,8 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 		{ "memory", AC_F_MEMORY },     { "memory_max", AC_F_MEMORY_MAX },
 		{ "cpu", AC_F_CPU },	       { "pids", AC_F_PIDS },
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
-		{ "priority", AC_F_PRIORITY }, { "on_exceed", AC_F_ON_EXCEED },
-		{ "label", AC_F_LABEL },
+		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
+		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
 	};
 	json_t *o = json_object(), *assumed = json_array();
 
@@ -503,6 +507,9 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 			break;
 		case AC_F_PIDS:
 			v = json_integer(in->pids);
+			break;
+		case AC_F_FORKS:
+			v = json_integer(in->forks);
 			break;
 		case AC_F_TIMEOUT:
 			v = duration_json(in->timeout_ns);

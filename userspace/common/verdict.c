@@ -10,8 +10,8 @@
 #include "agentcg/util.h"
 #include "agentcg/verdict.h"
 
-#define FINDINGS_MAX 6
-#define PHRASE_MAX 256
+#define FINDINGS_MAX 8
+#define PHRASE_MAX 320
 #define SUMMARY_MAX 512
 #define HUMAN_MAX 32
 
@@ -78,12 +78,22 @@ static bool died_of(const struct ac_call_end *end, int sig)
 	return !end->exited && end->term_signal == sig;
 }
 
+/* "python3 (pid 12, RSS 250M)" */
+static void victim_phrase(const struct ac_oom_victim *v, char *buf, size_t len)
+{
+	char rss[HUMAN_MAX];
+
+	human_size(v->rss, rss, sizeof(rss));
+	snprintf(buf, len, "%.16s (pid %d, RSS %s)", v->comm, v->pid, rss);
+}
+
 static void check_memory_max(struct findings *fs, const struct ac_limits *lim,
 			     const struct ac_usage *u, const struct ac_call_end *end)
 {
-	bool killed = u->mem_oom_kill > 0 ||
+	const struct ac_oom_victim *v = &end->oom;
+	bool killed = v->seen || u->mem_oom_kill > 0 ||
 		      (u->mem_max > 0 && end->stop == AC_STOP_NONE && died_of(end, SIGKILL));
-	char peak[HUMAN_MAX], max[HUMAN_MAX];
+	char peak[HUMAN_MAX], max[HUMAN_MAX], who[96] = "";
 	struct finding *f;
 
 	/* reclaim at a limit the call does not have is not the call's */
@@ -96,11 +106,30 @@ static void check_memory_max(struct findings *fs, const struct ac_limits *lim,
 	finding_bytes(f, lim->memory_max, u->memory_peak);
 	human_size(u->memory_peak, peak, sizeof(peak));
 	human_size(lim->memory_max, max, sizeof(max));
-	if (killed && lim->memory_max == AC_UNLIMITED)
+	if (v->seen)
+		victim_phrase(v, who, sizeof(who));
+	if (v->seen && v->level && strcmp(v->level, "call") != 0) {
+		char lim_h[HUMAN_MAX];
+
+		human_size(v->limit, lim_h, sizeof(lim_h));
+		if (v->limit == AC_UNLIMITED)
+			snprintf(f->phrase, sizeof(f->phrase),
+				 "the OOM killer killed %.60s: the host ran out of memory (call peak "
+				 "%s); use less memory or retry later", who, peak);
+		else
+			snprintf(f->phrase, sizeof(f->phrase),
+				 "the OOM killer killed %.40s at the %.8s budget of %s (%.60s; call peak "
+				 "%s); use less memory, or ask for a bigger %.8s budget", who, v->level,
+				 lim_h, v->path, peak, v->level);
+	} else if (killed && lim->memory_max == AC_UNLIMITED)
 		snprintf(f->phrase, sizeof(f->phrase),
 			 "killed by the OOM killer (peak %s; the call has no memory_max, so its "
 			 "session, tenant or the host ran out of memory); use less memory or ask for "
 			 "a bigger budget", peak);
+	else if (killed && v->seen)
+		snprintf(f->phrase, sizeof(f->phrase),
+			 "exceeded memory_max (%s): the OOM killer killed %.60s (call peak %s); declare "
+			 "more memory or use less (e.g. fewer parallel workers)", max, who, peak);
 	else if (killed)
 		snprintf(f->phrase, sizeof(f->phrase),
 			 "exceeded memory_max (peak %s of %s): killed by the OOM killer; declare more "
@@ -113,7 +142,7 @@ static void check_memory_max(struct findings *fs, const struct ac_limits *lim,
 }
 
 static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
-			      const struct ac_usage *u)
+			      const struct ac_usage *u, const struct ac_call_end *end)
 {
 	char peak[HUMAN_MAX], high[HUMAN_MAX], over[HUMAN_MAX];
 	struct finding *f;
@@ -129,6 +158,18 @@ static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
 			 "exceeded memory (peak %s, memory %s): throttled and reclaimed %llu times, "
 			 "which slows the call; declare more memory", peak, high,
 			 (unsigned long long)u->mem_high);
+		return;
+	}
+	if (end->stop == AC_STOP_MEMORY) { /* v1: stopped in the kernel (BPF) */
+		const char *act = end->frozen ? "frozen" : "killed";
+
+		f = finding_add(fs, "memory", "bytes", act, end->frozen ? SEV_FROZEN : SEV_KILLED);
+		if (!f)
+			return;
+		finding_bytes(f, lim->memory_high, u->memory_peak);
+		snprintf(f->phrase, sizeof(f->phrase),
+			 "exceeded memory (%s): %s when its charge passed it (peak %s); declare "
+			 "more memory or use less", high, act, peak);
 		return;
 	}
 	if (u->has_mem_high_knob || lim->memory_high == AC_UNLIMITED ||
@@ -257,6 +298,29 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 	snprintf(f->phrase, sizeof(f->phrase),
 		 "exceeded cpu_time (%s): %s after %s of CPU; declare more cpu_time or do less per "
 		 "call", lim_h, stopped ? action : "used", used_h);
+}
+
+static void check_forks(struct findings *fs, const struct ac_intent *in,
+			const struct ac_usage *u, const struct ac_call_end *end)
+{
+	struct finding *f;
+	const char *action;
+	bool stopped = end->stop == AC_STOP_FORKS;
+
+	if (!stopped && (!(in->set & AC_F_FORKS) || !u->forks_known || u->forks <= in->forks))
+		return;
+	action = !stopped ? "reported" : end->frozen ? "frozen" : "killed";
+	f = finding_add(fs, "forks", "processes", action,
+			!stopped ? SEV_REPORTED : end->frozen ? SEV_FROZEN : SEV_KILLED);
+	if (!f)
+		return;
+	f->limit = u64_json(in->forks);
+	f->used = u64_json(u->forks);
+	f->over_by = u64_json(sub0(u->forks, in->forks));
+	snprintf(f->phrase, sizeof(f->phrase),
+		 "exceeded forks (%u): %s at fork %llu; start fewer processes (e.g. no loop of "
+		 "subshells) or declare more forks", in->forks,
+		 stopped ? action : "reported", (unsigned long long)u->forks);
 }
 
 static const char *stopped_by(enum ac_stop_reason stop)
@@ -402,6 +466,17 @@ static json_t *findings_json(struct findings *fs)
 	return arr;
 }
 
+static json_t *oom_json(const struct ac_oom_victim *o)
+{
+	char rss[HUMAN_MAX];
+
+	human_size(o->rss, rss, sizeof(rss));
+	return json_pack("{s:i, s:s, s:o, s:s, s:{s:s, s:s, s:o}}", "pid", o->pid, "command",
+			 o->comm, "rss", u64_json(o->rss), "rss_h", rss, "limit", "level",
+			 o->level ? o->level : "call", "path", o->path, "bytes",
+			 u64_json(o->limit));
+}
+
 json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim,
 			 const struct ac_usage *u, const struct ac_call_end *end)
 {
@@ -423,11 +498,12 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 	end = end ? end : &no_end;
 
 	check_memory_max(&fs, lim, u, end);
-	check_memory_high(&fs, lim, u);
+	check_memory_high(&fs, lim, u, end);
 	check_cpu(&fs, in, lim, u);
 	check_pids(&fs, lim, u);
 	check_timeout(&fs, in, u, end);
 	check_cpu_time(&fs, in, u, end);
+	check_forks(&fs, in, u, end);
 	stopper = stopped_by(end->stop);
 
 	if (fs.n)
@@ -445,15 +521,18 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 		json_object_set_new(v, "stopped_by", json_string(stopper));
 	if (v && end->frozen)
 		json_object_set_new(v, "frozen", json_true());
+	if (v && end->oom.seen)
+		json_object_set_new(v, "oom", oom_json(&end->oom));
 	return v;
 }
 
 json_t *ac_usage_to_json(const struct ac_usage *u)
 {
 	char peak[HUMAN_MAX];
+	json_t *o;
 
 	human_size(u->memory_peak, peak, sizeof(peak));
-	return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:o, s:o}",
+	o = json_pack("{s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:o, s:o}",
 			 "memory_peak", u64_json(u->memory_peak), "memory_peak_h", peak,
 			 "cpu_user_us", u64_json(u->cpu_user_us), "cpu_system_us",
 			 u64_json(u->cpu_system_us), "wall_us", u64_json(u->wall_ns / 1000),
@@ -462,4 +541,7 @@ json_t *ac_usage_to_json(const struct ac_usage *u)
 			 u64_json(u->mem_high), "max", u64_json(u->mem_max), "oom",
 			 u64_json(u->mem_oom), "oom_kill", u64_json(u->mem_oom_kill), "pids_peak",
 			 u64_json(u->pids_peak), "pids_max_events", u64_json(u->pids_max_events));
+	if (o && u->forks_known)
+		json_object_set_new(o, "forks", u64_json(u->forks));
+	return o;
 }

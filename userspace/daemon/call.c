@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agentcg/bpf_abi.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "daemon.h"
@@ -65,6 +66,7 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	acd_buf_free(&call->err.buf);
 	json_decref(call->req_id);
 	call->req_id = NULL;
+	acd_procs_free(&call->procs);
 	ac_cg_node_close(&call->node);
 	ac_cg_statfds_close(&call->stats);
 	if (call->stub_ctl >= 0)
@@ -448,6 +450,8 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	call->populated = true;
 	stub = sp->stub;
 	free(sp);
+	if (acd_bpf_call_begin(ctx, call) == 0)
+		call->bpf_tracked = true;
 
 	if (call->capture) {
 		if ((r = open_capture(&call->out, &child_out)) < 0 ||
@@ -498,7 +502,8 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	}
 	if (call->intent.set & AC_F_TIMEOUT)
 		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
-	if (call->intent.set & AC_F_CPU_TIME)
+	/* Without the BPF programs, cpu_time falls back to a poll. */
+	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
 		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
 	call->state = CALL_RUNNING;
 	ctx->calls_running++;
@@ -520,6 +525,7 @@ fail:
 	capture_close(ctx, &call->out);
 	capture_close(ctx, &call->err);
 	ac_stub_discard(&stub);
+	acd_bpf_call_end(ctx, call);
 	ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
 	call->created = false;
 	return r < 0 ? r : -EIO;
@@ -669,12 +675,56 @@ static json_t *text_json(const struct acd_buf *b)
 	return s ? s : json_string("");
 }
 
+/* Which limit the OOM killer acted on: the call's own memory_max if its
+ * cgroup hit it, else the nearest session or tenant budget that was hit,
+ * else the host. */
+static void oom_limit(struct acd_ctx *ctx, struct acd_call *call, const struct ac_usage *u)
+{
+	struct ac_oom_victim *v = &call->end.oom;
+	struct acd_session *s = call->session;
+	const struct {
+		const char *level, *path;
+		const struct ac_cg_node *node;
+		uint64_t limit;
+	} lv[2] = {
+		{ "session", s->path, &s->node, s->budget.memory_max },
+		{ "tenant", s->tenant->path, &s->tenant->node, s->tenant->budget.memory_max },
+	};
+
+	if (call->limits.memory_max != AC_UNLIMITED && (u->mem_max > 0 || u->mem_oom > 0)) {
+		v->level = "call";
+		ac_strlcpy(v->path, call->path, sizeof(v->path));
+		v->limit = call->limits.memory_max;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct ac_usage pu = { 0 };
+
+		if (lv[i].limit == AC_UNLIMITED ||
+		    ac_cg_read_usage(&ctx->cg, lv[i].node, &pu) < 0 || (!pu.mem_max && !pu.mem_oom))
+			continue;
+		v->level = lv[i].level;
+		ac_strlcpy(v->path, lv[i].path, sizeof(v->path));
+		v->limit = lv[i].limit;
+		return;
+	}
+	v->level = "host";
+	v->path[0] = 0;
+	v->limit = AC_UNLIMITED;
+}
+
 static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **verdict_out)
 {
 	struct ac_usage u = { 0 };
 	json_t *res, *argv = json_array(), *verdict;
 
 	ac_cg_read_usage_fds(&ctx->cg, &call->node, &call->stats, &u);
+	if (call->bpf_tracked) {
+		u.forks_known = true;
+		u.forks = call->bpf_forks;
+	}
+	if (call->end.oom.seen && !call->end.oom.level)
+		oom_limit(ctx, call, &u);
 	u.wall_ns = (call->end_ns ? call->end_ns : ac_now_ns()) - call->start_ns;
 	call->end.stdout_truncated = call->out.truncated;
 	call->end.stderr_truncated = call->err.truncated;
@@ -687,6 +737,13 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 			"verdict", verdict);
 	if (json_object_get(verdict, "exit"))
 		json_object_set(res, "exit", json_object_get(verdict, "exit"));
+	if (call->bpf_tracked) {
+		json_object_set_new(res, "processes", acd_procs_json(&call->procs));
+		json_object_set_new(res, "processes_total", json_integer((json_int_t)call->procs.total));
+		if (call->procs.omitted)
+			json_object_set_new(res, "processes_omitted",
+					    json_integer((json_int_t)call->procs.omitted));
+	}
 	if (call->capture) {
 		json_object_set_new(res, "stdout", text_json(&call->out.buf));
 		json_object_set_new(res, "stderr", text_json(&call->err.buf));
@@ -741,6 +798,7 @@ static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
 
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 {
+	acd_bpf_call_end(ctx, call);
 	if (!call->replied)
 		call_reply(ctx, call);
 	client_unlink_call(call);
@@ -892,6 +950,51 @@ static int ms_until(uint64_t now, uint64_t t)
 	return ms > 60000 ? 60000 : (int)ms;
 }
 
+/* The SIGCONT that lets tasks the BPF programs stopped (SIGSTOP) enter
+ * the cgroup freezer instead, so a thaw resumes them. */
+static void continue_stopped(struct acd_ctx *ctx, struct acd_call *call)
+{
+	char buf[16384], *p, *end;
+	int n = ac_cg_read_file(&ctx->cg, &call->node, "cgroup.procs", buf, sizeof(buf));
+
+	if (n <= 0)
+		return;
+	for (p = buf; *p; p = end) {
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid > 0)
+			kill((pid_t)pid, SIGCONT);
+	}
+}
+
+/* A budget ran out (cpu_time, forks, memory on v1): on_exceed decides. */
+static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
+{
+	uint64_t now = ac_now_ns();
+
+	if (call->state != CALL_RUNNING || call->replied || call->end.stop != AC_STOP_NONE)
+		return;
+	if (why == AC_STOP_CPU_TIME)
+		call->next_cpu_check_ns = 0;
+	if (call->intent.on_exceed == AC_EXCEED_REPORT)
+		return; /* the verdict reports it */
+	call->end.stop = why;
+	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
+		ac_cg_freeze(&ctx->cg, &call->node, true);
+		acd_bpf_call_handled(ctx, call);
+		continue_stopped(ctx, call);
+		call->end.frozen = true;
+		call->end_ns = now;
+		acd_bpf_call_sync(ctx, call);
+		call_reply(ctx, call); /* it stays, frozen, for an operator */
+	} else {
+		acd_call_kill(ctx, call, why);
+		acd_bpf_call_handled(ctx, call);
+	}
+}
+
 static void check_cpu_time(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
 {
 	uint64_t used = 0;
@@ -901,16 +1004,70 @@ static void check_cpu_time(struct acd_ctx *ctx, struct acd_call *call, uint64_t 
 	    used * 1000 < call->intent.cpu_time_ns)
 		return;
 	call->next_cpu_check_ns = 0;
-	call->end.stop = AC_STOP_CPU_TIME;
-	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
-		ac_cg_freeze(&ctx->cg, &call->node, true);
-		call->end.frozen = true;
-		call->end_ns = now;
-		call_reply(ctx, call); /* it stays, frozen, for an operator */
-	} else if (call->intent.on_exceed == AC_EXCEED_KILL) {
-		acd_call_kill(ctx, call, AC_STOP_CPU_TIME);
-	} else {
-		call->end.stop = AC_STOP_NONE; /* report only */
+	budget_exceeded(ctx, call, AC_STOP_CPU_TIME);
+}
+
+static json_t *bpf_event_json(const struct acb_event *e)
+{
+	switch (e->type) {
+	case ACB_EV_FORK:
+		return json_pack("{s:i, s:i, s:s}", "pid", (int)e->pid, "ppid", (int)e->ppid, "comm",
+				 e->comm);
+	case ACB_EV_EXEC:
+		return json_pack("{s:i, s:i, s:s, s:s}", "pid", (int)e->pid, "ppid", (int)e->ppid,
+				 "comm", e->comm, "exe", e->exe);
+	case ACB_EV_EXIT:
+		return json_pack("{s:i, s:s, s:o, s:I}", "pid", (int)e->pid, "comm", e->comm, "exit",
+				 acd_wstatus_json((int)e->value), "peak_rss",
+				 (json_int_t)(e->rss_pages * (uint64_t)sysconf(_SC_PAGESIZE)));
+	default:
+		return NULL;
+	}
+}
+
+void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const struct acb_event *e)
+{
+	static const char *const names[] = { [ACB_EV_FORK] = "proc.fork",
+					     [ACB_EV_EXEC] = "proc.exec",
+					     [ACB_EV_EXIT] = "proc.exit" };
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct ac_oom_victim *v = &call->end.oom;
+
+	switch (e->type) {
+	case ACB_EV_FORK:
+	case ACB_EV_EXEC:
+	case ACB_EV_EXIT:
+		acd_procs_record(&call->procs, e, page);
+		if (ctx->n_subscribed)
+			acd_event(ctx, names[e->type], call->path, bpf_event_json(e));
+		break;
+	case ACB_EV_OOM:
+		if (!v->seen) {
+			v->seen = true;
+			v->pid = (int)e->pid;
+			memcpy(v->comm, e->comm, sizeof(v->comm));
+			v->comm[sizeof(v->comm) - 1] = 0;
+			v->rss = e->rss_pages * page;
+		}
+		acd_event(ctx, "oom", call->path,
+			  json_pack("{s:i, s:s, s:I}", "pid", (int)e->pid, "comm", e->comm, "rss",
+				    (json_int_t)(e->rss_pages * page)));
+		break;
+	case ACB_EV_OVER: {
+		enum ac_stop_reason why = e->over == ACB_OVER_FORKS ? AC_STOP_FORKS :
+					  e->over == ACB_OVER_MEMORY ? AC_STOP_MEMORY :
+								       AC_STOP_CPU_TIME;
+		const char *what = why == AC_STOP_FORKS ? "forks" :
+				   why == AC_STOP_MEMORY ? "memory" : "cpu_time";
+
+		acd_event(ctx, "budget", call->path,
+			  json_pack("{s:s, s:I, s:s}", "resource", what, "used", (json_int_t)e->value,
+				    "on_exceed", ac_on_exceed_name(call->intent.on_exceed)));
+		budget_exceeded(ctx, call, why);
+		break;
+	}
+	default:
+		break;
 	}
 }
 

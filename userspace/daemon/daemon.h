@@ -92,6 +92,25 @@ struct acd_capture {
 };
 
 struct acd_session;
+struct acb_event;
+
+/* A process a call ran, from the BPF lifecycle records (procs.c). */
+struct acd_proc {
+	int pid, ppid;
+	char comm[16];
+	char exe[128];	   /* file name given to execve; "" if it never exec'd */
+	bool exited;
+	int wstatus;	   /* as wait(2) encodes it */
+	uint64_t peak_rss; /* bytes (the kernel's maxrss) */
+};
+
+#define ACD_PROCS_MAX 256 /* listed per call; later ones are only counted */
+struct acd_procs {
+	struct acd_proc *v;
+	uint32_t n, cap;
+	uint64_t total;	   /* processes seen (forked or exec'd) */
+	uint64_t omitted;  /* seen but not listed */
+};
 
 struct acd_call {
 	struct acd_call *next;		  /* in session->calls */
@@ -137,6 +156,13 @@ struct acd_call {
 	int rmdir_tries;
 	struct ac_call_end end;
 	bool replied;
+	/* BPF (bpf.c): registered in the calls map under node.id */
+	struct acd_call *bpf_next; /* hash chain by cgroup id */
+	bool bpf_on;		   /* in the map now */
+	bool bpf_tracked;	   /* was registered (lifecycle, forks known) */
+	uint64_t bpf_cpu_ns;
+	uint32_t bpf_forks, bpf_signals;
+	struct acd_procs procs;
 };
 
 struct acd_tenant;
@@ -188,8 +214,16 @@ struct acd_tenant {
 	struct acd_session *sessions;
 };
 
+struct acd_bpf;
+/* What the loaded BPF programs cover (all false without them). */
+struct acd_bpf_features {
+	bool loaded, lifecycle, oom, cpu_time, forks, memory;
+};
+
 struct acd_ctx {
 	struct ac_config cfg;
+	struct acd_bpf *bpf; /* NULL: not loaded */
+	int n_subscribed;    /* clients subscribed to events */
 	struct ac_cgroup cg;
 	const char *force_backend;
 	char socket_path[AC_PATH_MAX];
@@ -306,6 +340,31 @@ acd_method_fn acd_method_lookup(const char *name);
  * -32001 and returns -ENOENT when something does not exist. */
 int acd_resolve(struct acd_ctx *ctx, struct acd_client *c, json_t *id, const struct ac_path *p,
 		struct acd_tenant **t, struct acd_session **s, struct acd_call **call);
+
+/* bpf.c */
+/* Loads and attaches the programs; never fatal (logs what is missing). */
+int acd_bpf_open(struct acd_ctx *ctx);
+void acd_bpf_close(struct acd_ctx *ctx);
+const struct acd_bpf_features *acd_bpf_features(const struct acd_ctx *ctx);
+/* Writes the call's budgets under its cgroup id, before its command runs. */
+int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call);
+/* Takes the pending records and the call's counters. */
+void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_call *call);
+/* The daemon took over a stopped call: the programs stop signalling it. */
+void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_call *call);
+/* Sync, then delete the call's entry. */
+void acd_bpf_call_end(struct acd_ctx *ctx, struct acd_call *call);
+json_t *acd_bpf_info(struct acd_ctx *ctx);
+
+/* call.c: a ring buffer record of one of the call's processes. */
+void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const struct acb_event *e);
+
+/* procs.c */
+void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t page_size);
+json_t *acd_procs_json(const struct acd_procs *p);
+void acd_procs_free(struct acd_procs *p);
+/* {"code": N} or {"signal": N, "signal_name": "SIGKILL"} */
+json_t *acd_wstatus_json(int wstatus);
 
 /* events.c */
 void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details);

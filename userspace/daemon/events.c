@@ -59,6 +59,8 @@ void acd_method_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, json
 				json_pack("{s:s}", "path", "must be a path such as \"/tenant\""));
 		return;
 	}
+	if (!c->subscribed)
+		ctx->n_subscribed++;
 	c->subscribed = true;
 	c->sub_path = p;
 	acd_reply_result(ctx, c, id, json_pack("{s:b}", "subscribed", 1));

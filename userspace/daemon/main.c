@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	r = ac_cg_open(&ctx->cg, root ? root : ctx->cfg.root, ctx->force_backend);
 	if (r < 0)
 		return 1;
+	acd_bpf_open(ctx); /* optional: logs what it cannot do */
 	r = acd_tree_init(ctx);
 	if (r == 0)
 		r = acd_server_listen(ctx);
@@ -209,6 +210,7 @@ int main(int argc, char **argv)
 		; /* what is left of finished calls, before the tree goes */
 	acd_free_dead(ctx);
 	acd_tree_destroy(ctx); /* kills the stubs, removes the spares */
+	acd_bpf_close(ctx);
 	ac_cg_close(&ctx->cg);
 	close(ctx->epfd);
 	close(ctx->signal_w.fd);

@@ -672,6 +672,7 @@ static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 	json_object_set_new(res, "pool", json_pack("{s:i, s:I, s:I}", "size", ctx->cfg.call_pool,
 						   "hits", (json_int_t)ctx->pool_hits, "misses",
 						   (json_int_t)ctx->pool_misses));
+	json_object_set_new(res, "bpf", acd_bpf_info(ctx));
 	acd_reply_result(ctx, c, id, res);
 }
 

@@ -106,6 +106,8 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctx->n_clients--;
+	if (c->subscribed)
+		ctx->n_subscribed--;
 	c->w.fd = -1; /* later events of this batch skip it */
 	c->next = ctx->dead_clients;
 	ctx->dead_clients = c;

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/* agentcg's kernel side: per-call process lifecycle, OOM victims, and the
+ * budgets no cgroup knob has (CPU-seconds, forks, and memory on v1 hosts),
+ * enforced at the event.
+ *
+ * Only tp_btf programs, which load on both kernels agentcg runs on (the
+ * dev host refuses fentry/lsm). Every program first looks the task's
+ * cgroup id up in `calls`, which holds only the daemon's running calls:
+ * other processes on the host cost one hash lookup and are never
+ * reported or signalled.
+ *
+ * Once a call has used up a budget whose action is stop or kill, every
+ * task of the call that reaches one of these hooks (a scheduler tick or
+ * switch, a fork, an exec, a page fault) is sent SIGSTOP or SIGKILL, and
+ * one ACB_EV_OVER record tells the daemon, which then freezes or kills
+ * the whole cgroup and sets `handled`. Signals go only to the current
+ * task, and only when it is in that call's cgroup. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "agentcg/bpf_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SIGKILL 9
+#define SIGSTOP 19
+#define SIGNAL_GROUP_EXIT 0x00000004
+
+const volatile __u64 page_size = 4096;
+
+/* ring buffer records that found no room */
+__u64 lost_events;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ACB_MAX_CALLS);
+	__type(key, __u64);
+	__type(value, struct acb_call);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, ACB_RINGBUF_BYTES);
+} events SEC(".maps");
+
+static __always_inline __u64 task_cgid(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline struct acb_event *event_new(__u32 type, __u64 cgid, struct task_struct *t)
+{
+	struct acb_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->cgid = cgid;
+	e->ktime_ns = bpf_ktime_get_ns();
+	e->pid = BPF_CORE_READ(t, tgid);
+	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), t->comm);
+	return e;
+}
+
+/* Marks a budget as used up (once per budget) and tells the daemon. */
+static __always_inline void go_over(struct acb_call *c, __u64 cgid, __u32 what, __u64 used)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct acb_event *e;
+	__u32 old = __sync_fetch_and_or(&c->over, what);
+
+	if (old & what)
+		return;
+	if (!old)
+		c->over_ns = bpf_ktime_get_ns();
+	e = event_new(ACB_EV_OVER, cgid, t);
+	if (!e)
+		return;
+	e->over = what;
+	e->value = used;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+/* A call over a stopping budget: stop the current task if it is one of
+ * the call's. */
+static __always_inline void stop_current(struct acb_call *c, __u64 cgid)
+{
+	if (!c->over || c->handled || c->action == ACB_ACT_REPORT)
+		return;
+	if (bpf_get_current_cgroup_id() != cgid)
+		return;
+	if (bpf_send_signal(c->action == ACB_ACT_KILL ? SIGKILL : SIGSTOP) == 0)
+		__sync_fetch_and_add(&c->signals, 1);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 cgid = task_cgid(child);
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	struct acb_event *e;
+	__u32 n;
+
+	if (!c)
+		return 0;
+	if (BPF_CORE_READ(child, pid) == BPF_CORE_READ(child, tgid)) { /* a process */
+		n = __sync_fetch_and_add(&c->forks, 1) + 1;
+		e = event_new(ACB_EV_FORK, cgid, child);
+		if (e)
+			bpf_ringbuf_submit(e, 0);
+		if (c->forks_max && n > c->forks_max)
+			go_over(c, cgid, ACB_OVER_FORKS, n);
+	}
+	stop_current(c, cgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u64 cgid = task_cgid(p);
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	struct acb_event *e;
+
+	if (!c)
+		return 0;
+	e = event_new(ACB_EV_EXEC, cgid, p);
+	if (e) {
+		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
+		bpf_ringbuf_submit(e, 0);
+	}
+	stop_current(c, cgid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u64 cgid = task_cgid(p);
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	struct signal_struct *sig;
+	struct acb_event *e;
+	__u32 flags;
+
+	if (!c)
+		return 0;
+	sig = BPF_CORE_READ(p, signal);
+	if (BPF_CORE_READ(sig, live.counter) != 0) /* not the last thread */
+		return 0;
+	e = event_new(ACB_EV_EXIT, cgid, p);
+	if (!e)
+		return 0;
+	flags = BPF_CORE_READ(sig, flags);
+	e->value = (flags & SIGNAL_GROUP_EXIT) ? (__u64)BPF_CORE_READ(sig, group_exit_code)
+					       : (__u64)BPF_CORE_READ(p, exit_code);
+	e->rss_pages = BPF_CORE_READ(sig, maxrss);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Runs on every update of a task's CPU time: at each scheduler tick
+ * while it runs, and when it is switched out. */
+SEC("tp_btf/sched_stat_runtime")
+int BPF_PROG(on_runtime, struct task_struct *p, __u64 runtime)
+{
+	__u64 cgid = task_cgid(p);
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 used;
+
+	if (!c)
+		return 0;
+	used = __sync_fetch_and_add(&c->cpu_ns, runtime) + runtime;
+	if (c->cpu_time_ns && used >= c->cpu_time_ns)
+		go_over(c, cgid, ACB_OVER_CPU_TIME, used);
+	stop_current(c, cgid);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_oom_victim, struct task_struct *task)
+{
+	__u64 cgid = task_cgid(task);
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	struct mm_struct *mm;
+	struct acb_event *e;
+	__s64 rss = 0, v;
+
+	if (!c)
+		return 0;
+	e = event_new(ACB_EV_OOM, cgid, task);
+	if (!e)
+		return 0;
+	mm = BPF_CORE_READ(task, mm);
+	if (mm) {
+		/* file, anon and shmem pages, as the kernel's OOM report sums them */
+		v = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count);
+		rss += v > 0 ? v : 0;
+		v = BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count);
+		rss += v > 0 ? v : 0;
+		v = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		rss += v > 0 ? v : 0;
+	}
+	e->rss_pages = (__u64)rss;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/* v1 hosts only (no memory.high): at each user page fault of a call with
+ * a memory budget, compare its memory cgroup's charge with the budget. */
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+
+	if (!c)
+		return 0;
+	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) {
+		struct task_struct *t = bpf_get_current_task_btf();
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		struct cgroup_subsys_state *css = NULL;
+		struct css_set *cset = BPF_CORE_READ(t, cgroups);
+		struct mem_cgroup *memcg;
+		__u64 bytes;
+
+		if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+			return 0;
+		bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
+		/* A task still on its way into the call's memory cgroup is
+		 * charged elsewhere: not the call's business yet. */
+		if (!css || BPF_CORE_READ(css, cgroup, kn, id) != c->memcg_id)
+			goto out;
+		memcg = (struct mem_cgroup *)css; /* css is its first member */
+		bytes = (__u64)BPF_CORE_READ(memcg, memory.usage.counter) * page_size;
+		if (bytes >= c->memory_bytes) {
+			c->memory_seen = bytes;
+			go_over(c, cgid, ACB_OVER_MEMORY, bytes);
+		}
+	}
+out:
+	stop_current(c, cgid);
+	return 0;
+}
