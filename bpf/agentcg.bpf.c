@@ -164,6 +164,51 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
+/* CPU time is accounted at scheduler ticks (4 ms apart at HZ=250) and
+ * switches. When less than this is left of a budget, a timer pinned to
+ * the CPU fires at the moment the budget runs out, for a task that keeps
+ * running until then. */
+#define CUTOFF_HORIZON_NS (10ULL * 1000 * 1000)
+#define CLOCK_MONOTONIC 1
+
+/* The timer: if the task of the last update still runs here, its time
+ * since that update counts too. */
+static int on_cpu_cutoff(void *map, __u64 *key, struct acb_call *c)
+{
+	__u64 now = bpf_ktime_get_ns(), est, cgid = *key;
+	struct task_struct *t;
+
+	c->timer_state = 1;
+	if (c->over & ACB_OVER_CPU_TIME || bpf_get_current_cgroup_id() != cgid)
+		return 0;
+	t = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(t, pid) != c->last_pid || now < c->last_ns)
+		return 0;
+	est = c->cpu_ns + (now - c->last_ns);
+	if (est >= c->cpu_time_ns) {
+		go_over(c, cgid, ACB_OVER_CPU_TIME, est);
+		stop_current(c, cgid);
+		return 0;
+	}
+	c->timer_state = 2;
+	bpf_timer_start(&c->timer, c->cpu_time_ns - est, BPF_F_TIMER_CPU_PIN);
+	return 0;
+}
+
+static __always_inline void arm_cutoff(struct acb_call *c, __u64 used)
+{
+	if (c->timer_state == 2 || c->cpu_time_ns - used > CUTOFF_HORIZON_NS)
+		return;
+	if (c->timer_state == 0) {
+		if (bpf_timer_init(&c->timer, &calls, CLOCK_MONOTONIC) != 0 &&
+		    c->timer_state != 0)
+			return;
+		bpf_timer_set_callback(&c->timer, on_cpu_cutoff);
+	}
+	c->timer_state = 2;
+	bpf_timer_start(&c->timer, c->cpu_time_ns - used, BPF_F_TIMER_CPU_PIN);
+}
+
 /* Runs on every update of a task's CPU time: at each scheduler tick
  * while it runs, and when it is switched out. */
 SEC("tp_btf/sched_stat_runtime")
@@ -176,8 +221,14 @@ int BPF_PROG(on_runtime, struct task_struct *p, __u64 runtime)
 	if (!c)
 		return 0;
 	used = __sync_fetch_and_add(&c->cpu_ns, runtime) + runtime;
-	if (c->cpu_time_ns && used >= c->cpu_time_ns)
-		go_over(c, cgid, ACB_OVER_CPU_TIME, used);
+	c->last_ns = bpf_ktime_get_ns();
+	c->last_pid = BPF_CORE_READ(p, pid);
+	if (c->cpu_time_ns && !(c->over & ACB_OVER_CPU_TIME)) {
+		if (used >= c->cpu_time_ns)
+			go_over(c, cgid, ACB_OVER_CPU_TIME, used);
+		else if (p == bpf_get_current_task_btf())
+			arm_cutoff(c, used);
+	}
 	stop_current(c, cgid);
 	return 0;
 }

@@ -34,6 +34,10 @@ show "$A" -v run /demo/agent1 --mem 64M --mem-max 128M --label pytest -- \
 step "3. a call that exceeds its time: declares 1s, sleeps 10s"
 show "$A" -v run /demo/agent1 --timeout 1s --label sleep -- sh -c 'echo started; sleep 10; echo never printed'
 
+step "4. a fork loop under a forks budget of 20 (enforced in the kernel by BPF), and the processes it ran"
+"$A" run /demo/agent1 --json --forks 20 -- sh -c 'for i in $(seq 100); do /bin/true; done' |
+	python3 -c 'import json,sys; r=json.load(sys.stdin); print("verdict:", r["verdict"]["summary"]); print("processes (%d):" % r["processes_total"]); [print("  pid %d ppid %d %-14s %s" % (p["pid"], p["ppid"], p["command"], p.get("exit"))) for p in r["processes"][:5]]; print("  ...")'
+
 step "the structured result an agent gets back (call 2 again, --json, verdict part)"
 "$A" run /demo/agent1 --json --mem 64M --mem-max 128M -- \
 	python3 -c 'x = bytearray(512 * 1024 * 1024)' |

@@ -7,6 +7,7 @@
 #define AGENTCG_BPF_ABI_H
 
 #ifndef __VMLINUX_H__
+#include <linux/bpf.h> /* struct bpf_timer */
 #include <linux/types.h>
 #endif
 
@@ -47,6 +48,11 @@ struct acb_call {
 	__u32 over;	     /* enum acb_over bits, set once */
 	__u32 handled;	     /* set by the daemon: stop signalling (it took over) */
 	__u32 signals;	     /* signals the programs sent */
+	/* the cpu_time cut-off between scheduler ticks (programs only) */
+	__u64 last_ns;	     /* bpf_ktime_get_ns() of the last runtime update */
+	__u32 last_pid;	     /* task of that update */
+	__u32 timer_state;   /* 0 none, 1 set up, 2 armed */
+	struct bpf_timer timer;
 };
 
 enum acb_event_type {

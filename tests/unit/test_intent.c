@@ -67,13 +67,14 @@ static void test_full_intent(void **state)
 	assert_int_equal(parse("{\"memory\": \"512M\", \"memory_max\": \"1G\", \"cpu\": 1.5,"
 			       " \"pids\": 64, \"timeout\": \"30s\", \"cpu_time\": \"20s\","
 			       " \"priority\": \"high\", \"on_exceed\": \"freeze\","
-			       " \"label\": \"pytest\"}",
+			       " \"label\": \"pytest\", \"forks\": 500}",
 			       &in, &errs),
 			 0);
 	assert_int_equal(errs.n, 0);
 	assert_int_equal(in.set, AC_F_MEMORY | AC_F_MEMORY_MAX | AC_F_CPU | AC_F_PIDS |
 					 AC_F_TIMEOUT | AC_F_CPU_TIME | AC_F_PRIORITY |
-					 AC_F_ON_EXCEED | AC_F_LABEL);
+					 AC_F_ON_EXCEED | AC_F_LABEL | AC_F_FORKS);
+	assert_int_equal(in.forks, 500);
 	assert_int_equal(in.defaulted, 0);
 	assert_int_equal(in.memory, 512 * M);
 	assert_int_equal(in.memory_max, G);
@@ -152,6 +153,9 @@ static void test_bounds(void **state)
 	bad_one("{\"pids\": 0}", "pids", "out of range");
 	bad_one("{\"pids\": 4194305}", "pids", "out of range");
 	bad_one("{\"pids\": -5}", "pids", "out of range");
+	bad_one("{\"forks\": 0}", "forks", "out of range");
+	bad_one("{\"forks\": 1000000001}", "forks", "out of range");
+	bad_one("{\"forks\": \"10\"}", "forks", "must be an integer");
 	bad_one("{\"timeout\": \"999us\"}", "timeout", "too short");
 	bad_one("{\"timeout\": \"0s\"}", "timeout", "too short");
 	bad_one("{\"timeout\": \"8785h\"}", "timeout", "too long");
@@ -465,7 +469,7 @@ static void test_json_round_trip(void **state)
 	static const char *const texts[] = {
 		"{\"memory\": \"512M\", \"memory_max\": \"1G\", \"cpu\": 0.5, \"pids\": 3,"
 		" \"timeout\": \"250ms\", \"cpu_time\": \"2h\", \"priority\": \"low\","
-		" \"on_exceed\": \"freeze\", \"label\": \"x\"}",
+		" \"on_exceed\": \"freeze\", \"label\": \"x\", \"forks\": 7}",
 		"{\"memory\": 13512704, \"memory_max\": 1000000007, \"timeout\": 1.000000123}",
 		"{\"memory\": \"1.5G\", \"cpu_time\": \"1h0m1.001s\"}",
 	};
@@ -486,6 +490,7 @@ static void test_json_round_trip(void **state)
 		assert_int_equal(a.memory_max, b.memory_max);
 		assert_true(a.cpu == b.cpu);
 		assert_int_equal(a.pids, b.pids);
+		assert_int_equal(a.forks, b.forks);
 		assert_int_equal(a.timeout_ns, b.timeout_ns);
 		assert_int_equal(a.cpu_time_ns, b.cpu_time_ns);
 		assert_int_equal(a.priority, b.priority);

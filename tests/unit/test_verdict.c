@@ -430,6 +430,109 @@ static void test_cpu_time(void **state)
 	json_decref(c.v);
 }
 
+static void test_forks(void **state)
+{
+	struct call c = { 0 };
+	json_t *e;
+
+	call_init(&c, "{\"forks\": 10}");
+	c.u.forks_known = true;
+	c.u.forks = 11;
+	c.end = (struct ac_call_end){ .exited = false, .term_signal = SIGKILL, .stop = AC_STOP_FORKS };
+	build(&c);
+	assert_string_equal(status(&c), "exceeded");
+	entry_is(&c, "forks", "killed", "processes");
+	e = entry(&c, "forks");
+	assert_int_equal(int_of(e, "limit"), 10);
+	assert_int_equal(int_of(e, "used"), 11);
+	assert_int_equal(int_of(e, "over_by"), 1);
+	summary_has(&c, "exceeded forks (10): killed at fork 11");
+
+	c.end = (struct ac_call_end){ .exited = false, .stop = AC_STOP_FORKS, .frozen = true };
+	build(&c);
+	entry_is(&c, "forks", "frozen", "processes");
+
+	/* report: ran on; the count says it */
+	call_init(&c, "{\"forks\": 10, \"on_exceed\": \"report\"}");
+	c.u.forks_known = true;
+	c.u.forks = 30;
+	build(&c);
+	entry_is(&c, "forks", "reported", "processes");
+	assert_int_equal(int_of(entry(&c, "forks"), "over_by"), 20);
+
+	/* within, or not counted (no BPF): no finding */
+	c.u.forks = 10;
+	build(&c);
+	assert_string_equal(status(&c), "ok");
+	c.u.forks = 30;
+	c.u.forks_known = false;
+	build(&c);
+	assert_string_equal(status(&c), "ok");
+	json_decref(c.v);
+}
+
+static void test_memory_stopped_v1(void **state)
+{
+	struct call c = { 0 };
+
+	call_init(&c, "{\"memory\": \"64M\", \"memory_max\": \"256M\"}");
+	c.u.has_mem_high_knob = false;
+	c.u.memory_peak = 65 * M;
+	c.end = (struct ac_call_end){ .exited = false, .term_signal = SIGKILL,
+				      .stop = AC_STOP_MEMORY };
+	build(&c);
+	assert_string_equal(status(&c), "exceeded");
+	entry_is(&c, "memory", "killed", "bytes");
+	assert_int_equal(int_of(entry(&c, "memory"), "over_by"), 1 * M);
+	assert_null(entry(&c, "memory_max")); /* SIGKILL by the budget, not the OOM killer */
+	summary_has(&c, "exceeded memory (64M): killed when its charge passed it (peak 65M)");
+	json_decref(c.v);
+}
+
+static void test_oom_victim(void **state)
+{
+	struct call c = { 0 };
+	json_t *o;
+
+	call_init(&c, "{\"memory\": \"32M\", \"memory_max\": \"64M\"}");
+	c.u.memory_peak = 64 * M;
+	c.u.mem_max = 3;
+	c.u.mem_oom_kill = 1;
+	c.end = (struct ac_call_end){ .exited = true, .exit_code = 0 };
+	c.end.oom = (struct ac_oom_victim){ .seen = true, .pid = 4242, .comm = "python3",
+					    .rss = 70 * M, .level = "call", .path = "/t/s/call-1",
+					    .limit = 64 * M };
+	build(&c);
+	assert_string_equal(status(&c), "exceeded");
+	entry_is(&c, "memory_max", "killed", "bytes");
+	summary_has(&c, "the OOM killer killed python3 (pid 4242, RSS 70M)");
+	o = json_object_get(c.v, "oom");
+	assert_non_null(o);
+	assert_int_equal(int_of(o, "pid"), 4242);
+	assert_string_equal(json_string_value(json_object_get(o, "command")), "python3");
+	assert_int_equal(int_of(o, "rss"), 70 * M);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "limit"), "level")),
+			    "call");
+	assert_int_equal(int_of(json_object_get(o, "limit"), "bytes"), 64 * M);
+
+	/* a session budget hit: the verdict names it */
+	c.end.oom.level = "session";
+	snprintf(c.end.oom.path, sizeof(c.end.oom.path), "/t/s");
+	c.end.oom.limit = 1024 * M;
+	build(&c);
+	summary_has(&c, "at the session budget of 1G (/t/s");
+	/* the host */
+	c.end.oom.level = "host";
+	c.end.oom.path[0] = 0;
+	c.end.oom.limit = AC_UNLIMITED;
+	build(&c);
+	summary_has(&c, "the host ran out of memory");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(c.v, "oom"), "limit"), "bytes")),
+			    "max");
+	json_decref(c.v);
+}
+
 static void test_stopped_by(void **state)
 {
 	static const struct {
@@ -545,6 +648,9 @@ int main(void)
 		cmocka_unit_test(test_pids_refused),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_cpu_time),
+		cmocka_unit_test(test_forks),
+		cmocka_unit_test(test_memory_stopped_v1),
+		cmocka_unit_test(test_oom_victim),
 		cmocka_unit_test(test_stopped_by),
 		cmocka_unit_test(test_leading_finding),
 		cmocka_unit_test(test_null_inputs),
