@@ -200,9 +200,8 @@ static __always_inline void arm_cutoff(struct acb_call *c, __u64 used)
 	if (c->timer_state == 2 || c->cpu_time_ns - used > CUTOFF_HORIZON_NS)
 		return;
 	if (c->timer_state == 0) {
-		if (bpf_timer_init(&c->timer, &calls, CLOCK_MONOTONIC) != 0 &&
-		    c->timer_state != 0)
-			return;
+		/* -EBUSY if another CPU got here first: the same timer then */
+		bpf_timer_init(&c->timer, &calls, CLOCK_MONOTONIC);
 		bpf_timer_set_callback(&c->timer, on_cpu_cutoff);
 	}
 	c->timer_state = 2;

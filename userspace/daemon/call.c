@@ -991,7 +991,6 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 		call_reply(ctx, call); /* it stays, frozen, for an operator */
 	} else {
 		acd_call_kill(ctx, call, why);
-		acd_bpf_call_handled(ctx, call);
 	}
 }
 
