@@ -14,7 +14,12 @@
  * switch, a fork, an exec, a page fault) is sent SIGSTOP or SIGKILL, and
  * one ACB_EV_OVER record tells the daemon, which then freezes or kills
  * the whole cgroup and sets `handled`. Signals go only to the current
- * task, and only when it is in that call's cgroup. */
+ * task, and only when it is in that call's cgroup.
+ *
+ * Lifecycle records wake nobody (a wakeup is an irq_work, a VM exit on a
+ * virtual machine, for every fork, exec and exit) until the ring is a
+ * quarter full: the daemon reads them when a call ends and every 100 ms
+ * while someone follows events. OVER and OOM records wake it at once. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -24,6 +29,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define SIGINT 2
 #define SIGKILL 9
 #define SIGSTOP 19
 #define SIGNAL_GROUP_EXIT 0x00000004
@@ -32,6 +38,9 @@ const volatile __u64 page_size = 4096;
 
 /* ring buffer records that found no room */
 __u64 lost_events;
+/* Until then some call is within CUTOFF_HORIZON_NS of its cpu_time: only
+ * then does on_switch look at the tasks being switched in. */
+__u64 near_until_ns;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -68,6 +77,13 @@ static __always_inline struct acb_event *event_new(__u32 type, __u64 cgid, struc
 	return e;
 }
 
+/* No wakeup for a lifecycle record unless the ring is a quarter full. */
+static __always_inline __u64 lifecycle_wakeup(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > ACB_RINGBUF_BYTES / 4 ?
+		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Marks a budget as used up (once per budget) and tells the daemon. */
 static __always_inline void go_over(struct acb_call *c, __u64 cgid, __u32 what, __u64 used)
 {
@@ -95,6 +111,11 @@ static __always_inline void stop_current(struct acb_call *c, __u64 cgid)
 		return;
 	if (bpf_get_current_cgroup_id() != cgid)
 		return;
+	if (c->action == ACB_ACT_INTERRUPT) { /* once */
+		if (__sync_fetch_and_add(&c->handled, 1) == 0 && bpf_send_signal(SIGINT) == 0)
+			__sync_fetch_and_add(&c->signals, 1);
+		return;
+	}
 	if (bpf_send_signal(c->action == ACB_ACT_KILL ? SIGKILL : SIGSTOP) == 0)
 		__sync_fetch_and_add(&c->signals, 1);
 }
@@ -113,7 +134,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		n = __sync_fetch_and_add(&c->forks, 1) + 1;
 		e = event_new(ACB_EV_FORK, cgid, child);
 		if (e)
-			bpf_ringbuf_submit(e, 0);
+			bpf_ringbuf_submit(e, lifecycle_wakeup());
 		if (c->forks_max && n > c->forks_max)
 			go_over(c, cgid, ACB_OVER_FORKS, n);
 	}
@@ -133,7 +154,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e = event_new(ACB_EV_EXEC, cgid, p);
 	if (e) {
 		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), BPF_CORE_READ(bprm, filename));
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, lifecycle_wakeup());
 	}
 	stop_current(c, cgid);
 	return 0;
@@ -160,7 +181,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->value = (flags & SIGNAL_GROUP_EXIT) ? (__u64)BPF_CORE_READ(sig, group_exit_code)
 					       : (__u64)BPF_CORE_READ(p, exit_code);
 	e->rss_pages = BPF_CORE_READ(sig, maxrss);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, lifecycle_wakeup());
 	return 0;
 }
 
@@ -195,10 +216,11 @@ static int on_cpu_cutoff(void *map, __u64 *key, struct acb_call *c)
 	return 0;
 }
 
-static __always_inline void arm_cutoff(struct acb_call *c, __u64 used)
+static __always_inline void arm_cutoff(struct acb_call *c, __u64 used, bool again)
 {
-	if (c->timer_state == 2 || c->cpu_time_ns - used > CUTOFF_HORIZON_NS)
+	if ((c->timer_state == 2 && !again) || c->cpu_time_ns - used > CUTOFF_HORIZON_NS)
 		return;
+	near_until_ns = bpf_ktime_get_ns() + 1000000000ULL;
 	if (c->timer_state == 0) {
 		/* -EBUSY if another CPU got here first: the same timer then */
 		bpf_timer_init(&c->timer, &calls, CLOCK_MONOTONIC);
@@ -226,9 +248,30 @@ int BPF_PROG(on_runtime, struct task_struct *p, __u64 runtime)
 		if (used >= c->cpu_time_ns)
 			go_over(c, cgid, ACB_OVER_CPU_TIME, used);
 		else if (p == bpf_get_current_task_btf())
-			arm_cutoff(c, used);
+			arm_cutoff(c, used, false);
 	}
 	stop_current(c, cgid);
+	return 0;
+}
+
+/* A call's task near its cpu_time is switched in: its time starts to
+ * run here, so the cut-off timer moves to this CPU (a preempted or
+ * migrated task would otherwise run until the next tick). */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 cgid, now = bpf_ktime_get_ns();
+	struct acb_call *c;
+
+	if (now > near_until_ns)
+		return 0;
+	cgid = task_cgid(next);
+	c = bpf_map_lookup_elem(&calls, &cgid);
+	if (!c || !c->cpu_time_ns || c->over & ACB_OVER_CPU_TIME || c->cpu_ns >= c->cpu_time_ns)
+		return 0;
+	c->last_ns = now;
+	c->last_pid = BPF_CORE_READ(next, pid);
+	arm_cutoff(c, c->cpu_ns, true);
 	return 0;
 }
 
@@ -261,8 +304,10 @@ int BPF_PROG(on_oom_victim, struct task_struct *task)
 	return 0;
 }
 
-/* v1 hosts only (no memory.high): at each user page fault of a call with
- * a memory budget, compare its memory cgroup's charge with the budget. */
+/* At each user page fault of a call with a memory budget (every call on
+ * v1 hosts, which have no memory.high; exec cells on v2, to interrupt
+ * them before the OOM killer takes their interpreter), compare its memory
+ * cgroup's charge with the budget. */
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {

@@ -21,6 +21,8 @@ enum acb_action {
 	ACB_ACT_REPORT = 0, /* only an event */
 	ACB_ACT_STOP = 1,   /* SIGSTOP; the daemon then freezes the cgroup */
 	ACB_ACT_KILL = 2,   /* SIGKILL; the daemon then kills the cgroup */
+	ACB_ACT_INTERRUPT = 3, /* one SIGINT (a session.exec cell: its interpreter
+				* lives on); the daemon interrupts the cell */
 };
 
 /* Which budget stopped the call (acb_call.over). */
@@ -36,8 +38,9 @@ enum acb_over {
  * when the call ends; the programs update the counters. */
 struct acb_call {
 	__u64 cpu_time_ns;   /* budget, 0: none */
-	__u64 memory_bytes;  /* budget on the memory charge (v1 hosts), 0: none */
-	__u64 memcg_id;	     /* id of the call's v1 memory cgroup (its inode) */
+	__u64 memory_bytes;  /* budget on the memory charge (v1 hosts, and exec
+			      * cells on v2), 0: none */
+	__u64 memcg_id;	     /* id of the call's memory cgroup (its inode) */
 	__u32 forks_max;     /* budget on process forks, 0: none */
 	__u32 action;	     /* enum acb_action */
 	/* written by the programs */

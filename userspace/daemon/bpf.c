@@ -22,6 +22,7 @@
 #include "daemon.h"
 
 #define CALL_BUCKETS 1024
+#define ACD_BPF_POLL_MS 100
 
 struct acd_bpf {
 	struct agentcg_bpf *skel;
@@ -32,6 +33,7 @@ struct acd_bpf {
 	struct acd_call *bucket[CALL_BUCKETS]; /* registered calls by cgroup id */
 	uint64_t records;
 	uint64_t registered, register_failed;
+	uint64_t next_poll_ns;
 };
 
 static struct acd_call **bucket_of(struct acd_bpf *b, uint64_t cgid)
@@ -136,6 +138,8 @@ int acd_bpf_open(struct acd_ctx *ctx)
 			{ "sched_process_exit", b->skel->progs.on_exit, NULL, NULL },
 			{ "sched_stat_runtime", b->skel->progs.on_runtime, &b->f.cpu_time,
 			  "cpu_time by a 20 ms poll" },
+			{ "sched_switch", b->skel->progs.on_switch, NULL,
+			  "a preempted call may pass cpu_time by up to a tick" },
 			{ "mark_victim", b->skel->progs.on_oom_victim, &b->f.oom,
 			  "OOM victims not named" },
 			{ "page_fault_user", b->skel->progs.on_page_fault, &b->f.memory,
@@ -145,10 +149,7 @@ int acd_bpf_open(struct acd_ctx *ctx)
 		for (size_t i = 0; i < AC_ARRAY_SIZE(specs); i++) {
 			bool want = has_tracepoint(vmlinux, specs[i].tp);
 
-			/* On v2 memory.high does this job. */
-			if (specs[i].prog == b->skel->progs.on_page_fault && ctx->cg.kind == AC_CG_V2)
-				want = false;
-			else if (!want)
+			if (!want)
 				ac_info("bpf: the kernel has no tracepoint %s: %s", specs[i].tp,
 					specs[i].without ? specs[i].without : "ignored");
 			bpf_program__set_autoload(specs[i].prog, want);
@@ -196,7 +197,7 @@ int acd_bpf_open(struct acd_ctx *ctx)
 		"memory budget %s",
 		b->f.lifecycle ? "yes" : "no", b->f.oom ? "yes" : "no",
 		b->f.cpu_time ? "in kernel" : "20 ms poll", b->f.forks ? "yes" : "no",
-		b->f.memory ? "in kernel (v1)" : ctx->cg.kind == AC_CG_V2 ? "memory.high" : "report only");
+		ctx->cg.kind == AC_CG_V2 ? "memory.high" : b->f.memory ? "in kernel (v1)" : "report only");
 	return 0;
 fail:
 	ring_buffer__free(b->rb);
@@ -235,18 +236,33 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 
 	if (!b || !call->node.id)
 		return -EOPNOTSUPP;
-	if (in->set & AC_F_CPU_TIME && b->f.cpu_time)
+	if (in->set & AC_F_CPU_TIME && b->f.cpu_time) {
+		uint64_t us = 0;
+
 		v.cpu_time_ns = in->cpu_time_ns ? in->cpu_time_ns : 1;
+		/* count from what the cgroup has used already (its stub, or
+		 * the interpreter's last moments), as the verdict does */
+		if (ac_cg_cpu_usage_us(&ctx->cg, &call->node, &call->stats, &us) == 0)
+			v.cpu_ns = us * 1000;
+	}
 	if (in->set & AC_F_FORKS && b->f.forks)
 		v.forks_max = in->forks;
-	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED &&
-	    call->node.dirfd[AC_H_MEMORY] >= 0 && fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0) {
-		v.memory_bytes = in->memory;
-		v.memcg_id = st.st_ino;
+	/* memory: on v1 (no memory.high) for every call; on v2 memory.high
+	 * throttles, and only exec cells are also interrupted at it. */
+	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED) {
+		if (ctx->cg.kind == AC_CG_HYBRID && call->node.dirfd[AC_H_MEMORY] >= 0 &&
+		    fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0) {
+			v.memory_bytes = in->memory;
+			v.memcg_id = st.st_ino;
+		} else if (ctx->cg.kind == AC_CG_V2 && call->interp) {
+			v.memory_bytes = in->memory;
+			v.memcg_id = call->node.id;
+		}
 	}
-	v.action = in->on_exceed == AC_EXCEED_KILL	 ? ACB_ACT_KILL :
-		   in->on_exceed == AC_EXCEED_FREEZE ? ACB_ACT_STOP :
-						       ACB_ACT_REPORT;
+	v.action = in->on_exceed == AC_EXCEED_FREEZE ? ACB_ACT_STOP :
+		   in->on_exceed == AC_EXCEED_REPORT ? ACB_ACT_REPORT :
+		   call->interp			     ? ACB_ACT_INTERRUPT :
+						       ACB_ACT_KILL;
 	if (bpf_map_update_elem(b->calls_fd, &call->node.id, &v, BPF_NOEXIST) < 0) {
 		int r = -errno;
 
@@ -286,6 +302,23 @@ void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_call *call)
 		v.handled = 1;
 		bpf_map_update_elem(b->calls_fd, &call->node.id, &v, BPF_EXIST);
 	}
+}
+
+/* Lifecycle records wake nobody: while someone follows events, read them
+ * every ACD_BPF_POLL_MS. Returns ms until the next read, or -1. */
+int acd_bpf_tick(struct acd_ctx *ctx)
+{
+	struct acd_bpf *b = ctx->bpf;
+	uint64_t now;
+
+	if (!b || !ctx->n_subscribed || !ctx->calls_running)
+		return -1;
+	now = ac_now_ns();
+	if (now >= b->next_poll_ns) {
+		ring_buffer__consume(b->rb);
+		b->next_poll_ns = now + ACD_BPF_POLL_MS * 1000000ULL;
+	}
+	return (int)((b->next_poll_ns - now + 999999) / 1000000);
 }
 
 void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_call *call)
@@ -341,7 +374,7 @@ json_t *acd_bpf_info(struct acd_ctx *ctx)
 	return json_pack("{s:b, s:b, s:b, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "loaded", 1,
 			 "lifecycle", b->f.lifecycle, "oom_victims", b->f.oom, "cpu_time",
 			 b->f.cpu_time ? "kernel" : "poll", "forks", b->f.forks, "memory",
-			 b->f.memory ? "kernel" : ctx->cg.kind == AC_CG_V2 ? "memory.high" : "report",
+			 ctx->cg.kind == AC_CG_V2 ? "memory.high" : b->f.memory ? "kernel" : "report",
 			 "map_entries", (json_int_t)map_entries(b->calls_fd), "records",
 			 (json_int_t)b->records, "lost_records",
 			 (json_int_t)b->skel->bss->lost_events, "calls_registered",

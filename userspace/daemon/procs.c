@@ -58,8 +58,11 @@ void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t p
 		add(p, e);
 		break;
 	case ACB_EV_EXEC:
-		if (!pr)
-			pr = add(p, e); /* the call's first process: forked before the call */
+		/* The call's first process was forked before the call began;
+		 * every other one came with a fork record (and may just not be
+		 * listed). */
+		if (!pr && p->total == 0)
+			pr = add(p, e);
 		if (pr) {
 			memcpy(pr->comm, e->comm, sizeof(pr->comm));
 			pr->comm[sizeof(pr->comm) - 1] = 0;
