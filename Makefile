@@ -18,7 +18,7 @@ CLI_SRC    := $(wildcard userspace/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_blob.o
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/daemon/runner_blob.o
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -89,6 +89,10 @@ $(BUILD)/userspace/common/config_blob.o: userspace/common/config_blob.S config/a
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 
+$(BUILD)/userspace/daemon/runner_blob.o: userspace/daemon/runner_blob.S userspace/runner/agentcg_runner.py
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
 $(LIBCOMMON): $(COMMON_OBJ)
 	ar rcs $@ $^
 
@@ -103,7 +107,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
 unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; exit $$fail
 
 integration: all
 	bash tests/integration/run.sh $(BUILD)
@@ -118,6 +123,25 @@ vmtest: all
 bench: deps
 	$(MAKE) all
 	bash bench/run_launch.sh --breakdown
+
+# The BPF layer side by side: fork/exec overhead with and without the
+# programs, and budget reaction vs cgroup-file pollers (bench/README.md).
+# Installs nothing.
+.PHONY: bench-bpf
+bench-bpf: all
+	bash bench/run_bpf.sh
+
+# Interpreter sessions side by side with a Jupyter kernel: a cell's round
+# trip, session start, stateless execs (bench/README.md). Installs Debian's
+# python3-ipykernel and python3-jupyter-client when jupyter_client is missing.
+.PHONY: bench-sessions
+bench-sessions: all
+	@if [ ! -d /usr/lib/python3/dist-packages/jupyter_client ]; then \
+		echo "bench-sessions: installing python3-ipykernel python3-jupyter-client"; \
+		apt-get install -y python3-ipykernel python3-jupyter-client || \
+		{ apt-get update && apt-get install -y python3-ipykernel python3-jupyter-client; }; \
+	fi
+	bash bench/run_sessions.sh
 
 check: deps
 	$(MAKE) all $(UNIT_BIN)

@@ -38,6 +38,13 @@ step "4. a fork loop under a forks budget of 20 (enforced in the kernel by BPF),
 "$A" run /demo/agent1 --json --forks 20 -- sh -c 'for i in $(seq 100); do /bin/true; done' |
 	python3 -c 'import json,sys; r=json.load(sys.stdin); print("verdict:", r["verdict"]["summary"]); print("processes (%d):" % r["processes_total"]); [print("  pid %d ppid %d %-14s %s" % (p["pid"], p["ppid"], p["command"], p.get("exit"))) for p in r["processes"][:5]]; print("  ...")'
 
+step "5. a Python session keeps its state across tool calls; a cell over its memory is interrupted, not the session"
+show "$A" session create /demo/nb --lang python
+show "$A" session exec /demo/nb 'import json; rows = [{"id": i, "sq": i * i} for i in range(5)]; len(rows)'
+show "$A" session exec /demo/nb --mem 64M --mem-max 256M 'big = [bytearray(1 << 20) for _ in range(200)]'
+show "$A" session exec /demo/nb 'rows[-1]'
+show "$A" session close /demo/nb
+
 step "the structured result an agent gets back (call 2 again, --json, verdict part)"
 "$A" run /demo/agent1 --json --mem 64M --mem-max 128M -- \
 	python3 -c 'x = bytearray(512 * 1024 * 1024)' |

@@ -24,6 +24,10 @@
 
 enum ac_cg_kind { AC_CG_V2 = 0, AC_CG_HYBRID };
 
+/* The warm interpreters' cgroup under the root: a name no tenant can
+ * have (names never start with '.'). */
+#define AC_CG_INTERP_POOL ".interpreters"
+
 enum ac_hier { AC_H_UNIFIED = 0, AC_H_MEMORY, AC_H_CPU, AC_H_PIDS, AC_H_COUNT };
 
 struct ac_cg_node {

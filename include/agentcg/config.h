@@ -22,9 +22,22 @@ struct ac_budget {
 	uint64_t pids_max;   /* AC_UNLIMITED if absent */
 };
 
+#define AC_USER_MAX 64
+#define AC_INTERP_POOL_MAX 64
+
 struct ac_tenant_config {
 	char name[AC_NAME_MAX + 1];
 	struct ac_budget budget;
+	char interpreter_user[AC_USER_MAX]; /* "" = the global one */
+};
+
+/* Stateful interpreter sessions (session.exec). */
+struct ac_interp_config {
+	char user[AC_USER_MAX];	   /* unprivileged user they run as; never root */
+	char python[AC_PATH_MAX];  /* default interpreter binaries */
+	char bash[AC_PATH_MAX];
+	int pool_python;	   /* pre-started interpreters per language */
+	int pool_bash;
 };
 
 struct ac_config {
@@ -37,6 +50,7 @@ struct ac_config {
 	uint64_t admission_wait_max_ns; /* longest wait for budget */
 	int call_pool;			/* spare call cgroups (with a stub) per session */
 	bool bpf;			/* load the BPF programs (bpf/agentcg.bpf.c) */
+	struct ac_interp_config interp;
 	struct ac_intent_defaults defaults;
 	struct ac_budget session_budget; /* default budget of a new session */
 	bool tenants_on_demand;		 /* create unknown tenants on first use */

@@ -59,6 +59,7 @@ struct ac_call_end {
 	int term_signal;   /* when killed by a signal */
 	enum ac_stop_reason stop;
 	bool frozen;	   /* left frozen (on_exceed: freeze) */
+	bool interrupted;  /* a session.exec cell stopped by SIGINT; the session lives on */
 	bool stdout_truncated;
 	bool stderr_truncated;
 	struct ac_oom_victim oom;

@@ -36,23 +36,8 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agentcgd-tes
 
 # ---- TAP ------------------------------------------------------------------
 
-PASSED = 0
-FAILED = 0
-
-
-def ok(desc):
-    global PASSED
-    PASSED += 1
-    print("ok - " + desc, flush=True)
-
-
-def nok(desc, why=""):
-    global FAILED
-    FAILED += 1
-    why = " ".join(str(why).split())
-    if len(why) > 700:
-        why = why[:700] + "..."
-    print("not ok - %s%s" % (desc, " (%s)" % why if why else ""), flush=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import counts, nok, ok, summary  # noqa: E402
 
 
 def check(desc, why):
@@ -1036,12 +1021,11 @@ def main():
                   "%s still exists" % D.sock if os.path.exists(D.sock) else None)
             if left:
                 D.cleanup_after_crash()
-            if FAILED:
+            if counts["failed"]:
                 comment("daemon log (tail):\n" + D.log_tail(20))
         D.remove_files()
         comment("runtime %.1fs" % (time.monotonic() - t_start))
-        print("# %d passed, %d failed (test_robustness.py)" % (PASSED, FAILED), flush=True)
-    return 1 if FAILED else 0
+    return summary("test_robustness.py")
 
 
 if __name__ == "__main__":

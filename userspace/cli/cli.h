@@ -49,6 +49,33 @@ struct cli {
 	struct cli_rbuf rbuf;
 };
 
+/* ---- intent options, shared by run and session exec (cli_intent.c) ---- */
+
+enum {
+	RUN_MEM = 1,
+	RUN_MEM_MAX,
+	RUN_CPU,
+	RUN_PIDS,
+	RUN_TIMEOUT,
+	RUN_CPU_TIME,
+	RUN_FORKS,
+	RUN_LABEL,
+	RUN_PRIORITY,
+	RUN_ON_EXCEED,
+	CLI_INTENT_OPT_LAST = RUN_ON_EXCEED,
+};
+#define CLI_INTENT_OPTS                                                                      \
+	{ "mem", 0, true, RUN_MEM }, { "mem-max", 0, true, RUN_MEM_MAX },                     \
+	{ "cpu", 0, true, RUN_CPU }, { "pids", 0, true, RUN_PIDS },                           \
+	{ "timeout", 0, true, RUN_TIMEOUT }, { "cpu-time", 0, true, RUN_CPU_TIME },           \
+	{ "forks", 0, true, RUN_FORKS }, { "label", 0, true, RUN_LABEL },                     \
+	{ "priority", 0, true, RUN_PRIORITY }, { "on-exceed", 0, true, RUN_ON_EXCEED }
+
+struct cli;
+/* One intent option (id of CLI_INTENT_OPTS): validated, then stored in
+ * intent as the daemon takes it. 0 or a usage exit code. */
+int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg);
+
 /* ---- option parsing (cli_main.c) ---- */
 
 struct cli_opt {
@@ -170,6 +197,9 @@ int cli_cmd_thaw(struct cli *c, int argc, char **argv);
 int cli_cmd_events(struct cli *c, int argc, char **argv);
 int cli_cmd_top(struct cli *c, int argc, char **argv);
 int cli_cmd_session(struct cli *c, int argc, char **argv);
+/* session exec|get|set|reset|interrupt (cli_session.c); argv[0] is the
+ * sub-subcommand. */
+int cli_session_interp(struct cli *c, int argc, char **argv);
 int cli_cmd_tenant(struct cli *c, int argc, char **argv);
 int cli_cmd_info(struct cli *c, int argc, char **argv);
 

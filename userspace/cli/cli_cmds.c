@@ -424,12 +424,16 @@ int cli_cmd_top(struct cli *c, int argc, char **argv)
 
 /* ---- session, tenant ---- */
 
-enum { BUD_MEM_MAX = 1, BUD_CPU, BUD_PIDS, BUD_PRIORITY };
+enum { BUD_MEM_MAX = 1, BUD_CPU, BUD_PIDS, BUD_PRIORITY, SES_LANG, SES_NO_PERSIST,
+       SES_INTERPRETER };
 static const struct cli_opt session_create_opts[] = {
 	{ "mem-max", 0, true, BUD_MEM_MAX },
 	{ "cpu", 0, true, BUD_CPU },
 	{ "pids", 0, true, BUD_PIDS },
 	{ "priority", 0, true, BUD_PRIORITY },
+	{ "lang", 0, true, SES_LANG },
+	{ "no-persist", 0, false, SES_NO_PERSIST },
+	{ "interpreter", 0, true, SES_INTERPRETER },
 	{ NULL, 0, false, 0 },
 };
 /* Same ids, without --priority. */
@@ -454,6 +458,17 @@ static int budget_opt(struct cli *c, int id, const char *arg, void *ud)
 		json_object_set_new(params, "budget", budget);
 	}
 	switch (id) {
+	case SES_LANG:
+		if (strcmp(arg, "python") && strcmp(arg, "bash"))
+			return cli_usage_error(c, "invalid --lang '%s' (python or bash)", arg);
+		json_object_set_new(params, "lang", json_string(arg));
+		return 0;
+	case SES_NO_PERSIST:
+		json_object_set_new(params, "persist", json_false());
+		return 0;
+	case SES_INTERPRETER:
+		json_object_set_new(params, "interpreter", json_string(arg));
+		return 0;
 	case BUD_MEM_MAX:
 		if (cli_check_size(c, "--mem-max", arg))
 			return CLI_EXIT_USAGE;
@@ -563,7 +578,19 @@ int cli_cmd_session(struct cli *c, int argc, char **argv)
 {
 	static const char *const names[2][2] = { { "create", "session create" },
 						 { "close", "session close" } };
-	int e = cmd_sub(c, argc, argv, names);
+	static const char *const interp[][2] = {
+		{ "exec", "session exec" },	      { "get", "session get" },
+		{ "set", "session set" },	      { "reset", "session reset" },
+		{ "interrupt", "session interrupt" },
+	};
+	int e;
+
+	for (size_t i = 0; argc > 1 && i < AC_ARRAY_SIZE(interp); i++)
+		if (!strcmp(argv[1], interp[i][0])) {
+			c->cmd = interp[i][1];
+			return cli_session_interp(c, argc - 1, argv + 1);
+		}
+	e = cmd_sub(c, argc, argv, names);
 
 	if (e)
 		return cmd_parse_result(c, e);

@@ -39,7 +39,9 @@ static const char help_main[] =
 	"  events [PATH]                          follow events under PATH\n"
 	"  top [PATH] [--interval SEC] [--once]   sessions and calls by memory\n"
 	"  session create PATH [--mem-max SIZE] [--cpu CORES] [--pids N] [--priority P]\n"
-	"  session close PATH\n"
+	"                 [--lang python|bash [--no-persist] [--interpreter BIN]]\n"
+	"  session exec PATH [CODE|-f FILE|-] [intent options]\n"
+	"  session get|set PATH NAME [VALUE], session reset|interrupt|close PATH\n"
 	"  tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"  tenant remove PATH\n"
 	"  info                                   daemon version, backend and root\n"
@@ -154,10 +156,25 @@ static const char help_top[] =
 static const char help_session[] =
 	"Usage: agentcg session create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"                              [--priority low|normal|high]\n"
+	"                              [--lang python|bash [--no-persist] [--interpreter BIN]]\n"
+	"       agentcg session exec PATH [CODE | -f FILE | -] [intent options]\n"
+	"       agentcg session get PATH NAME\n"
+	"       agentcg session set PATH NAME VALUE [--string]\n"
+	"       agentcg session reset PATH\n"
+	"       agentcg session interrupt PATH\n"
 	"       agentcg session close PATH\n"
 	"\n"
 	"Creates a session /tenant/session with a budget shared by its calls, or\n"
-	"closes one (its running calls are killed).\n";
+	"closes one (its running calls are killed). With --lang the session has\n"
+	"its own interpreter (python or bash), which keeps its state from one exec\n"
+	"to the next (--no-persist: every exec starts clean); each exec is a tool\n"
+	"call with its own cgroup and the intent options of 'agentcg run' (--mem,\n"
+	"--cpu-time, --timeout, ...). exec takes the code as an argument, from a\n"
+	"file, or from stdin, prints the cell's output and the value of a trailing\n"
+	"Python expression, and exits 1 if the cell raised or failed. get prints a\n"
+	"variable as JSON; set takes a JSON value. interrupt stops the running cell\n"
+	"and keeps the state; reset clears it (or starts a new interpreter after one\n"
+	"died).\n";
 
 static const char help_tenant[] =
 	"Usage: agentcg tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"

@@ -16,32 +16,13 @@
 extern char **environ;
 
 enum {
-	RUN_MEM = 1,
-	RUN_MEM_MAX,
-	RUN_CPU,
-	RUN_PIDS,
-	RUN_TIMEOUT,
-	RUN_CPU_TIME,
-	RUN_FORKS,
-	RUN_LABEL,
-	RUN_PRIORITY,
-	RUN_ON_EXCEED,
-	RUN_USER,
+	RUN_USER = CLI_INTENT_OPT_LAST + 1,
 	RUN_WAIT,
 	RUN_WAIT_TIMEOUT,
 };
 
 static const struct cli_opt run_opts[] = {
-	{ "mem", 0, true, RUN_MEM },
-	{ "mem-max", 0, true, RUN_MEM_MAX },
-	{ "cpu", 0, true, RUN_CPU },
-	{ "pids", 0, true, RUN_PIDS },
-	{ "timeout", 0, true, RUN_TIMEOUT },
-	{ "cpu-time", 0, true, RUN_CPU_TIME },
-	{ "forks", 0, true, RUN_FORKS },
-	{ "label", 0, true, RUN_LABEL },
-	{ "priority", 0, true, RUN_PRIORITY },
-	{ "on-exceed", 0, true, RUN_ON_EXCEED },
+	CLI_INTENT_OPTS,
 	{ "user", 0, true, RUN_USER },
 	{ "wait", 0, false, RUN_WAIT },
 	{ "wait-timeout", 0, true, RUN_WAIT_TIMEOUT },
@@ -75,72 +56,6 @@ static json_t *run_user_json(const char *s)
 	return json_string(s);
 }
 
-/* One intent option: validated, then stored as the daemon takes it. */
-static int run_intent_opt(struct cli *c, struct run_req *r, int id, const char *arg)
-{
-	static const char *const keys[] = {
-		[RUN_MEM] = "memory",	  [RUN_MEM_MAX] = "memory_max", [RUN_CPU] = "cpu",
-		[RUN_PIDS] = "pids",	  [RUN_TIMEOUT] = "timeout",	[RUN_CPU_TIME] = "cpu_time",
-		[RUN_LABEL] = "label",	  [RUN_PRIORITY] = "priority",	[RUN_ON_EXCEED] = "on_exceed",
-		[RUN_FORKS] = "forks",
-	};
-	static const char *const flags[] = {
-		[RUN_MEM] = "--mem",	    [RUN_MEM_MAX] = "--mem-max", [RUN_CPU] = "--cpu",
-		[RUN_PIDS] = "--pids",	    [RUN_TIMEOUT] = "--timeout", [RUN_CPU_TIME] = "--cpu-time",
-		[RUN_LABEL] = "--label",    [RUN_PRIORITY] = "--priority",
-		[RUN_ON_EXCEED] = "--on-exceed", [RUN_FORKS] = "--forks",
-	};
-	const char *flag = flags[id];
-	json_t *v = NULL;
-	double cores;
-	json_int_t n;
-	enum ac_priority prio;
-	enum ac_on_exceed act;
-	int e = 0;
-
-	switch (id) {
-	case RUN_MEM:
-	case RUN_MEM_MAX:
-		e = cli_check_size(c, flag, arg);
-		break;
-	case RUN_TIMEOUT:
-	case RUN_CPU_TIME:
-		e = cli_check_duration(c, flag, arg);
-		break;
-	case RUN_CPU:
-		e = cli_parse_cores(c, flag, arg, false, &cores);
-		v = e ? NULL : json_real(cores);
-		break;
-	case RUN_PIDS:
-	case RUN_FORKS:
-		e = cli_parse_count(c, flag, arg, &n);
-		v = e ? NULL : json_integer(n);
-		break;
-	case RUN_LABEL:
-		if (!*arg || strlen(arg) > AC_LABEL_MAX)
-			e = cli_usage_error(c, "invalid label for --label: '%s' (1..%d characters)",
-					    arg, AC_LABEL_MAX);
-		break;
-	case RUN_PRIORITY:
-		if (ac_priority_parse(arg, &prio) < 0)
-			e = cli_usage_error(c, "invalid --priority '%s' (low, normal or high)", arg);
-		break;
-	case RUN_ON_EXCEED:
-		if (ac_on_exceed_parse(arg, &act) < 0)
-			e = cli_usage_error(c, "invalid --on-exceed '%s' (kill, freeze or report)",
-					    arg);
-		break;
-	}
-	if (e)
-		return e;
-	if (!v)
-		v = json_string(arg);
-	if (!v)
-		return cli_usage_error(c, "%s: value is not valid UTF-8", flag);
-	json_object_set_new(r->intent, keys[id], v);
-	return 0;
-}
-
 static int run_other_opt(struct cli *c, struct run_req *r, int id, const char *arg)
 {
 	json_t *v;
@@ -163,7 +78,7 @@ static int run_other_opt(struct cli *c, struct run_req *r, int id, const char *a
 		json_object_set_new(r->extra, "wait_timeout", json_string(arg));
 		return 0;
 	default:
-		return run_intent_opt(c, r, id, arg);
+		return cli_intent_opt(c, r->intent, id, arg);
 	}
 }
 

@@ -38,12 +38,17 @@ static int fail(struct ctx *c, const char *path, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* parent.key, cut to len (key paths only name things in messages) */
 static void join(char *out, size_t len, const char *parent, const char *key)
 {
+	int n;
+
 	if (parent && *parent)
-		snprintf(out, len, "%s.%s", parent, key);
+		n = snprintf(out, len, "%s.%s", parent, key);
 	else
-		snprintf(out, len, "%s", key);
+		n = snprintf(out, len, "%s", key);
+	if (n < 0)
+		out[0] = 0;
 }
 
 void ac_config_init(struct ac_config *cfg)
@@ -72,6 +77,11 @@ void ac_config_init(struct ac_config *cfg)
 	};
 	ac_strlcpy(cfg->socket_path, "/run/agentcg/agentcgd.sock", sizeof(cfg->socket_path));
 	ac_strlcpy(cfg->root, "auto", sizeof(cfg->root));
+	ac_strlcpy(cfg->interp.user, "nobody", sizeof(cfg->interp.user));
+	ac_strlcpy(cfg->interp.python, "python3", sizeof(cfg->interp.python));
+	ac_strlcpy(cfg->interp.bash, "bash", sizeof(cfg->interp.bash));
+	cfg->interp.pool_python = 2;
+	cfg->interp.pool_bash = 1;
 	ac_strlcpy(cfg->tenants[0].name, "default", sizeof(cfg->tenants[0].name));
 	cfg->tenants[0].budget = cfg->tenant_budget;
 }
@@ -323,6 +333,66 @@ static int get_defaults(struct ctx *c, const char *path, const json_t *v,
 
 /* "tenants": {name: budget}; replaces the whole list. A tenant's absent
  * budget fields are unlimited. */
+static int get_user(struct ctx *c, const char *path, const json_t *v, char *out, size_t len)
+{
+	int r = get_string(c, path, v, out, len, false);
+
+	if (r == 0 && (!strcmp(out, "root") || !strcmp(out, "0")))
+		return fail(c, path, "interpreters never run as root");
+	return r;
+}
+
+static int get_pool_size(struct ctx *c, const char *path, const json_t *v, int *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > AC_INTERP_POOL_MAX)
+		return fail(c, path, "must be an integer from 0 to %d", AC_INTERP_POOL_MAX);
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+/* "interpreters": {"user", "python", "bash", "pool": {"python": N, "bash": N}} */
+static int get_interpreters(struct ctx *c, const char *path, const json_t *v,
+			    struct ac_interp_config *ic)
+{
+	char kp[KEY_PATH_MAX], kp2[KEY_PATH_MAX];
+	const char *key, *k2;
+	json_t *x, *y;
+	int r = 0;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "user") == 0) {
+			r = get_user(c, kp, x, ic->user, sizeof(ic->user));
+		} else if (strcmp(key, "python") == 0) {
+			r = get_string(c, kp, x, ic->python, sizeof(ic->python), false);
+		} else if (strcmp(key, "bash") == 0) {
+			r = get_string(c, kp, x, ic->bash, sizeof(ic->bash), false);
+		} else if (strcmp(key, "pool") == 0) {
+			if (!json_is_object(x))
+				return fail(c, kp, "must be an object {\"python\": N, \"bash\": N}");
+			json_object_foreach(x, k2, y) {
+				join(kp2, sizeof(kp2), kp, k2);
+				if (strcmp(k2, "python") == 0)
+					r = get_pool_size(c, kp2, y, &ic->pool_python);
+				else if (strcmp(k2, "bash") == 0)
+					r = get_pool_size(c, kp2, y, &ic->pool_bash);
+				else
+					r = fail(c, kp2, "unknown language (python, bash)");
+				if (r < 0)
+					return r;
+			}
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
 {
 	char kp[KEY_PATH_MAX];
@@ -344,7 +414,20 @@ static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct 
 			.budget = { .memory_max = AC_UNLIMITED, .cpu = 0, .pids_max = AC_UNLIMITED },
 		};
 		ac_strlcpy(t->name, name, sizeof(t->name));
-		r = get_budget(c, kp, x, &t->budget);
+		if (json_is_object(x) && json_object_get(x, "interpreter_user")) {
+			char up[KEY_PATH_MAX];
+			json_t *rest = json_copy(x);
+
+			join(up, sizeof(up), kp, "interpreter_user");
+			r = get_user(c, up, json_object_get(x, "interpreter_user"), t->interpreter_user,
+				     sizeof(t->interpreter_user));
+			json_object_del(rest, "interpreter_user");
+			if (r == 0)
+				r = get_budget(c, kp, rest, &t->budget);
+			json_decref(rest);
+		} else {
+			r = get_budget(c, kp, x, &t->budget);
+		}
 		if (r < 0)
 			return r;
 		n++;
@@ -382,6 +465,8 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_budget(c, key, v, &cfg->session_budget);
 		else if (strcmp(key, "call_pool") == 0)
 			r = get_call_pool(c, key, v, &cfg->call_pool);
+		else if (strcmp(key, "interpreters") == 0)
+			r = get_interpreters(c, key, v, &cfg->interp);
 		else if (strcmp(key, "bpf") == 0)
 			r = get_bool(c, key, v, &cfg->bpf);
 		else if (strcmp(key, "tenants_on_demand") == 0)

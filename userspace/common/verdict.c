@@ -73,6 +73,18 @@ static void human_us(uint64_t us, char *buf, size_t len)
 	ac_format_duration(us > UINT64_MAX / 1000 ? UINT64_MAX - 1 : us * 1000, buf, len);
 }
 
+/* What stopping a call over a limit meant: frozen, interrupted (a
+ * session.exec cell; its session keeps its state) or killed. */
+static const char *stop_action(const struct ac_call_end *end)
+{
+	return end->frozen ? "frozen" : end->interrupted ? "interrupted" : "killed";
+}
+
+static enum severity stop_severity(const struct ac_call_end *end)
+{
+	return end->frozen || end->interrupted ? SEV_FROZEN : SEV_KILLED;
+}
+
 static bool died_of(const struct ac_call_end *end, int sig)
 {
 	return !end->exited && end->term_signal == sig;
@@ -149,6 +161,18 @@ static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
 
 	human_size(u->memory_peak, peak, sizeof(peak));
 	human_size(lim->memory_high, high, sizeof(high));
+	if (end->stop == AC_STOP_MEMORY) { /* stopped by BPF (v1; exec cells on v2) */
+		const char *act = stop_action(end);
+
+		f = finding_add(fs, "memory", "bytes", act, stop_severity(end));
+		if (!f)
+			return;
+		finding_bytes(f, lim->memory_high, u->memory_peak);
+		snprintf(f->phrase, sizeof(f->phrase),
+			 "exceeded memory (%s): %s when its charge passed it (peak %s); declare "
+			 "more memory or use less", high, act, peak);
+		return;
+	}
 	if (u->has_mem_high_knob && u->mem_high > 0 && lim->memory_high != AC_UNLIMITED) {
 		f = finding_add(fs, "memory", "bytes", "throttled", SEV_THROTTLED);
 		if (!f)
@@ -158,18 +182,6 @@ static void check_memory_high(struct findings *fs, const struct ac_limits *lim,
 			 "exceeded memory (peak %s, memory %s): throttled and reclaimed %llu times, "
 			 "which slows the call; declare more memory", peak, high,
 			 (unsigned long long)u->mem_high);
-		return;
-	}
-	if (end->stop == AC_STOP_MEMORY) { /* v1: stopped in the kernel (BPF) */
-		const char *act = end->frozen ? "frozen" : "killed";
-
-		f = finding_add(fs, "memory", "bytes", act, end->frozen ? SEV_FROZEN : SEV_KILLED);
-		if (!f)
-			return;
-		finding_bytes(f, lim->memory_high, u->memory_peak);
-		snprintf(f->phrase, sizeof(f->phrase),
-			 "exceeded memory (%s): %s when its charge passed it (peak %s); declare "
-			 "more memory or use less", high, act, peak);
 		return;
 	}
 	if (u->has_mem_high_knob || lim->memory_high == AC_UNLIMITED ||
@@ -258,8 +270,8 @@ static void check_timeout(struct findings *fs, const struct ac_intent *in,
 
 	if (end->stop != AC_STOP_TIMEOUT)
 		return;
-	f = finding_add(fs, "timeout", "us", end->frozen ? "frozen" : "killed",
-			end->frozen ? SEV_FROZEN : SEV_KILLED);
+	f = finding_add(fs, "timeout", "us", stop_action(end),
+			stop_severity(end));
 	if (!f)
 		return;
 	f->limit = u64_json(limit_us);
@@ -269,7 +281,7 @@ static void check_timeout(struct findings *fs, const struct ac_intent *in,
 	ac_format_duration(u->wall_ns, wall, sizeof(wall));
 	snprintf(f->phrase, sizeof(f->phrase),
 		 "exceeded timeout (%s): %s after %s; declare a longer timeout or do less per call",
-		 lim_h, end->frozen ? "frozen" : "killed", wall);
+		 lim_h, stop_action(end), wall);
 }
 
 static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
@@ -285,9 +297,9 @@ static void check_cpu_time(struct findings *fs, const struct ac_intent *in,
 	/* With on_exceed "report" the call ran on past its budget: say so. */
 	if (!stopped && (!in || !(in->set & AC_F_CPU_TIME) || used_us <= limit_us))
 		return;
-	action = !stopped ? "reported" : end->frozen ? "frozen" : "killed";
+	action = !stopped ? "reported" : stop_action(end);
 	f = finding_add(fs, "cpu_time", "us", action,
-			!stopped ? SEV_REPORTED : end->frozen ? SEV_FROZEN : SEV_KILLED);
+			!stopped ? SEV_REPORTED : stop_severity(end));
 	if (!f)
 		return;
 	f->limit = u64_json(limit_us);
@@ -309,9 +321,9 @@ static void check_forks(struct findings *fs, const struct ac_intent *in,
 
 	if (!stopped && (!(in->set & AC_F_FORKS) || !u->forks_known || u->forks <= in->forks))
 		return;
-	action = !stopped ? "reported" : end->frozen ? "frozen" : "killed";
+	action = !stopped ? "reported" : stop_action(end);
 	f = finding_add(fs, "forks", "processes", action,
-			!stopped ? SEV_REPORTED : end->frozen ? SEV_FROZEN : SEV_KILLED);
+			!stopped ? SEV_REPORTED : stop_severity(end));
 	if (!f)
 		return;
 	f->limit = u64_json(in->forks);

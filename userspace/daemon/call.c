@@ -67,6 +67,9 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	json_decref(call->req_id);
 	call->req_id = NULL;
 	acd_procs_free(&call->procs);
+	json_decref(call->exec_code);
+	json_decref(call->exec_reply);
+	call->exec_code = call->exec_reply = NULL;
 	ac_cg_node_close(&call->node);
 	ac_cg_statfds_close(&call->stats);
 	if (call->stub_ctl >= 0)
@@ -384,6 +387,27 @@ static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 
+/* Past the limit output is read and dropped, so the command never blocks
+ * on a full pipe and the daemon never grows. */
+static void capture_append(struct acd_ctx *ctx, struct acd_capture *cap, const char *data,
+			   size_t n)
+{
+	uint64_t limit = ctx->cfg.output_limit;
+	size_t room = cap->buf.len < limit ? (size_t)(limit - cap->buf.len) : 0;
+
+	if (n > room)
+		cap->truncated = true;
+	if (room)
+		acd_buf_append(&cap->buf, data, n < room ? n : room, limit);
+}
+
+void acd_call_capture(struct acd_ctx *ctx, struct acd_call *call, bool err, const char *data,
+		      size_t len)
+{
+	if (!call->replied)
+		capture_append(ctx, err ? &call->err : &call->out, data, len);
+}
+
 static void capture_close(struct acd_ctx *ctx, struct acd_capture *cap)
 {
 	if (cap->w.fd < 0)
@@ -425,6 +449,17 @@ static json_t *limits_to_json(const struct ac_limits *l)
 			 cpu, "pids.max", pids);
 }
 
+/* The call's cgroup is the spare's: its name, dirs and usage files. */
+static void call_take_spare(struct acd_call *call, const struct acd_spare *sp)
+{
+	ac_strlcpy(call->name, sp->name, sizeof(call->name));
+	snprintf(call->path, sizeof(call->path), "%s/%s", call->session->path, call->name);
+	call->node = sp->node;
+	call->stats = sp->stats;
+	call->created = true;
+	call->populated = true;
+}
+
 /* Takes a ready cgroup (with the intent's limits and a stub inside) and
  * hands the stub the command. On failure replies with the error and
  * returns <0 (the caller frees the call). */
@@ -442,12 +477,7 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 				"cannot prepare the call's cgroup");
 		return r;
 	}
-	ac_strlcpy(call->name, sp->name, sizeof(call->name));
-	snprintf(call->path, sizeof(call->path), "%s/%s", s->path, call->name);
-	call->node = sp->node;
-	call->stats = sp->stats;
-	call->created = true;
-	call->populated = true;
+	call_take_spare(call, sp);
 	stub = sp->stub;
 	free(sp);
 	if (acd_bpf_call_begin(ctx, call) == 0)
@@ -549,15 +579,7 @@ static void on_capture(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events
 	ssize_t n = read(w->fd, buf, sizeof(buf));
 
 	if (n > 0) {
-		uint64_t limit = ctx->cfg.output_limit;
-		size_t room = cap->buf.len < limit ? (size_t)(limit - cap->buf.len) : 0;
-
-		/* Past the limit the output is read and dropped, so the command
-		 * never blocks on a full pipe and the daemon never grows. */
-		if ((size_t)n > room)
-			cap->truncated = true;
-		if (room)
-			acd_buf_append(&cap->buf, buf, (size_t)n < room ? (size_t)n : room, limit);
+		capture_append(ctx, cap, buf, (size_t)n);
 		return;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -675,6 +697,40 @@ static json_t *text_json(const struct acd_buf *b)
 	return s ? s : json_string("");
 }
 
+/* What the interpreter said of the cell: value, error, interrupted; and
+ * a summary that names an exception the verdict alone cannot know. */
+static void exec_result(struct acd_call *call, json_t *res, json_t *verdict)
+{
+	static const char *const keys[] = { "value", "value_repr", "error", "interrupted",
+					    "exit_code", "restarted" };
+	json_t *rep = call->exec_reply, *err = json_object_get(rep, "error");
+	const char *status = json_string_value(json_object_get(verdict, "status"));
+
+	json_object_del(res, "argv");
+	json_object_set_new(res, "lang", json_string(acd_lang_name(call->interp_lang)));
+	for (size_t i = 0; rep && i < AC_ARRAY_SIZE(keys); i++)
+		if (json_object_get(rep, keys[i]))
+			json_object_set(res, keys[i], json_object_get(rep, keys[i]));
+	json_object_set_new(res, "ok", json_boolean(json_is_true(json_object_get(rep, "ok"))));
+	json_object_set_new(res, "session",
+			    json_pack("{s:s, s:s}", "path", call->session->path, "interpreter",
+				      call->interp_died ? "died" : "alive"));
+	if (status && !strcmp(status, "failed") && json_is_object(err) &&
+	    !json_object_get(verdict, "stopped_by")) {
+		char line[512];
+		const char *type = json_string_value(json_object_get(err, "type"));
+		const char *msg = json_string_value(json_object_get(err, "message"));
+
+		if (call->interp_died)
+			snprintf(line, sizeof(line), "%.300s; the session's state is lost: "
+				 "session.reset starts a new interpreter", msg ? msg : "the interpreter died");
+		else
+			snprintf(line, sizeof(line), "raised %.60s%s%.300s", type ? type : "an error",
+				 msg && *msg ? ": " : "", msg ? msg : "");
+		json_object_set_new(verdict, "summary", json_string(line));
+	}
+}
+
 /* Which limit the OOM killer acted on: the call's own memory_max if its
  * cgroup hit it, else the nearest session or tenant budget that was hit,
  * else the host. */
@@ -737,6 +793,8 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 			"verdict", verdict);
 	if (json_object_get(verdict, "exit"))
 		json_object_set(res, "exit", json_object_get(verdict, "exit"));
+	if (call->interp)
+		exec_result(call, res, verdict);
 	if (call->bpf_tracked) {
 		json_object_set_new(res, "processes", acd_procs_json(&call->procs));
 		json_object_set_new(res, "processes_total", json_integer((json_int_t)call->procs.total));
@@ -885,6 +943,11 @@ bool acd_calls_remove_step(struct acd_ctx *ctx)
 
 void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
 {
+	if (call->state == CALL_WAITING && call->interp) { /* queued at its interpreter */
+		acd_interp_cancel(ctx, call);
+		acd_call_exec_failed(ctx, call, RPC_NOT_FOUND, "exec cancelled before it started");
+		return;
+	}
 	if (call->state == CALL_WAITING) {
 		waiting_unlink(ctx, call);
 		if (call->client && why != AC_STOP_DISCONNECT)
@@ -909,6 +972,12 @@ void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 
 		c->calls = call->client_next;
 		call->client = NULL;
+		if (call->interp && call->state == CALL_RUNNING) {
+			/* the session outlives the connection: stop the cell only */
+			if (!call->replied && acd_interp_interrupt(ctx, call->interp))
+				call->interrupted = true;
+			continue;
+		}
 		if (!call->replied)
 			acd_call_kill(ctx, call, AC_STOP_DISCONNECT);
 	}
@@ -969,6 +1038,19 @@ static void continue_stopped(struct acd_ctx *ctx, struct acd_call *call)
 	}
 }
 
+#define EXEC_GRACE_NS (2ULL * 1000000000)
+
+/* A cell over a limit: interrupted first, so the session keeps its
+ * state; killed (with its interpreter) only if it has not stopped after
+ * EXEC_GRACE_NS. */
+static void interrupt_exec(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
+{
+	if (call->kill_deadline_ns)
+		return;
+	call->interrupted = acd_interp_interrupt(ctx, call->interp);
+	call->kill_deadline_ns = now + EXEC_GRACE_NS;
+}
+
 /* A budget ran out (cpu_time, forks, memory on v1): on_exceed decides. */
 static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
 {
@@ -981,6 +1063,10 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 	if (call->intent.on_exceed == AC_EXCEED_REPORT)
 		return; /* the verdict reports it */
 	call->end.stop = why;
+	if (call->interp && call->intent.on_exceed == AC_EXCEED_KILL) {
+		interrupt_exec(ctx, call, now);
+		return;
+	}
 	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
 		ac_cg_freeze(&ctx->cg, &call->node, true);
 		acd_bpf_call_handled(ctx, call);
@@ -1100,9 +1186,21 @@ int acd_calls_tick(struct acd_ctx *ctx)
 				nx = call->next;
 				if (call->state == CALL_RUNNING && !call->replied) {
 					if (call->deadline_ns && call->deadline_ns <= now) {
-						acd_call_kill(ctx, call, AC_STOP_TIMEOUT);
+						if (call->interp) {
+							call->end.stop = AC_STOP_TIMEOUT;
+							interrupt_exec(ctx, call, now);
+						} else {
+							acd_call_kill(ctx, call, AC_STOP_TIMEOUT);
+						}
 						call->deadline_ns = 0;
 					}
+					if (call->kill_deadline_ns && call->kill_deadline_ns <= now) {
+						call->interrupted = false; /* it did not stop */
+						call->kill_deadline_ns = 0;
+						acd_call_kill(ctx, call, call->end.stop);
+					}
+					if (call->kill_deadline_ns)
+						NEXT(call->kill_deadline_ns);
 					if (call->next_cpu_check_ns && call->next_cpu_check_ns <= now)
 						check_cpu_time(ctx, call, now);
 					if (call->deadline_ns)
@@ -1230,6 +1328,176 @@ static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct ac
 	return s;
 }
 
+/* ---- session.exec ------------------------------------------------------ */
+
+int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp)
+{
+	struct acd_session *s = call->session;
+	int r;
+
+	call_take_spare(call, sp);
+	if (memcmp(&sp->limits, &call->limits, sizeof(call->limits)) &&
+	    (r = ac_cg_update_limits(&ctx->cg, &sp->node, &sp->limits, &call->limits)) < 0)
+		ac_log_errno(r, "%s: cannot write the cell's limits", call->path);
+	s->last_limits = call->limits;
+	free(sp);
+	call->pid = acd_interp_pid(call->interp);
+	if (acd_bpf_call_begin(ctx, call) == 0)
+		call->bpf_tracked = true;
+	call->start_ns = ac_now_ns();
+	if (call->intent.set & AC_F_TIMEOUT)
+		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
+	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
+		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
+	call->state = CALL_RUNNING;
+	ctx->calls_running++;
+	ctx->calls_total++;
+	acd_event(ctx, "call.start", call->path,
+		  json_pack("{s:i, s:s, s:s}", "pid", (int)call->pid, "exec",
+			    acd_lang_name(call->interp_lang), "uid", "interpreter"));
+	return 0;
+}
+
+void acd_call_exec_done(struct acd_ctx *ctx, struct acd_call *call, json_t *reply)
+{
+	json_t *ec = json_object_get(reply, "exit_code");
+	bool ok = json_is_true(json_object_get(reply, "ok"));
+
+	json_decref(call->exec_reply);
+	call->exec_reply = reply;
+	call->kill_deadline_ns = 0;
+	if (call->replied) /* frozen, answered then */
+		return;
+	call->end_ns = ac_now_ns();
+	call->end.exited = true;
+	call->end.exit_code = json_is_integer(ec) ? (int)json_integer_value(ec) : ok ? 0 : 1;
+	call->end.interrupted = call->interrupted && call->end.stop != AC_STOP_NONE;
+	acd_bpf_call_sync(ctx, call);
+	call_reply(ctx, call);
+}
+
+void acd_call_exec_died(struct acd_ctx *ctx, struct acd_call *call, int wstatus)
+{
+	call->interp_died = true;
+	call->kill_deadline_ns = 0;
+	if (call->replied)
+		return;
+	call->end_ns = ac_now_ns();
+	if (WIFEXITED(wstatus)) {
+		call->end.exited = true;
+		call->end.exit_code = WEXITSTATUS(wstatus);
+	} else {
+		call->end.term_signal = WTERMSIG(wstatus);
+	}
+	json_decref(call->exec_reply);
+	call->exec_reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type",
+				     "InterpreterDied", "message", acd_interp_dead_reason(call->interp));
+	acd_bpf_call_sync(ctx, call);
+	call_reply(ctx, call);
+}
+
+void acd_call_exec_released(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->state != CALL_RUNNING)
+		return;
+	call->state = CALL_DRAINING;
+	call->populated = ac_cg_populated_fds(&ctx->cg, &call->node, &call->stats) != 0;
+	if (call->populated) { /* what the cell left running */
+		watch_cgroup_events(ctx, call);
+		ac_cg_kill(&ctx->cg, &call->node);
+	}
+	call->next_populated_check_ns = ac_now_ns() + DRAIN_CHECK_NS;
+	maybe_finish(ctx, call);
+}
+
+void acd_call_exec_failed(struct acd_ctx *ctx, struct acd_call *call, int code, const char *msg)
+{
+	if (call->client)
+		acd_reply_error(ctx, call->client, call->req_id, code, msg,
+				json_pack("{s:s}", "path", call->session->path));
+	reserve(call, false);
+	client_unlink_call(call);
+	session_unlink_call(call);
+	call_free(ctx, call);
+}
+
+static const char *const exec_params[] = { "path", "code", "intent", NULL };
+
+void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	struct acd_call *call = call_new();
+	struct ac_errors errs = { 0 }, ierrs = { 0 };
+	struct acd_tenant *t;
+	struct acd_session *s;
+	struct acd_call *dummy;
+	struct admission a;
+	struct ac_path p;
+	const json_t *v = json_object_get(params, "path"), *code = json_object_get(params, "code");
+	int r;
+
+	if (!call) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
+		return;
+	}
+	acd_params_unknown(params, exec_params, &errs);
+	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &p) < 0 ||
+	    p.depth != AC_LEVEL_SESSION)
+		ac_errors_add(&errs, "path", "must be a session path \"/tenant/session\"");
+	if (!json_is_string(code) || strlen(json_string_value(code)) != json_string_length(code))
+		ac_errors_add(&errs, "code", "is required: a string without NUL bytes");
+	else if (json_string_length(code) > ctx->cfg.max_request)
+		ac_errors_add(&errs, "code", "is longer than max_request");
+	if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
+		for (int i = 0; i < ierrs.n; i++)
+			ac_errors_add(&errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+	if (errs.n) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				ac_errors_to_json(&errs));
+		goto free_call;
+	}
+	if (acd_resolve(ctx, c, id, &p, &t, &s, &dummy) < 0)
+		goto free_call;
+	if (acd_session_interp_check(ctx, c, id, s, true) < 0)
+		goto free_call;
+	if (s->frozen || t->frozen) {
+		acd_reply_error(ctx, c, id, RPC_FROZEN, "the session is frozen; thaw it first",
+				json_pack("{s:s}", "path", s->path));
+		goto free_call;
+	}
+	call->interp = s->interp;
+	call->interp_lang = acd_interp_lang(s->interp);
+	call->exec_code = json_incref((json_t *)code);
+	call->argv = calloc(2, sizeof(char *));
+	if (!call->argv || !(call->argv[0] = strdup(acd_lang_name(call->interp_lang)))) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
+		goto free_call;
+	}
+	call->capture = true;
+	call->session = s;
+	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
+	ac_intent_to_limits(&call->intent, &call->limits);
+	call->reserved_mem = reservation(&call->limits);
+	call->req_id = json_incref(id);
+	call->client = c;
+	call->next = s->calls;
+	s->calls = call;
+	call->client_next = c->calls;
+	c->calls = call;
+	r = admission_check(call, &a);
+	if (r < 0) {
+		reply_admission(ctx, c, id, call, &a, r, false);
+		client_unlink_call(call);
+		session_unlink_call(call);
+		goto free_call;
+	}
+	reserve(call, true);
+	call->state = CALL_WAITING; /* in its interpreter's queue */
+	acd_interp_exec(ctx, call);
+	return;
+free_call:
+	call_free(ctx, call);
+}
+
 void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
 {
 	struct acd_call *call = call_new();
@@ -1258,6 +1526,12 @@ void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, 
 	call->session = find_or_create_session(ctx, c, id, &req.path, call->intent.priority);
 	if (!call->session)
 		goto free_call;
+	if (call->session->interpreter) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS,
+				"the session runs an interpreter: use session.exec, or another session "
+				"for commands", json_pack("{s:s}", "path", call->session->path));
+		goto free_call;
+	}
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
 	ac_intent_to_limits(&call->intent, &call->limits);
 	call->reserved_mem = reservation(&call->limits);

@@ -435,7 +435,7 @@ int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 	int h, r;
 	struct stat st;
 
-	if (!ac_name_valid(name))
+	if (!ac_name_valid(name) && strcmp(name, AC_CG_INTERP_POOL))
 		return -EINVAL;
 	ac_cg_node_init(out);
 	for (h = 0; h < cg->n_hier; h++) {

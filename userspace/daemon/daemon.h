@@ -38,6 +38,8 @@ enum {
 	RPC_EXISTS = -32006,
 	RPC_SHUTTING_DOWN = -32007,
 	RPC_SYSTEM = -32008,
+	RPC_INTERP_DEAD = -32009, /* the session's interpreter died: session.reset */
+	RPC_NO_INTERP = -32010,	  /* the session has no interpreter (session.create lang) */
 };
 
 struct acd_ctx;
@@ -93,6 +95,7 @@ struct acd_capture {
 
 struct acd_session;
 struct acb_event;
+enum acd_lang { ACD_LANG_PYTHON = 0, ACD_LANG_BASH };
 
 /* A process a call ran, from the BPF lifecycle records (procs.c). */
 struct acd_proc {
@@ -163,9 +166,18 @@ struct acd_call {
 	uint64_t bpf_cpu_ns;
 	uint32_t bpf_forks, bpf_signals;
 	struct acd_procs procs;
+	/* session.exec: the interpreter that runs it, its reply */
+	struct acd_interp *interp;
+	json_t *exec_code;  /* the code, until it is sent */
+	json_t *exec_reply;
+	uint64_t kill_deadline_ns; /* interrupted: killed if not done by then */
+	bool interrupted;
+	bool interp_died;
+	enum acd_lang interp_lang;
 };
 
 struct acd_tenant;
+struct acd_interp;
 
 /* A call cgroup made ahead of time, with a stub process waiting in it
  * (pool.c). Built in small steps when the loop is idle. */
@@ -195,6 +207,8 @@ struct acd_session {
 	bool frozen;
 	struct acd_call *calls;
 	struct acd_spare *spares;     /* oldest first; the last may be half made */
+	struct acd_interp *interp;    /* interpreter sessions (session.create lang) */
+	bool interpreter;	      /* an interpreter session: spares have no stub */
 	struct ac_limits last_limits; /* spares are written with these */
 	/* session.close in progress: reply when the last call is gone */
 	bool closing;
@@ -241,6 +255,14 @@ struct acd_ctx {
 	uint64_t last_idle_ns;	   /* last background step */
 	int n_removing;
 	uint64_t pool_hits, pool_misses; /* calls that found a ready spare, or not */
+	/* interp.c: warm interpreters, not yet given to a session */
+	struct ac_cg_node interp_pool_node; /* <root>/.interpreters */
+	bool interp_pool_made;
+	struct acd_interp *interp_pool;
+	uint64_t interp_pool_hits, interp_pool_misses;
+	unsigned interp_pool_fails;	/* pool starts in a row that died unready */
+	uint64_t interp_pool_retry_ns;	/* no pool start before this */
+	const char *runner_src;
 	int calls_running;
 	uint64_t calls_total;
 	/* Freed after the current epoll batch: a later event of the same
@@ -348,6 +370,9 @@ void acd_bpf_close(struct acd_ctx *ctx);
 const struct acd_bpf_features *acd_bpf_features(const struct acd_ctx *ctx);
 /* Writes the call's budgets under its cgroup id, before its command runs. */
 int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call);
+/* Reads lifecycle records while someone follows events: ms until the
+ * next read, or -1. */
+int acd_bpf_tick(struct acd_ctx *ctx);
 /* Takes the pending records and the call's counters. */
 void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_call *call);
 /* The daemon took over a stopped call: the programs stop signalling it. */
@@ -359,12 +384,69 @@ json_t *acd_bpf_info(struct acd_ctx *ctx);
 /* call.c: a ring buffer record of one of the call's processes. */
 void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const struct acb_event *e);
 
+/* interp.c: stateful interpreters (python, bash) run by the runner
+ * (userspace/runner/agentcg_runner.py), one per interpreter session. */
+const char *acd_lang_name(enum acd_lang l);
+int acd_lang_parse(const char *s, enum acd_lang *out);
+/* Gives session s an interpreter (from the warm pool when it matches). */
+int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
+		      bool persist, const char *binary, bool *from_pool);
+/* Kills the session's interpreter (session.close). */
+void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s);
+json_t *acd_interp_describe(const struct acd_interp *in);
+json_t *acd_interp_info(struct acd_ctx *ctx); /* for daemon.info */
+/* Queues a request (exec is started through call.c admission first). */
+int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_client *c,
+		       json_t *id, const char *op, json_t *frame);
+/* call.c hands an admitted session.exec call over. */
+void acd_interp_exec(struct acd_ctx *ctx, struct acd_call *call);
+/* SIGINT to the interpreter's process group; false if nothing runs. */
+bool acd_interp_interrupt(struct acd_ctx *ctx, struct acd_interp *in);
+/* The session's interpreter died or is gone: why, for errors. */
+const char *acd_interp_dead_reason(const struct acd_interp *in);
+bool acd_interp_dead(const struct acd_interp *in);
+/* Restarts a dead (or live) interpreter of the session (session.reset). */
+int acd_interp_restart(struct acd_ctx *ctx, struct acd_session *s);
+/* Background: keep the warm pool filled; true if it did a step. */
+bool acd_interp_pool_step(struct acd_ctx *ctx);
+int acd_interp_init(struct acd_ctx *ctx);
+void acd_interp_shutdown(struct acd_ctx *ctx);
+void acd_client_gone_interp(struct acd_ctx *ctx, struct acd_client *c);
+
+/* A queued exec whose call goes away before it starts. */
+void acd_interp_cancel(struct acd_ctx *ctx, struct acd_call *call);
+pid_t acd_interp_pid(const struct acd_interp *in);
+enum acd_lang acd_interp_lang(const struct acd_interp *in);
+
+/* call.c: session.exec calls */
+/* The exec starts in sp, the cgroup the runner is parked in. */
+int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp);
+void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			     json_t *params);
+/* The runner answered the exec (reply owned by the call now). */
+void acd_call_exec_done(struct acd_ctx *ctx, struct acd_call *call, json_t *reply);
+/* The interpreter died during the exec. */
+void acd_call_exec_died(struct acd_ctx *ctx, struct acd_call *call, int wstatus);
+/* The interpreter left the call's cgroup: end what is left, remove it. */
+void acd_call_exec_released(struct acd_ctx *ctx, struct acd_call *call);
+/* The exec could not start (no interpreter): reply and drop it. */
+void acd_call_exec_failed(struct acd_ctx *ctx, struct acd_call *call, int code,
+			  const char *msg);
+/* Output of the interpreter while an exec runs goes to the call. */
+void acd_call_capture(struct acd_ctx *ctx, struct acd_call *call, bool err, const char *data,
+		      size_t len);
+
 /* procs.c */
 void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t page_size);
 json_t *acd_procs_json(const struct acd_procs *p);
 void acd_procs_free(struct acd_procs *p);
 /* {"code": N} or {"signal": N, "signal_name": "SIGKILL"} */
 json_t *acd_wstatus_json(int wstatus);
+
+/* methods.c: the session of an interpreter request is the client's and
+ * has an interpreter (alive, if need_alive); else replies and <0. */
+int acd_session_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			     struct acd_session *s, bool need_alive);
 
 /* events.c */
 void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details);

@@ -86,11 +86,14 @@ static int run_loop(struct acd_ctx *ctx)
 	for (;;) {
 		int timeout = acd_calls_tick(ctx);
 		int idle_ms = acd_idle_delay_ms(ctx);
+		int bpf_ms = acd_bpf_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
 		if (idle_ms > 0 && (timeout < 0 || idle_ms < timeout))
 			timeout = idle_ms;
+		if (bpf_ms >= 0 && (timeout < 0 || bpf_ms < timeout))
+			timeout = bpf_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -195,6 +198,8 @@ int main(int argc, char **argv)
 	acd_bpf_open(ctx); /* optional: logs what it cannot do */
 	r = acd_tree_init(ctx);
 	if (r == 0)
+		r = acd_interp_init(ctx);
+	if (r == 0)
 		r = acd_server_listen(ctx);
 	if (r == 0) {
 		printf("agentcgd %s ready: backend %s, root %s, socket %s\n", ACD_VERSION,
@@ -209,7 +214,8 @@ int main(int argc, char **argv)
 	while (acd_calls_remove_step(ctx))
 		; /* what is left of finished calls, before the tree goes */
 	acd_free_dead(ctx);
-	acd_tree_destroy(ctx); /* kills the stubs, removes the spares */
+	acd_tree_destroy(ctx); /* kills the stubs and interpreters, removes the spares */
+	acd_interp_shutdown(ctx);
 	acd_bpf_close(ctx);
 	ac_cg_close(&ctx->cg);
 	close(ctx->epfd);

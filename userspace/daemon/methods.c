@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Handlers of the operator methods: cg.list, cg.stat, cg.cat, cg.set,
  * cg.kill, cg.freeze, cg.thaw, session.*, tenant.*, daemon.info. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -524,14 +525,20 @@ static void reply_create_error(struct acd_ctx *ctx, struct acd_client *c, json_t
 
 static void m_session_create(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
 {
-	static const char *const keys[] = { "path", "budget", "priority", NULL };
+	static const char *const keys[] = { "path", "budget", "priority", "lang", "persist",
+					    "interpreter", NULL };
 	struct acd_tenant *t;
 	struct acd_session *s, *dummy_s;
 	struct acd_call *call;
 	struct ac_path p, tp;
 	struct ac_budget b = ctx->cfg.session_budget;
 	enum ac_priority prio = AC_PRIO_NORMAL;
-	json_t *pr = json_object_get(params, "priority");
+	enum acd_lang lang = ACD_LANG_PYTHON;
+	json_t *pr = json_object_get(params, "priority"), *lg = json_object_get(params, "lang");
+	json_t *ps = json_object_get(params, "persist"), *ib = json_object_get(params, "interpreter");
+	json_t *res;
+	bool from_pool = false;
+	uint64_t t0 = ac_now_ns();
 	char path[256];
 	int r;
 
@@ -542,6 +549,18 @@ static void m_session_create(struct acd_ctx *ctx, struct acd_client *c, json_t *
 	if (pr && (!json_is_string(pr) || ac_priority_parse(json_string_value(pr), &prio) < 0)) {
 		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
 				json_pack("{s:s}", "priority", "must be \"low\", \"normal\" or \"high\""));
+		return;
+	}
+	if ((lg && (!json_is_string(lg) || acd_lang_parse(json_string_value(lg), &lang) < 0)) ||
+	    (ps && !json_is_boolean(ps)) ||
+	    (ib && (!json_is_string(ib) || !json_string_length(ib) ||
+		    strlen(json_string_value(ib)) != json_string_length(ib) ||
+		    json_string_length(ib) >= AC_PATH_MAX)) ||
+	    (!lg && (ps || ib))) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				json_pack("{s:s}", "lang",
+					  "lang must be \"python\" or \"bash\"; persist a boolean; "
+					  "interpreter a binary path; persist and interpreter need lang"));
 		return;
 	}
 	tp = p;
@@ -555,9 +574,147 @@ static void m_session_create(struct acd_ctx *ctx, struct acd_client *c, json_t *
 		return;
 	}
 	s->owner = c->uid;
-	acd_reply_result(ctx, c, id, json_pack("{s:s, s:o, s:s}", "path", path, "budget",
-					       acd_budget_to_json(&b), "priority",
-					       ac_priority_name(prio)));
+	res = json_pack("{s:s, s:o, s:s}", "path", path, "budget", acd_budget_to_json(&b),
+			"priority", ac_priority_name(prio));
+	if (lg) {
+		s->interpreter = true;
+		r = acd_interp_attach(ctx, s, lang, !ps || json_is_true(ps),
+				      ib ? json_string_value(ib) : NULL, &from_pool);
+		if (r < 0) {
+			acd_session_remove(ctx, s);
+			json_decref(res);
+			acd_reply_errno(ctx, c, id, r, r == -ENOENT || r == -EPERM ?
+				"cannot start the interpreter: its user must exist and not be root" :
+				"cannot start the interpreter");
+			return;
+		}
+		json_object_set_new(res, "interpreter", acd_interp_describe(s->interp));
+		json_object_set_new(res, "from_pool", json_boolean(from_pool));
+		json_object_set_new(res, "start_us", json_integer((json_int_t)((ac_now_ns() - t0) / 1000)));
+	}
+	acd_reply_result(ctx, c, id, res);
+}
+
+/* The session of an interpreter request: resolved, owned by the client,
+ * with a live interpreter. NULL when it replied an error. */
+static struct acd_session *interp_session(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+					  json_t *params, const char *const *keys, bool need_alive)
+{
+	struct acd_tenant *t;
+	struct acd_session *s;
+	struct acd_call *call;
+	struct ac_path p;
+
+	if (only_keys(ctx, c, id, params, keys) < 0 ||
+	    get_path(ctx, c, id, params, AC_LEVEL_SESSION, AC_LEVEL_SESSION, &p) < 0 ||
+	    acd_resolve(ctx, c, id, &p, &t, &s, &call) < 0 ||
+	    acd_session_interp_check(ctx, c, id, s, need_alive) < 0)
+		return NULL;
+	return s;
+}
+
+int acd_session_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			     struct acd_session *s, bool need_alive)
+{
+	if (c->uid != 0 && c->uid != s->owner) {
+		acd_reply_error(ctx, c, id, RPC_PERMISSION, "permission denied: not your session",
+				json_pack("{s:s}", "path", s->path));
+		return -EPERM;
+	}
+	if (!s->interp) {
+		acd_reply_error(ctx, c, id, RPC_NO_INTERP,
+				"the session has no interpreter: create it with session.create "
+				"{\"lang\": \"python\"|\"bash\"}",
+				json_pack("{s:s}", "path", s->path));
+		return -ENOENT;
+	}
+	if (need_alive && acd_interp_dead(s->interp)) {
+		acd_reply_error(ctx, c, id, RPC_INTERP_DEAD, acd_interp_dead_reason(s->interp),
+				json_pack("{s:s, s:s}", "path", s->path, "restart", "session.reset"));
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static bool valid_var_name(const json_t *v)
+{
+	const char *n = json_string_value(v);
+
+	if (!n || !*n || strlen(n) > 128 || (!isalpha((unsigned char)n[0]) && n[0] != '_'))
+		return false;
+	for (; *n; n++)
+		if (!isalnum((unsigned char)*n) && *n != '_')
+			return false;
+	return true;
+}
+
+/* session.get {path, name} and session.set {path, name, value} */
+static void m_session_getset(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params,
+			     bool set)
+{
+	static const char *const get_keys[] = { "path", "name", NULL };
+	static const char *const set_keys[] = { "path", "name", "value", NULL };
+	struct acd_session *s = interp_session(ctx, c, id, params, set ? set_keys : get_keys, true);
+	json_t *name = json_object_get(params, "name");
+
+	if (!s)
+		return;
+	if (!valid_var_name(name) || (set && !json_object_get(params, "value"))) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				json_pack("{s:s}", valid_var_name(name) ? "value" : "name",
+					  valid_var_name(name) ? "is required (any JSON value)" :
+					  "must be an identifier [A-Za-z_][A-Za-z0-9_]*"));
+		return;
+	}
+	if (acd_interp_request(ctx, s, c, id, set ? "set" : "get",
+			       set ? json_pack("{s:O, s:O}", "name", name, "value",
+					       json_object_get(params, "value")) :
+				     json_pack("{s:O}", "name", name)) < 0)
+		acd_reply_errno(ctx, c, id, -ENOMEM, "session request");
+}
+
+static void m_session_get(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	m_session_getset(ctx, c, id, params, false);
+}
+
+static void m_session_set(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	m_session_getset(ctx, c, id, params, true);
+}
+
+/* A fresh namespace; a dead interpreter is started again. */
+static void m_session_reset(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	static const char *const keys[] = { "path", NULL };
+	struct acd_session *s = interp_session(ctx, c, id, params, keys, false);
+	int r;
+
+	if (!s)
+		return;
+	if (!acd_interp_dead(s->interp)) {
+		if (acd_interp_request(ctx, s, c, id, "reset", NULL) < 0)
+			acd_reply_errno(ctx, c, id, -ENOMEM, "session.reset");
+		return;
+	}
+	r = acd_interp_restart(ctx, s);
+	if (r < 0)
+		acd_reply_errno(ctx, c, id, r, "cannot start a new interpreter");
+	else
+		acd_reply_result(ctx, c, id, json_pack("{s:s, s:b, s:o}", "path", s->path, "restarted",
+						       1, "interpreter",
+						       acd_interp_describe(s->interp)));
+}
+
+static void m_session_interrupt(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+				json_t *params)
+{
+	static const char *const keys[] = { "path", NULL };
+	struct acd_session *s = interp_session(ctx, c, id, params, keys, true);
+
+	if (s)
+		acd_reply_result(ctx, c, id, json_pack("{s:s, s:b}", "path", s->path, "interrupted",
+						       acd_interp_interrupt(ctx, s->interp)));
 }
 
 static void m_session_close(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
@@ -673,6 +830,7 @@ static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 						   "hits", (json_int_t)ctx->pool_hits, "misses",
 						   (json_int_t)ctx->pool_misses));
 	json_object_set_new(res, "bpf", acd_bpf_info(ctx));
+	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
 	acd_reply_result(ctx, c, id, res);
 }
 
@@ -683,6 +841,11 @@ static const struct {
 	{ "call.run", acd_method_call_run },
 	{ "session.create", m_session_create },
 	{ "session.close", m_session_close },
+	{ "session.exec", acd_method_session_exec },
+	{ "session.get", m_session_get },
+	{ "session.set", m_session_set },
+	{ "session.reset", m_session_reset },
+	{ "session.interrupt", m_session_interrupt },
 	{ "tenant.create", m_tenant_create },
 	{ "tenant.remove", m_tenant_remove },
 	{ "cg.list", m_cg_list },

@@ -40,9 +40,11 @@ static struct acd_spare *spare_new(struct acd_session *s)
 	return sp;
 }
 
-static bool spare_ready(const struct acd_spare *sp)
+/* Interpreter sessions' spares get no stub: their runner parks itself in
+ * them. */
+static bool spare_ready(const struct acd_session *s, const struct acd_spare *sp)
 {
-	return sp->stub.pid > 0;
+	return s->interpreter ? sp->stats_open : sp->stub.pid > 0;
 }
 
 /* One step towards a ready spare. 0 progress, 1 ready, <0 failed. */
@@ -71,7 +73,7 @@ static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spa
 		sp->stats_open = true;
 		return 0;
 	}
-	if (!spare_ready(sp)) {
+	if (!spare_ready(s, sp)) {
 		if ((r = ac_cg_placement_open(&ctx->cg, &sp->node, &pl)) < 0)
 			return r;
 		r = ac_stub_start(&pl, &sp->stub);
@@ -116,7 +118,7 @@ int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_li
 	struct acd_spare *sp = s->spares;
 	int r;
 
-	if (sp && spare_ready(sp))
+	if (sp && spare_ready(s, sp))
 		ctx->pool_hits++;
 	else
 		ctx->pool_misses++;
@@ -166,7 +168,7 @@ static bool pool_step(struct acd_ctx *ctx)
 			for (sp = s->spares; sp; sp = sp->next) {
 				tail = &sp->next;
 				n++;
-				if (!spare_ready(sp))
+				if (!spare_ready(s, sp))
 					break;
 			}
 			if (!sp) {
@@ -214,7 +216,7 @@ bool acd_idle_step(struct acd_ctx *ctx)
 	ctx->last_idle_ns = ac_now_ns();
 	/* Refill first: a spare is on the next call's critical path, a
 	 * finished call's cgroup is not. */
-	if (pool_step(ctx) || acd_calls_remove_step(ctx))
+	if (pool_step(ctx) || acd_interp_pool_step(ctx) || acd_calls_remove_step(ctx))
 		return true;
 	ctx->idle_work = false;
 	return false;

@@ -225,6 +225,7 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 
 	if (s->calls)
 		return -EBUSY;
+	acd_interp_detach(ctx, s); /* its spare goes back to the pool */
 	acd_pool_drain(ctx, s);
 	r = ac_cg_rmdir(&ctx->cg, &t->node, s->name, &s->node);
 	if (r < 0)
@@ -262,6 +263,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 			struct acd_session *s = t->sessions;
 
 			t->sessions = s->next;
+			acd_interp_detach(ctx, s);
 			acd_pool_drain(ctx, s);
 			ac_cg_node_close(&s->node);
 			json_decref(s->close_id);

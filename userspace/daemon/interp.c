@@ -1,0 +1,997 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Stateful interpreters: one runner process (userspace/runner/
+ * agentcg_runner.py, embedded in the daemon) per interpreter session,
+ * spoken to with length-prefixed JSON frames on a socket at its fd 0;
+ * its fds 1 and 2 are pipes whose output goes to the exec running.
+ *
+ * Each exec is a tool call with its own cgroup. The runner always sits in
+ * the cgroup of the session's next call (a spare, "parked"), so an exec
+ * starts with no migration: the call takes that cgroup, the limits of its
+ * intent are written, the code is sent. When the exec is answered the
+ * runner is parked in the next spare — it writes itself into that spare's
+ * cgroup.procs files, passed over the socket — and only then is what the
+ * cell left behind in the old cgroup killed and the cgroup removed. The
+ * migration (a synchronize_rcu after an idle moment, ~6-24 ms here) thus
+ * costs the runner's time between execs, never the daemon's loop.
+ *
+ * Requests to a runner go one at a time, in order (ops). Interpreters for
+ * the default binary and user are pre-started in <root>/.interpreters (the
+ * warm pool), so session.create does not wait for an interpreter to
+ * start. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define FRAME_MAX (64u << 20)
+#define POOL_NODE AC_CG_INTERP_POOL
+
+extern const char acd_runner_src[];
+
+struct acd_iop {
+	struct acd_iop *next;
+	char op[8];		  /* exec get set reset park */
+	struct acd_client *client; /* NULL: internal, or the client went away */
+	json_t *id;		  /* the client's request id */
+	json_t *frame;		  /* the request to the runner */
+	struct acd_call *call;	  /* exec */
+	struct acd_spare *spare;  /* park: where to */
+	struct acd_call *release; /* park: the call whose cgroup it leaves */
+};
+
+struct acd_interp {
+	struct acd_interp *next; /* in the warm pool */
+	struct acd_session *session;
+	enum acd_lang lang;
+	bool persist;
+	bool poolable; /* default binary and user */
+	char binary[AC_PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int stub_ctl; /* tells why the exec of the runner failed, if it did */
+	struct acd_watch pidw, sockw, outw, errw;
+	struct acd_buf in, out;
+	bool want_out;
+	bool ready, dead;
+	char why[200];
+	char version[48];
+	uint64_t start_ns, ready_ns;
+	uint64_t seq;
+	struct acd_iop *ops; /* not sent yet, in order */
+	struct acd_iop *cur; /* sent, waiting for its answer */
+	struct acd_spare *parked;
+	struct acd_call *exec;
+	uint64_t execs;
+};
+
+#define IN_OF(ptr, member) ((struct acd_interp *)((char *)(ptr) - offsetof(struct acd_interp, member)))
+
+const char *acd_lang_name(enum acd_lang l)
+{
+	return l == ACD_LANG_BASH ? "bash" : "python";
+}
+
+int acd_lang_parse(const char *s, enum acd_lang *out)
+{
+	if (!strcmp(s, "python"))
+		*out = ACD_LANG_PYTHON;
+	else if (!strcmp(s, "bash"))
+		*out = ACD_LANG_BASH;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- ops ------------------------------------------------------------- */
+
+static void iop_free(struct acd_iop *op)
+{
+	json_decref(op->id);
+	json_decref(op->frame);
+	free(op);
+}
+
+static struct acd_iop *iop_new(const char *name, struct acd_client *c, json_t *id, json_t *frame)
+{
+	struct acd_iop *op = calloc(1, sizeof(*op));
+
+	if (!op) {
+		json_decref(frame);
+		return NULL;
+	}
+	ac_strlcpy(op->op, name, sizeof(op->op));
+	op->client = c;
+	op->id = json_incref(id);
+	op->frame = frame ? frame : json_object();
+	json_object_set_new(op->frame, "op", json_string(name));
+	return op;
+}
+
+static void iop_push(struct acd_interp *in, struct acd_iop *op, bool front)
+{
+	struct acd_iop **pp = &in->ops;
+
+	if (front) {
+		op->next = in->ops;
+		in->ops = op;
+		return;
+	}
+	while (*pp)
+		pp = &(*pp)->next;
+	op->next = NULL;
+	*pp = op;
+}
+
+/* ---- frames ---------------------------------------------------------- */
+
+static int flush_out(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	while (in->out.len) {
+		ssize_t n = send(in->sockw.fd, in->out.data, in->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			return -EPIPE;
+		acd_buf_consume(&in->out, (size_t)n);
+	}
+	if (!!in->out.len != in->want_out) {
+		struct epoll_event ev = { .events = EPOLLIN | (in->out.len ? EPOLLOUT : 0),
+					  .data.ptr = &in->sockw };
+
+		epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, in->sockw.fd, &ev);
+		in->want_out = in->out.len != 0;
+	}
+	return 0;
+}
+
+/* Sends one frame; with fds, they travel with its first byte. */
+static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame, const int *fds,
+		      int n_fds)
+{
+	char *text = json_dumps(frame, JSON_COMPACT);
+	size_t len = text ? strlen(text) : 0;
+	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+				 (unsigned char)(len >> 8), (unsigned char)len };
+	int r = 0;
+
+	if (!text)
+		return -ENOMEM;
+	if (n_fds > 0) {
+		char cbuf[CMSG_SPACE(sizeof(int) * AC_H_COUNT)] = { 0 };
+		struct iovec iov = { .iov_base = hdr, .iov_len = 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n_fds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n_fds);
+		/* ops go one at a time, so nothing is queued before this one */
+		if (in->out.len || sendmsg(in->sockw.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+			free(text);
+			return -EIO;
+		}
+		r = acd_buf_append(&in->out, hdr + 1, 3, FRAME_MAX + 8);
+	} else {
+		r = acd_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
+	}
+	if (r == 0)
+		r = acd_buf_append(&in->out, text, len, FRAME_MAX + 8);
+	free(text);
+	return r < 0 ? r : flush_out(ctx, in);
+}
+
+/* ---- death ------------------------------------------------------------ */
+
+static void close_watch(struct acd_ctx *ctx, struct acd_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	acd_watch_del(ctx, w);
+	close(w->fd);
+	w->fd = -1;
+}
+
+static void fail_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
+{
+	if (!strcmp(op->op, "exec") && op->call) {
+		acd_call_exec_failed(ctx, op->call, RPC_INTERP_DEAD, in->why);
+	} else if (!strcmp(op->op, "park")) {
+		if (op->spare && in->session) { /* back to the session's spares */
+			op->spare->next = in->session->spares;
+			in->session->spares = op->spare;
+		}
+		if (op->release)
+			acd_call_exec_released(ctx, op->release);
+	} else if (op->client) {
+		acd_reply_error(ctx, op->client, op->id, RPC_INTERP_DEAD, in->why,
+				json_pack("{s:s}", "path", in->session ? in->session->path : ""));
+	}
+	iop_free(op);
+}
+
+static void describe_wstatus(int wstatus, char *buf, size_t len)
+{
+	if (WIFEXITED(wstatus))
+		snprintf(buf, len, "exited with code %d", WEXITSTATUS(wstatus));
+	else
+		snprintf(buf, len, "killed by SIG%s", sigabbrev_np(WTERMSIG(wstatus)) ?
+							      sigabbrev_np(WTERMSIG(wstatus)) : "?");
+}
+
+/* Kills what is in a cgroup and waits (up to 200 ms) for it to empty. */
+static void empty_cgroup(struct acd_ctx *ctx, const struct ac_cg_node *node)
+{
+	if (ac_cg_populated(&ctx->cg, node) == 0)
+		return;
+	ac_cg_kill(&ctx->cg, node);
+	for (int i = 0; i < 200 && ac_cg_populated(&ctx->cg, node) > 0; i++)
+		usleep(1000);
+}
+
+/* The runner is gone (or is being dropped): answer everything pending. */
+static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus, const char *why)
+{
+	struct acd_call *exec = in->exec;
+	struct acd_iop *cur = in->cur;
+
+	if (in->dead)
+		return;
+	in->dead = true;
+	ac_strlcpy(in->why, why, sizeof(in->why));
+	close_watch(ctx, &in->sockw);
+	close_watch(ctx, &in->outw);
+	close_watch(ctx, &in->errw);
+	close_watch(ctx, &in->pidw);
+	if (in->stub_ctl >= 0)
+		close(in->stub_ctl);
+	in->stub_ctl = -1;
+	acd_buf_free(&in->in);
+	acd_buf_free(&in->out);
+	in->exec = NULL;
+	in->cur = NULL;
+	if (exec) {
+		acd_call_exec_died(ctx, exec, wstatus);
+		acd_call_exec_released(ctx, exec);
+		if (cur)
+			cur->call = NULL;
+	}
+	if (cur)
+		fail_op(ctx, in, cur);
+	while (in->ops) {
+		struct acd_iop *op = in->ops;
+
+		in->ops = op->next;
+		fail_op(ctx, in, op);
+	}
+	if (in->parked && in->session) {
+		/* what the runner leaves behind (bash, a cell's children) dies
+		 * with it; the empty cgroup goes back to the session */
+		empty_cgroup(ctx, &in->parked->node);
+		in->parked->next = in->session->spares;
+		in->session->spares = in->parked;
+		in->parked = NULL;
+	}
+	if (in->session)
+		acd_event(ctx, "interpreter.exit", in->session->path,
+			  json_pack("{s:i, s:s}", "pid", (int)in->pid, "why", in->why));
+}
+
+static void pool_unlink(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	for (struct acd_interp **pp = &ctx->interp_pool; *pp; pp = &(*pp)->next)
+		if (*pp == in) {
+			*pp = in->next;
+			return;
+		}
+}
+
+static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_interp *in = IN_OF(w, pidw);
+	siginfo_t si = { 0 };
+	char why[160], how[64];
+	int wstatus;
+	const char *what = NULL;
+
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	wstatus = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+	describe_wstatus(wstatus, how, sizeof(how));
+	if (!in->ready && in->stub_ctl >= 0 && ac_stub_result(in->stub_ctl, &what) < 0)
+		snprintf(why, sizeof(why), "the %s interpreter could not start (%s failed)",
+			 acd_lang_name(in->lang), what ? what : "exec");
+	else
+		snprintf(why, sizeof(why), "the %s interpreter (pid %d) %s",
+			 acd_lang_name(in->lang), (int)in->pid, how);
+	ac_info("%s: %s", in->session ? in->session->path : "interpreter pool", why);
+	interp_down(ctx, in, wstatus, why);
+	if (!in->session) {
+		/* A pool interpreter that never got ready: back off before
+		 * the next one, so a broken interpreter is not restarted in a
+		 * loop. */
+		if (!in->ready) {
+			uint64_t backoff = 100000000ULL << (ctx->interp_pool_fails < 8 ?
+							    ctx->interp_pool_fails : 8);
+
+			ctx->interp_pool_fails++;
+			ctx->interp_pool_retry_ns = ac_now_ns() + backoff;
+		}
+		pool_unlink(ctx, in);
+		free(in);
+		ctx->idle_work = true;
+	}
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static void pump(struct acd_ctx *ctx, struct acd_interp *in);
+
+/* Opens cgroup.procs of every hierarchy of node for the runner to write
+ * itself into. */
+static int procs_fds(struct acd_ctx *ctx, const struct ac_cg_node *node, int *fds)
+{
+	int n = 0;
+
+	for (int h = 0; h < ctx->cg.n_hier; h++) {
+		if (node->dirfd[h] < 0)
+			continue;
+		fds[n] = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			int r = -errno;
+
+			while (n > 0)
+				close(fds[--n]);
+			return r;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
+{
+	int fds[AC_H_COUNT], n = 0, r;
+
+	json_object_set_new(op->frame, "id", json_integer((json_int_t)++in->seq));
+	in->cur = op;
+	if (!strcmp(op->op, "park")) {
+		r = acd_pool_take(ctx, in->session, &in->session->last_limits, &op->spare);
+		if (r == 0)
+			r = n = procs_fds(ctx, &op->spare->node, fds);
+		if (r >= 0)
+			r = send_frame(ctx, in, op->frame, fds, n);
+		while (n > 0)
+			close(fds[--n]);
+	} else if (!strcmp(op->op, "exec")) {
+		struct acd_spare *sp = in->parked;
+
+		in->parked = NULL;
+		in->exec = op->call;
+		r = acd_call_exec_begin(ctx, op->call, sp);
+		if (r == 0)
+			r = send_frame(ctx, in, op->frame, NULL, 0);
+	} else {
+		r = send_frame(ctx, in, op->frame, NULL, 0);
+	}
+	if (r < 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "cannot talk to the %s interpreter: %s",
+			 acd_lang_name(in->lang), strerror(-r));
+		kill(in->pid, SIGKILL);
+		interp_down(ctx, in, SIGKILL, why);
+	}
+}
+
+static void pump(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	while (in->ready && !in->dead && !in->cur && in->ops) {
+		struct acd_iop *op = in->ops;
+
+		/* An exec needs the runner parked in the cgroup it will take. */
+		if (!strcmp(op->op, "exec") && !in->parked) {
+			struct acd_iop *park = iop_new("park", NULL, NULL, NULL);
+
+			if (!park)
+				return;
+			iop_push(in, park, true);
+			continue;
+		}
+		in->ops = op->next;
+		start_op(ctx, in, op);
+	}
+}
+
+/* Reads what the runner wrote to fd 1/2 (all of it, once it answered). */
+static void drain_output(struct acd_ctx *ctx, struct acd_interp *in, struct acd_watch *w, bool err)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while (w->fd >= 0 && (n = read(w->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				close_watch(ctx, w);
+			return;
+		}
+		if (in->exec)
+			acd_call_capture(ctx, in->exec, err, buf, (size_t)n);
+	}
+	close_watch(ctx, w); /* EOF */
+}
+
+static void on_output(struct acd_ctx *ctx, struct acd_interp *in, struct acd_watch *w, bool err)
+{
+	char buf[65536];
+	ssize_t n = read(w->fd, buf, sizeof(buf));
+
+	if (n > 0 && in->exec)
+		acd_call_capture(ctx, in->exec, err, buf, (size_t)n);
+	else if (n == 0)
+		close_watch(ctx, w);
+}
+
+static void on_stdout(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	on_output(ctx, IN_OF(w, outw), w, false);
+}
+
+static void on_stderr(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	on_output(ctx, IN_OF(w, errw), w, true);
+}
+
+static void reply_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op, json_t *msg)
+{
+	json_t *err = json_object_get(msg, "error");
+	const char *type = json_string_value(json_object_get(err, "type"));
+
+	if (!op->client)
+		return;
+	json_object_del(msg, "id");
+	if (json_is_true(json_object_get(msg, "ok"))) {
+		json_object_del(msg, "ok");
+		json_object_set_new(msg, "path", json_string(in->session->path));
+		if (json_object_get(op->frame, "name"))
+			json_object_set(msg, "name", json_object_get(op->frame, "name"));
+		acd_reply_result(ctx, op->client, op->id, json_incref(msg));
+		return;
+	}
+	acd_reply_error(ctx, op->client, op->id,
+			type && !strcmp(type, "NameError") ? RPC_NOT_FOUND : RPC_INVALID_PARAMS,
+			json_string_value(json_object_get(err, "message")) ?
+				json_string_value(json_object_get(err, "message")) : "the interpreter refused",
+			json_incref(err ? err : json_object()));
+}
+
+static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
+{
+	struct acd_iop *op = in->cur;
+
+	if (!in->ready) {
+		if (!json_is_true(json_object_get(msg, "ready")))
+			return;
+		in->ready = true;
+		in->ready_ns = ac_now_ns();
+		if (!in->session)
+			ctx->interp_pool_fails = 0;
+		ac_strlcpy(in->version,
+			   json_string_value(json_object_get(msg, "version")) ?
+				   json_string_value(json_object_get(msg, "version")) : "?",
+			   sizeof(in->version));
+		pump(ctx, in);
+		return;
+	}
+	if (!op || json_integer_value(json_object_get(msg, "id")) != (json_int_t)in->seq)
+		return; /* not an answer to what was asked: ignore */
+	in->cur = NULL;
+	if (!strcmp(op->op, "exec")) {
+		struct acd_call *call = op->call;
+		struct acd_iop *park = iop_new("park", NULL, NULL, NULL);
+
+		drain_output(ctx, in, &in->outw, false);
+		drain_output(ctx, in, &in->errw, true);
+		in->exec = NULL;
+		in->execs++;
+		acd_call_exec_done(ctx, call, json_incref(msg));
+		/* Out of the call's cgroup before anything else; then the
+		 * call's leftovers go. */
+		if (park) {
+			park->release = call;
+			iop_push(in, park, true);
+		} else {
+			acd_call_exec_released(ctx, call);
+		}
+	} else if (!strcmp(op->op, "park")) {
+		if (!json_is_true(json_object_get(msg, "ok"))) {
+			char why[160];
+
+			snprintf(why, sizeof(why), "the interpreter could not move to its next cgroup: %s",
+				 json_string_value(json_object_get(json_object_get(msg, "error"), "message")) ?: "?");
+			iop_push(in, op, true); /* fail_op returns its spare */
+			kill(in->pid, SIGKILL);
+			interp_down(ctx, in, SIGKILL, why);
+			return;
+		}
+		in->parked = op->spare;
+		op->spare = NULL;
+		if (op->release)
+			acd_call_exec_released(ctx, op->release);
+	} else {
+		reply_op(ctx, in, op, msg);
+	}
+	iop_free(op);
+	pump(ctx, in);
+}
+
+static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_interp *in = IN_OF(w, sockw);
+	char buf[65536];
+	ssize_t n;
+
+	if (events & EPOLLOUT && flush_out(ctx, in) < 0)
+		return;
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || acd_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
+		/* The death itself comes through the pidfd. */
+		close_watch(ctx, w);
+		return;
+	}
+	while (in->in.len >= 4 && !in->dead) {
+		const unsigned char *p = (const unsigned char *)in->in.data;
+		size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+		json_t *msg;
+
+		if (len > FRAME_MAX) {
+			kill(in->pid, SIGKILL); /* not our runner talking */
+			return;
+		}
+		if (in->in.len < 4 + len)
+			return;
+		msg = json_loadb(in->in.data + 4, len, 0, NULL);
+		acd_buf_consume(&in->in, 4 + len);
+		if (json_is_object(msg))
+			on_frame(ctx, in, msg);
+		json_decref(msg);
+	}
+}
+
+/* ---- starting --------------------------------------------------------- */
+
+static int resolve_user(const char *name, uid_t *uid, gid_t *gid)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+
+	getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (!res)
+		return -ENOENT;
+	if (res->pw_uid == 0)
+		return -EPERM;
+	*uid = res->pw_uid;
+	*gid = res->pw_gid;
+	return 0;
+}
+
+static const char *user_for(struct acd_ctx *ctx, const struct acd_tenant *t)
+{
+	const struct ac_tenant_config *tc = t ? ac_config_find_tenant(&ctx->cfg, t->name) : NULL;
+
+	return tc && tc->interpreter_user[0] ? tc->interpreter_user : ctx->cfg.interp.user;
+}
+
+/* Starts a runner inside node (a spare of its session, or the pool). */
+static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct ac_cg_node *node)
+{
+	static char *const envp[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/tmp", "LANG=C.UTF-8", "TERM=dumb", "PYTHONDONTWRITEBYTECODE=1", NULL,
+	};
+	const char *python = in->lang == ACD_LANG_PYTHON ? in->binary : ctx->cfg.interp.python;
+	char *argv[] = { (char *)python, "-I", "-u", "-c", (char *)acd_runner_src,
+			 (char *)acd_lang_name(in->lang),
+			 in->lang == ACD_LANG_BASH ? in->binary : NULL, NULL };
+	struct ac_spawn_req req = { .argv = argv, .envp = envp, .cwd = "/tmp" };
+	struct ac_cg_placement pl;
+	struct ac_stub stub = { .pid = 0, .pidfd = -1, .ctl = -1 };
+	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = ac_cg_placement_open(&ctx->cg, node, &pl);
+	if (r < 0)
+		goto out;
+	r = ac_stub_start(&pl, &stub);
+	ac_cg_placement_close(&pl);
+	if (r < 0)
+		goto out;
+	req.uid = in->uid;
+	req.gid = in->gid;
+	req.groups[0] = in->gid;
+	req.n_groups = 1;
+	req.stdio[0] = sv[1];
+	req.stdio[1] = po[1];
+	req.stdio[2] = pe[1];
+	req.devnull = ctx->devnull;
+	r = ac_stub_exec(&stub, &req);
+	if (r < 0) {
+		ac_stub_discard(&stub);
+		goto out;
+	}
+	in->pid = stub.pid;
+	in->stub_ctl = stub.ctl;
+	in->pidw = (struct acd_watch){ .fd = stub.pidfd, .fn = on_pidfd };
+	in->sockw = (struct acd_watch){ .fd = sv[0], .fn = on_socket };
+	in->outw = (struct acd_watch){ .fd = po[0], .fn = on_stdout };
+	in->errw = (struct acd_watch){ .fd = pe[0], .fn = on_stderr };
+	sv[0] = po[0] = pe[0] = -1;
+	fcntl(in->outw.fd, F_SETFL, O_NONBLOCK);
+	fcntl(in->errw.fd, F_SETFL, O_NONBLOCK);
+	acd_watch_add(ctx, &in->pidw, EPOLLIN);
+	acd_watch_add(ctx, &in->sockw, EPOLLIN);
+	acd_watch_add(ctx, &in->outw, EPOLLIN);
+	acd_watch_add(ctx, &in->errw, EPOLLIN);
+	in->start_ns = ac_now_ns();
+out:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	return r;
+}
+
+static struct acd_interp *interp_new(enum acd_lang lang, const char *binary)
+{
+	struct acd_interp *in = calloc(1, sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->lang = lang;
+	in->persist = true;
+	in->stub_ctl = -1;
+	in->pidw.fd = in->sockw.fd = in->outw.fd = in->errw.fd = -1;
+	ac_strlcpy(in->binary, binary, sizeof(in->binary));
+	return in;
+}
+
+static const char *default_binary(struct acd_ctx *ctx, enum acd_lang lang)
+{
+	return lang == ACD_LANG_BASH ? ctx->cfg.interp.bash : ctx->cfg.interp.python;
+}
+
+static int pool_target(struct acd_ctx *ctx, enum acd_lang lang)
+{
+	return lang == ACD_LANG_BASH ? ctx->cfg.interp.pool_bash : ctx->cfg.interp.pool_python;
+}
+
+/* A cold start, straight into the session's next cgroup: born parked. */
+static int start_for_session(struct acd_ctx *ctx, struct acd_session *s, struct acd_interp *in)
+{
+	struct acd_spare *sp;
+	int r = acd_pool_take(ctx, s, &s->last_limits, &sp);
+
+	if (r < 0)
+		return r;
+	r = interp_spawn(ctx, in, &sp->node);
+	if (r < 0) {
+		sp->next = s->spares; /* the cgroup goes with the session */
+		s->spares = sp;
+		return r;
+	}
+	in->parked = sp;
+	return 0;
+}
+
+int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
+		      bool persist, const char *binary, bool *from_pool)
+{
+	const char *user = user_for(ctx, s->tenant);
+	bool poolable = (!binary || !strcmp(binary, default_binary(ctx, lang))) &&
+			!strcmp(user, ctx->cfg.interp.user);
+	struct acd_interp *in = NULL;
+	int r;
+
+	*from_pool = false;
+	if (poolable)
+		for (struct acd_interp **pp = &ctx->interp_pool; *pp; pp = &(*pp)->next)
+			if ((*pp)->lang == lang && (*pp)->ready && !(*pp)->dead) {
+				in = *pp;
+				*pp = in->next;
+				break;
+			}
+	if (in) {
+		ctx->interp_pool_hits++;
+		*from_pool = true;
+		in->next = NULL;
+		in->session = s;
+		in->persist = persist;
+		s->interp = in;
+		/* Into the session's next cgroup now, while the agent thinks. */
+		acd_interp_request(ctx, s, NULL, NULL, "park", NULL);
+		ctx->idle_work = true; /* refill */
+		return 0;
+	}
+	if (poolable)
+		ctx->interp_pool_misses++;
+	in = interp_new(lang, binary ? binary : default_binary(ctx, lang));
+	if (!in)
+		return -ENOMEM;
+	in->poolable = poolable;
+	in->persist = persist;
+	r = resolve_user(user, &in->uid, &in->gid);
+	if (r < 0) {
+		ac_log_errno(r, "interpreter user '%s' (must exist and not be root)", user);
+		free(in);
+		return r;
+	}
+	in->session = s;
+	r = start_for_session(ctx, s, in);
+	if (r < 0) {
+		free(in);
+		return r;
+	}
+	s->interp = in;
+	return 0;
+}
+
+static void interp_free(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	if (!in->dead) {
+		kill(-in->pid, SIGKILL); /* its process group: bash, a cell's children */
+		kill(in->pid, SIGKILL);
+		if (in->pidw.fd >= 0) {
+			siginfo_t si;
+
+			waitid(P_PIDFD, (id_t)in->pidw.fd, &si, WEXITED);
+		}
+		interp_down(ctx, in, SIGKILL, "the session was closed");
+	}
+	free(in);
+}
+
+void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s)
+{
+	if (!s->interp)
+		return;
+	interp_free(ctx, s->interp);
+	s->interp = NULL;
+}
+
+int acd_interp_restart(struct acd_ctx *ctx, struct acd_session *s)
+{
+	struct acd_interp *old = s->interp;
+	enum acd_lang lang = old->lang;
+	bool persist = old->persist, pool;
+	char binary[AC_PATH_MAX];
+
+	ac_strlcpy(binary, old->binary, sizeof(binary));
+	if (old->exec || old->cur || old->ops)
+		return -EBUSY;
+	acd_interp_detach(ctx, s);
+	return acd_interp_attach(ctx, s, lang, persist, binary, &pool);
+}
+
+/* ---- the API's side --------------------------------------------------- */
+
+bool acd_interp_dead(const struct acd_interp *in)
+{
+	return in->dead;
+}
+
+const char *acd_interp_dead_reason(const struct acd_interp *in)
+{
+	return in->why;
+}
+
+int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_client *c,
+		       json_t *id, const char *op, json_t *frame)
+{
+	struct acd_interp *in = s->interp;
+	struct acd_iop *iop;
+
+	if (in->dead) {
+		json_decref(frame);
+		return -EPIPE;
+	}
+	iop = iop_new(op, c, id, frame);
+	if (!iop)
+		return -ENOMEM;
+	iop_push(in, iop, false);
+	pump(ctx, in);
+	return 0;
+}
+
+void acd_interp_exec(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_interp *in = call->interp;
+	struct acd_iop *op;
+
+	if (in->dead) {
+		acd_call_exec_failed(ctx, call, RPC_INTERP_DEAD, in->why);
+		return;
+	}
+	op = iop_new("exec", NULL, NULL, json_pack("{s:O, s:b}", "code", call->exec_code,
+						   "persist", in->persist));
+	if (!op) {
+		acd_call_exec_failed(ctx, call, RPC_SYSTEM, "out of memory");
+		return;
+	}
+	op->call = call;
+	iop_push(in, op, false);
+	pump(ctx, in);
+}
+
+/* A queued exec whose call goes away before it starts. */
+void acd_interp_cancel(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_interp *in = call->interp;
+
+	for (struct acd_iop **pp = &in->ops; *pp; pp = &(*pp)->next)
+		if ((*pp)->call == call) {
+			struct acd_iop *op = *pp;
+
+			*pp = op->next;
+			iop_free(op);
+			return;
+		}
+}
+
+bool acd_interp_interrupt(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	if (in->dead || !in->exec)
+		return false;
+	/* the runner leads its process group; a cell's children are in it */
+	if (kill(-in->pid, SIGINT) < 0)
+		kill(in->pid, SIGINT);
+	return true;
+}
+
+void acd_client_gone_interp(struct acd_ctx *ctx, struct acd_client *c)
+{
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next) {
+			struct acd_interp *in = s->interp;
+
+			if (!in)
+				continue;
+			if (in->cur && in->cur->client == c)
+				in->cur->client = NULL;
+			for (struct acd_iop *op = in->ops; op; op = op->next)
+				if (op->client == c)
+					op->client = NULL;
+		}
+}
+
+json_t *acd_interp_describe(const struct acd_interp *in)
+{
+	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:s, s:b, s:I}", "lang", acd_lang_name(in->lang),
+			      "binary", in->binary, "persist", in->persist, "pid", (int)in->pid,
+			      "state", in->dead ? "dead" : !in->ready ? "starting" :
+					in->exec ? "running" : "idle",
+			      "ready", in->ready, "execs", (json_int_t)in->execs);
+
+	if (in->dead)
+		json_object_set_new(o, "why", json_string(in->why));
+	if (in->version[0])
+		json_object_set_new(o, "version", json_string(in->version));
+	return o;
+}
+
+/* ---- the warm pool ----------------------------------------------------- */
+
+int acd_interp_init(struct acd_ctx *ctx)
+{
+	int r;
+
+	ctx->runner_src = acd_runner_src;
+	ac_cg_node_init(&ctx->interp_pool_node);
+	if (ctx->cfg.interp.pool_python + ctx->cfg.interp.pool_bash == 0)
+		return 0;
+	r = ac_cg_mkdir(&ctx->cg, &ctx->cg.root, POOL_NODE, true, &ctx->interp_pool_node);
+	if (r < 0)
+		return ac_log_errno(r, "cannot create the interpreter pool's cgroup");
+	ctx->interp_pool_made = true;
+	ctx->idle_work = true;
+	return 0;
+}
+
+bool acd_interp_pool_step(struct acd_ctx *ctx)
+{
+	if (!ctx->interp_pool_made || ctx->stopping || ac_now_ns() < ctx->interp_pool_retry_ns)
+		return false;
+	for (int l = ACD_LANG_PYTHON; l <= ACD_LANG_BASH; l++) {
+		int have = 0;
+		struct acd_interp *in;
+		uid_t uid;
+		gid_t gid;
+
+		for (in = ctx->interp_pool; in; in = in->next)
+			have += in->lang == (enum acd_lang)l;
+		if (have >= pool_target(ctx, l))
+			continue;
+		if (resolve_user(ctx->cfg.interp.user, &uid, &gid) < 0)
+			return false;
+		in = interp_new(l, default_binary(ctx, l));
+		if (!in)
+			return false;
+		in->uid = uid;
+		in->gid = gid;
+		in->poolable = true;
+		if (interp_spawn(ctx, in, &ctx->interp_pool_node) < 0) {
+			free(in);
+			return false; /* retried when the pool is used next */
+		}
+		in->next = ctx->interp_pool;
+		ctx->interp_pool = in;
+		return true;
+	}
+	return false;
+}
+
+void acd_interp_shutdown(struct acd_ctx *ctx)
+{
+	while (ctx->interp_pool) {
+		struct acd_interp *in = ctx->interp_pool;
+
+		ctx->interp_pool = in->next;
+		interp_free(ctx, in);
+	}
+	if (ctx->interp_pool_made) {
+		ac_cg_rmdir(&ctx->cg, &ctx->cg.root, POOL_NODE, &ctx->interp_pool_node);
+		ctx->interp_pool_made = false;
+	}
+}
+
+pid_t acd_interp_pid(const struct acd_interp *in)
+{
+	return in->pid;
+}
+
+enum acd_lang acd_interp_lang(const struct acd_interp *in)
+{
+	return in->lang;
+}
+
+json_t *acd_interp_info(struct acd_ctx *ctx)
+{
+	int ready[2] = { 0, 0 }, starting[2] = { 0, 0 };
+
+	for (struct acd_interp *in = ctx->interp_pool; in; in = in->next)
+		(in->ready ? ready : starting)[in->lang]++;
+	return json_pack("{s:s, s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I}", "user",
+			 ctx->cfg.interp.user, "pool_size", "python", ctx->cfg.interp.pool_python,
+			 "bash", ctx->cfg.interp.pool_bash, "ready", "python", ready[0], "bash",
+			 ready[1], "starting", "python", starting[0], "bash", starting[1],
+			 "pool_hits", (json_int_t)ctx->interp_pool_hits, "pool_misses",
+			 (json_int_t)ctx->interp_pool_misses);
+}
