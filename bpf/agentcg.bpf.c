@@ -54,9 +54,11 @@ struct {
 	__uint(max_entries, ACB_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/* Direct loads through BTF pointers (CO-RE relocated, no probe_read
+ * helper calls): these run on every fork, switch and page fault. */
 static __always_inline __u64 task_cgid(struct task_struct *t)
 {
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	return t->cgroups->dfl_cgrp->kn->id;
 }
 
 static __always_inline struct acb_event *event_new(__u32 type, __u64 cgid, struct task_struct *t)
@@ -316,22 +318,25 @@ int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigne
 
 	if (!c)
 		return 0;
-	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) {
+	/* The charge is read at every 8th fault of a call (it moves in
+	 * per-CPU batches of 64 pages anyway). */
+	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY) && (c->faults++ & 7) == 0) {
 		struct task_struct *t = bpf_get_current_task_btf();
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-		struct cgroup_subsys_state *css = NULL;
-		struct css_set *cset = BPF_CORE_READ(t, cgroups);
+		struct cgroup_subsys_state *css;
 		struct mem_cgroup *memcg;
 		__u64 bytes;
 
 		if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
 			return 0;
-		bpf_core_read(&css, sizeof(css), &cset->subsys[id]);
+		css = t->cgroups->subsys[id]; /* id is a constant once relocated */
 		/* A task still on its way into the call's memory cgroup is
 		 * charged elsewhere: not the call's business yet. */
-		if (!css || BPF_CORE_READ(css, cgroup, kn, id) != c->memcg_id)
+		if (!css || css->cgroup->kn->id != c->memcg_id)
 			goto out;
 		memcg = (struct mem_cgroup *)css; /* css is its first member */
+		/* the verifier knows css, not the mem_cgroup around it: a
+		 * probe read for the counter */
 		bytes = (__u64)BPF_CORE_READ(memcg, memory.usage.counter) * page_size;
 		if (bytes >= c->memory_bytes) {
 			c->memory_seen = bytes;

@@ -269,6 +269,46 @@ static void test_too_many_tenants(void **state)
 	free(c);
 }
 
+static void test_interpreters(void **state)
+{
+	struct ac_config *c = new_cfg();
+	const struct ac_tenant_config *t;
+	char err[256] = "";
+
+	/* built-in: nobody, python3 and bash, a pool of 2 + 1; BPF on */
+	assert_string_equal(c->interp.user, "nobody");
+	assert_string_equal(c->interp.python, "python3");
+	assert_string_equal(c->interp.bash, "bash");
+	assert_int_equal(c->interp.pool_python, 2);
+	assert_int_equal(c->interp.pool_bash, 1);
+	assert_true(c->bpf);
+	assert_int_equal(parse(c, "{\"bpf\": false, \"interpreters\": {\"user\": \"agent\", "
+				  "\"python\": \"/opt/venv/bin/python\", \"pool\": {\"bash\": 0}},"
+				  " \"tenants\": {\"a\": {\"memory_max\": \"1G\", "
+				  "\"interpreter_user\": \"tenant-a\"}, \"b\": {}}}",
+			       err, sizeof(err)),
+			 0);
+	assert_false(c->bpf);
+	assert_string_equal(c->interp.user, "agent");
+	assert_string_equal(c->interp.python, "/opt/venv/bin/python");
+	assert_int_equal(c->interp.pool_python, 2); /* merged key by key */
+	assert_int_equal(c->interp.pool_bash, 0);
+	t = ac_config_find_tenant(c, "a");
+	assert_non_null(t);
+	assert_string_equal(t->interpreter_user, "tenant-a");
+	assert_int_equal(t->budget.memory_max, G);
+	assert_string_equal(ac_config_find_tenant(c, "b")->interpreter_user, "");
+	free(c);
+
+	bad("{\"interpreters\": {\"user\": \"root\"}}", "interpreters.user");
+	bad("{\"interpreters\": {\"user\": \"\"}}", "interpreters.user");
+	bad("{\"interpreters\": {\"pool\": {\"ruby\": 1}}}", "interpreters.pool.ruby");
+	bad("{\"interpreters\": {\"pool\": {\"python\": 65}}}", "interpreters.pool.python");
+	bad("{\"interpreters\": {\"shell\": \"zsh\"}}", "interpreters.shell");
+	bad("{\"tenants\": {\"a\": {\"interpreter_user\": \"root\"}}}", "tenants.a.interpreter_user");
+	bad("{\"bpf\": 1}", "bpf");
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/agentcg-test-config-XXXXXX", err[512];
@@ -321,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_too_many_tenants),
+		cmocka_unit_test(test_interpreters),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_error_buffer_bounds),
 	};

@@ -51,13 +51,18 @@ static struct acd_call *call_by_cgid(struct acd_bpf *b, uint64_t cgid)
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[512];
+	char text[8192];
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = 0;
-	ac_debug("libbpf: %s", line);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	/* a verifier log comes as one text of many lines */
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		ac_debug("libbpf: %s", line);
+	}
 	return 0;
 }
 
@@ -90,22 +95,99 @@ static bool has_tracepoint(const struct btf *vmlinux, const char *tp)
 	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 }
 
-struct prog_spec {
+
+/* The programs, each with the tracepoint it needs and what goes without
+ * it. The first three are the core: without them nothing loads. */
+enum { PROG_FORK, PROG_EXEC, PROG_EXIT, PROG_RUNTIME, PROG_SWITCH, PROG_OOM, PROG_FAULT, N_PROGS };
+
+static const struct {
 	const char *tp;
-	struct bpf_program *prog;
-	bool *feature;
-	const char *without; /* what the daemon does when it is missing */
+	const char *without;
+} prog_info[N_PROGS] = {
+	[PROG_FORK] = { "sched_process_fork", "no process list, no forks budget" },
+	[PROG_EXEC] = { "sched_process_exec", "no process list" },
+	[PROG_EXIT] = { "sched_process_exit", "no process list" },
+	[PROG_RUNTIME] = { "sched_stat_runtime", "cpu_time by a 20 ms poll" },
+	[PROG_SWITCH] = { "sched_switch", "a preempted call may pass cpu_time by up to a tick" },
+	[PROG_OOM] = { "mark_victim", "OOM victims not named" },
+	[PROG_FAULT] = { "page_fault_user", "memory budgets on v1 only reported" },
 };
+
+static struct bpf_program *prog_of(struct agentcg_bpf *skel, int i)
+{
+	struct bpf_program *p[N_PROGS] = {
+		skel->progs.on_fork,	   skel->progs.on_exec,	  skel->progs.on_exit,
+		skel->progs.on_runtime,	   skel->progs.on_switch, skel->progs.on_oom_victim,
+		skel->progs.on_page_fault,
+	};
+
+	return p[i];
+}
+
+static int try_load(struct acd_bpf *b, const bool want[N_PROGS])
+{
+	int r;
+
+	b->skel = agentcg_bpf__open();
+	if (!b->skel)
+		return -errno;
+	b->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < N_PROGS; i++)
+		bpf_program__set_autoload(prog_of(b->skel, i), want[i]);
+	r = agentcg_bpf__load(b->skel);
+	if (r < 0) {
+		agentcg_bpf__destroy(b->skel);
+		b->skel = NULL;
+	}
+	return r;
+}
+
+/* Loads the programs in want. If the kernel refuses, finds the optional
+ * program it refuses by leaving each out in turn, then tries the core
+ * alone; what is left out is logged with what goes without it. */
+static int load_programs(struct acd_bpf *b, bool want[N_PROGS])
+{
+	bool w[N_PROGS];
+	int r = try_load(b, want);
+
+	if (r == 0)
+		return 0;
+	for (int drop = PROG_EXIT + 1; drop < N_PROGS; drop++) {
+		if (!want[drop])
+			continue;
+		memcpy(w, want, sizeof(w));
+		w[drop] = false;
+		if (try_load(b, w) == 0) {
+			ac_log_errno(r, "bpf: the kernel refused the %s program: %s",
+				     prog_info[drop].tp, prog_info[drop].without);
+			want[drop] = false;
+			return 0;
+		}
+	}
+	for (int i = PROG_EXIT + 1; i < N_PROGS; i++)
+		w[i] = false;
+	memcpy(w, want, sizeof(bool) * (PROG_EXIT + 1));
+	if (try_load(b, w) == 0) {
+		ac_log_errno(r, "bpf: the kernel refused the budget and OOM programs; only the "
+				"process lifecycle is followed (cpu_time by a 20 ms poll)");
+		memcpy(want, w, sizeof(w));
+		return 0;
+	}
+	return ac_log_errno(r, "bpf: the kernel refused the programs; running without them "
+			       "(cpu_time by a 20 ms poll; no process list, OOM victims, forks "
+			       "or v1 memory budgets)");
+}
 
 int acd_bpf_open(struct acd_ctx *ctx)
 {
+	bool want[N_PROGS];
 	struct acd_bpf *b;
 	struct btf *vmlinux;
 	int r;
 
 	if (!ctx->cfg.bpf) {
-		ac_info("bpf: off by configuration: cpu_time by a %d ms poll; no process list, "
-			"OOM victims, forks or v1 memory budgets", 20);
+		ac_info("bpf: off by configuration: cpu_time by a 20 ms poll; no process list, "
+			"OOM victims, forks or v1 memory budgets");
 		return 0;
 	}
 	b = calloc(1, sizeof(*b));
@@ -122,61 +204,32 @@ int acd_bpf_open(struct acd_ctx *ctx)
 		free(b);
 		return r;
 	}
-	b->skel = agentcg_bpf__open();
-	if (!b->skel) {
-		r = -errno;
-		btf__free(vmlinux);
+	for (int i = 0; i < N_PROGS; i++) {
+		want[i] = has_tracepoint(vmlinux, prog_info[i].tp);
+		if (!want[i])
+			ac_info("bpf: the kernel has no tracepoint %s: %s", prog_info[i].tp,
+				prog_info[i].without);
+	}
+	btf__free(vmlinux);
+	if (!want[PROG_FORK] || !want[PROG_EXEC] || !want[PROG_EXIT]) {
 		free(b);
-		return ac_log_errno(r, "bpf: cannot open the programs");
+		return ac_log_errno(-EOPNOTSUPP, "bpf: running without the BPF programs");
 	}
-	b->skel->rodata->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-	{
-		struct prog_spec specs[] = {
-			{ "sched_process_fork", b->skel->progs.on_fork, &b->f.lifecycle,
-			  "no process list" },
-			{ "sched_process_exec", b->skel->progs.on_exec, NULL, NULL },
-			{ "sched_process_exit", b->skel->progs.on_exit, NULL, NULL },
-			{ "sched_stat_runtime", b->skel->progs.on_runtime, &b->f.cpu_time,
-			  "cpu_time by a 20 ms poll" },
-			{ "sched_switch", b->skel->progs.on_switch, NULL,
-			  "a preempted call may pass cpu_time by up to a tick" },
-			{ "mark_victim", b->skel->progs.on_oom_victim, &b->f.oom,
-			  "OOM victims not named" },
-			{ "page_fault_user", b->skel->progs.on_page_fault, &b->f.memory,
-			  "memory budgets on v1 only reported" },
-		};
-
-		for (size_t i = 0; i < AC_ARRAY_SIZE(specs); i++) {
-			bool want = has_tracepoint(vmlinux, specs[i].tp);
-
-			if (!want)
-				ac_info("bpf: the kernel has no tracepoint %s: %s", specs[i].tp,
-					specs[i].without ? specs[i].without : "ignored");
-			bpf_program__set_autoload(specs[i].prog, want);
-			if (specs[i].feature)
-				*specs[i].feature = want;
-		}
-		b->f.forks = b->f.lifecycle;
-		btf__free(vmlinux);
-		r = agentcg_bpf__load(b->skel);
-		if (r < 0) {
-			ac_log_errno(r, "bpf: the kernel refused the programs; running without them "
-					"(cpu_time by a 20 ms poll; no process list, OOM victims, forks "
-					"or v1 memory budgets)");
-			goto fail;
-		}
-		for (size_t i = 0; i < AC_ARRAY_SIZE(specs); i++) {
-			if (!bpf_program__autoload(specs[i].prog))
-				continue;
-			if (!bpf_program__attach(specs[i].prog)) {
-				r = -errno;
-				ac_log_errno(r, "bpf: cannot attach to %s: %s", specs[i].tp,
-					     specs[i].without ? specs[i].without : "ignored");
-				if (specs[i].feature)
-					*specs[i].feature = false;
-			}
+	r = load_programs(b, want);
+	if (r < 0)
+		goto fail;
+	for (int i = 0; i < N_PROGS; i++) {
+		if (want[i] && !bpf_program__attach(prog_of(b->skel, i))) {
+			r = -errno;
+			ac_log_errno(r, "bpf: cannot attach to %s: %s", prog_info[i].tp,
+				     prog_info[i].without);
+			want[i] = false;
 		}
 	}
+	b->f.lifecycle = b->f.forks = want[PROG_FORK] && want[PROG_EXEC] && want[PROG_EXIT];
+	b->f.cpu_time = want[PROG_RUNTIME];
+	b->f.oom = want[PROG_OOM];
+	b->f.memory = want[PROG_FAULT];
 	b->calls_fd = bpf_map__fd(b->skel->maps.calls);
 	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), on_record, ctx, NULL);
 	if (!b->rb) {
