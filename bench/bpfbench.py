@@ -112,8 +112,9 @@ def print_machine(m, out=sys.stdout):
     print(f"machine: {m['host']}, kernel {m['kernel']} (CONFIG_HZ={m['config_hz'] or '?'}), "
           f"{m['cpus']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB", file=out)
     print(f"date:    {m['date_utc']}", file=out)
-    print(f"commit:  {m['commit']} ({m['modified_source_files']} modified files in "
-          f"bpf/ userspace/ include/ config/ of the work tree)", file=out)
+    print(f"tree:    HEAD {m['commit']}, {m['modified_source_files']} modified files in "
+          f"bpf/ userspace/ include/ config/ of the work tree", file=out)
+    print(f"daemon:  {m.get('daemon') or 'agentcgd from --build'}", file=out)
 
 
 # -------------------------------------------------------------------- client
@@ -209,17 +210,17 @@ def install_cleanup():
 
 
 class Binaries:
-    """Private copies of agentcgd (and the bench workloads) in a temp dir:
-    every daemon of a run is the same binary even if ./build is rebuilt
-    while the bench runs."""
+    """Private copies of agentcgd (from `build`) and of the bench workloads
+    (from `bench_bin`, default ./build/bench) in a temp dir: every daemon of
+    a run is the same binary even if ./build is rebuilt while it runs."""
 
-    def __init__(self, build, workdir):
+    def __init__(self, build, workdir, bench_bin=None):
         self.dir = os.path.join(workdir, "bin")
         os.makedirs(self.dir, exist_ok=True)
         self.agentcgd = os.path.join(self.dir, "agentcgd")
         shutil.copy2(os.path.join(build, "agentcgd"), self.agentcgd)
         for name in ("forkexec", "burn"):
-            src = os.path.join(build, "bench", name)
+            src = os.path.join(bench_bin or os.path.join(REPO, "build", "bench"), name)
             if os.path.exists(src):
                 shutil.copy2(src, os.path.join(self.dir, name))
         os.chmod(self.dir, 0o755)
@@ -327,3 +328,50 @@ class Daemon:
 def make_workdir(prefix):
     d = tempfile.mkdtemp(prefix=prefix)
     return d
+
+
+def bpf_prog_stats(pid):
+    """run_cnt / run_time_ns of the BPF programs process `pid` holds, from
+    `bpftool prog show -j` ({id: {name, run_cnt, run_time_ns}}), or None
+    without bpftool."""
+    exe = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
+    if not exe:
+        return None
+    p = subprocess.run([exe, "prog", "show", "-j"], capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        return None
+    # the ids of the programs whose fds (program or link) the process holds
+    ids = set()
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        for line in _read(os.path.join(fdinfo, fd)).splitlines():
+            if line.startswith("prog_id:"):
+                ids.add(int(line.split()[1]))
+    out = {}
+    for prog in json.loads(p.stdout):
+        if prog.get("id") in ids:
+            out[prog["id"]] = {"name": prog.get("name", "?"), "run_cnt": prog.get("run_cnt", 0),
+                               "run_time_ns": prog.get("run_time_ns", 0)}
+    return out
+
+
+def irq_counts(names=("IWI", "RES", "CAL")):
+    """Totals over CPUs of some /proc/interrupts rows (IWI: IRQ work, the
+    interrupt a BPF ring buffer wakeup raises)."""
+    out = {}
+    for line in _read("/proc/interrupts").splitlines():
+        parts = line.split()
+        if parts and parts[0].rstrip(":") in names:
+            out[parts[0].rstrip(":")] = sum(int(x) for x in parts[1:] if x.isdigit())
+    return out
+
+
+def add_common_args(ap):
+    """The options both BPF benches take: what to measure and with what."""
+    ap.add_argument("--build", default=os.path.join(REPO, "build"),
+                    help="directory with the agentcgd to measure (default ./build)")
+    ap.add_argument("--bench-bin", default=os.path.join(REPO, "build", "bench"),
+                    help="directory with forkexec and burn (default ./build/bench)")
+    ap.add_argument("--daemon-desc", default=None,
+                    help="what --build is, for the report (run_bpf.sh: the revision)")
+    ap.add_argument("--config", default=os.path.join(REPO, "tests/integration/agentcgd-test.json"))

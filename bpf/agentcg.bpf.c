@@ -49,6 +49,14 @@ struct {
 	__type(value, struct acb_call);
 } calls SEC(".maps");
 
+/* Page faults seen on each CPU: the fault program looks at one in 8. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fault_tick SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, ACB_RINGBUF_BYTES);
@@ -313,14 +321,20 @@ int BPF_PROG(on_oom_victim, struct task_struct *task)
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
-	__u64 cgid = bpf_get_current_cgroup_id();
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u32 zero = 0, *tick = bpf_map_lookup_elem(&fault_tick, &zero);
+	struct acb_call *c;
+	__u64 cgid;
 
+	/* Every fault of every process on the host comes here: only one in
+	 * 8 per CPU is looked at (the charge moves in per-CPU batches of 64
+	 * pages anyway, and ticks and forks stop a call's tasks too). */
+	if (!tick || ((*tick)++ & 7))
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	c = bpf_map_lookup_elem(&calls, &cgid);
 	if (!c)
 		return 0;
-	/* The charge is read at every 8th fault of a call (it moves in
-	 * per-CPU batches of 64 pages anyway). */
-	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY) && (c->faults++ & 7) == 0) {
+	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) {
 		struct task_struct *t = bpf_get_current_task_btf();
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 		struct cgroup_subsys_state *css;

@@ -55,7 +55,6 @@ struct acb_call {
 	__u64 last_ns;	     /* bpf_ktime_get_ns() of the last runtime update */
 	__u32 last_pid;	     /* task of that update */
 	__u32 timer_state;   /* 0 none, 1 set up, 2 armed */
-	__u32 faults;	     /* page faults seen (the charge is read at every 8th) */
 	__u32 pad;
 	struct bpf_timer timer;
 };
