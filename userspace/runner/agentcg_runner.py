@@ -286,9 +286,18 @@ def describe(e):
     if isinstance(e, SystemExit):
         err["code"] = e.code if serialisable(e.code) else safe_repr(e.code)
     try:
-        tb = e.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == SELF:
-            tb = tb.tb_next             # drop the runner's own frames
+        # drop the runner's own frames: before the cell's, and after them
+        # (the SIGINT handler that raised KeyboardInterrupt)
+        kept, tb = [], e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename != SELF:
+                kept.append(tb)
+            tb = tb.tb_next
+        for a, b in zip(kept, kept[1:]):
+            a.tb_next = b
+        if kept:
+            kept[-1].tb_next = None
+        tb = kept[0] if kept else None
         e.__traceback__ = tb
         te = traceback.TracebackException(type(e), e, tb, lookup_lines=False)
         fix_lines(te, e, set())
