@@ -69,6 +69,13 @@ static __always_inline __u64 task_cgid(struct task_struct *t)
 	return t->cgroups->dfl_cgrp->kn->id;
 }
 
+/* The running call t belongs to (NULL for any other task), and its id. */
+static __always_inline struct acb_call *call_of(struct task_struct *t, __u64 *cgid)
+{
+	*cgid = task_cgid(t);
+	return bpf_map_lookup_elem(&calls, cgid);
+}
+
 static __always_inline struct acb_event *event_new(__u32 type, __u64 cgid, struct task_struct *t)
 {
 	struct acb_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -133,8 +140,8 @@ static __always_inline void stop_current(struct acb_call *c, __u64 cgid)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u64 cgid = task_cgid(child);
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 cgid;
+	struct acb_call *c = call_of(child, &cgid);
 	struct acb_event *e;
 	__u32 n;
 
@@ -155,8 +162,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u64 cgid = task_cgid(p);
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 cgid;
+	struct acb_call *c = call_of(p, &cgid);
 	struct acb_event *e;
 
 	if (!c)
@@ -173,8 +180,8 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
-	__u64 cgid = task_cgid(p);
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 cgid;
+	struct acb_call *c = call_of(p, &cgid);
 	struct signal_struct *sig;
 	struct acb_event *e;
 	__u32 flags;
@@ -190,7 +197,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	flags = BPF_CORE_READ(sig, flags);
 	e->value = (flags & SIGNAL_GROUP_EXIT) ? (__u64)BPF_CORE_READ(sig, group_exit_code)
 					       : (__u64)BPF_CORE_READ(p, exit_code);
-	e->rss_pages = BPF_CORE_READ(sig, maxrss);
+	e->rss_bytes = BPF_CORE_READ(sig, maxrss) * page_size;
 	bpf_ringbuf_submit(e, lifecycle_wakeup());
 	return 0;
 }
@@ -245,8 +252,8 @@ static __always_inline void arm_cutoff(struct acb_call *c, __u64 used, bool agai
 SEC("tp_btf/sched_stat_runtime")
 int BPF_PROG(on_runtime, struct task_struct *p, __u64 runtime)
 {
-	__u64 cgid = task_cgid(p);
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 cgid;
+	struct acb_call *c = call_of(p, &cgid);
 	__u64 used;
 
 	if (!c)
@@ -288,8 +295,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 SEC("tp_btf/mark_victim")
 int BPF_PROG(on_oom_victim, struct task_struct *task)
 {
-	__u64 cgid = task_cgid(task);
-	struct acb_call *c = bpf_map_lookup_elem(&calls, &cgid);
+	__u64 cgid;
+	struct acb_call *c = call_of(task, &cgid);
 	struct mm_struct *mm;
 	struct acb_event *e;
 	__s64 rss = 0, v;
@@ -309,7 +316,7 @@ int BPF_PROG(on_oom_victim, struct task_struct *task)
 		v = BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
 		rss += v > 0 ? v : 0;
 	}
-	e->rss_pages = (__u64)rss;
+	e->rss_bytes = (__u64)rss * page_size;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -76,7 +76,7 @@ struct acb_event {
 	__u64 cgid;	/* the call's cgroup id */
 	__u64 ktime_ns; /* bpf_ktime_get_ns() */
 	__u64 value;	/* EXIT: exit code as wait(2) encodes it; OVER: used */
-	__u64 rss_pages; /* EXIT: peak RSS (signal->maxrss); OOM: RSS now */
+	__u64 rss_bytes; /* EXIT: peak RSS (signal->maxrss); OOM: RSS now */
 	char comm[ACB_COMM_LEN];
 	char exe[ACB_EXE_LEN]; /* EXEC: the file name given to execve */
 };

@@ -189,6 +189,17 @@ def run(sock, dpid):
     check("after an interrupt the state is there", res(r).get("value") == ["kept", 2], r)
     c2.close()
 
+    # --- a client that leaves with requests pending ----------------------------
+    c3 = Client(sock)
+    c3.send("session.exec", {"path": "/t1/py", "code": "import time; time.sleep(0.5)"})
+    for _ in range(20):  # queued behind the exec, answered after the client is gone
+        c3.send("session.get", {"path": "/t1/py", "name": "keep"})
+    c3.close()
+    time.sleep(1.0)
+    r = c.call("session.exec", path="/t1/py", code="keep")
+    check("a client gone with requests pending: the daemon and the session carry on",
+          res(r).get("value") == "kept", r)
+
     # --- timeout: interrupted, not killed ------------------------------------
     r = c.call("session.exec", path="/t1/py", code="import time\ntime.sleep(30)", intent={"timeout": "500ms"})
     ex = res(r).get("verdict", {}).get("exceeded", [])

@@ -340,7 +340,6 @@ static void read_counters(struct acd_bpf *b, struct acd_call *call)
 	if (bpf_map_lookup_elem(b->calls_fd, &call->node.id, &v) == 0) {
 		call->bpf_cpu_ns = v.cpu_ns;
 		call->bpf_forks = v.forks;
-		call->bpf_signals = v.signals;
 	}
 }
 

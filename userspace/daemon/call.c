@@ -449,6 +449,19 @@ static json_t *limits_to_json(const struct ac_limits *l)
 			 cpu, "pids.max", pids);
 }
 
+/* The command (or cell) runs since call->start_ns: deadlines, counters. */
+static void call_running(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->intent.set & AC_F_TIMEOUT)
+		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
+	/* Without the BPF programs, cpu_time falls back to a poll. */
+	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
+		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
+	call->state = CALL_RUNNING;
+	ctx->calls_running++;
+	ctx->calls_total++;
+}
+
 /* The call's cgroup is the spare's: its name, dirs and usage files. */
 static void call_take_spare(struct acd_call *call, const struct acd_spare *sp)
 {
@@ -530,14 +543,7 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 		acd_watch_add(ctx, &call->out.w, EPOLLIN);
 		acd_watch_add(ctx, &call->err.w, EPOLLIN);
 	}
-	if (call->intent.set & AC_F_TIMEOUT)
-		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
-	/* Without the BPF programs, cpu_time falls back to a poll. */
-	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
-		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
-	call->state = CALL_RUNNING;
-	ctx->calls_running++;
-	ctx->calls_total++;
+	call_running(ctx, call);
 	if (call->client)
 		acd_notify(ctx, call->client, "call.started",
 			   json_pack("{s:O?, s:s, s:i}", "id", call->req_id, "path", call->path,
@@ -1104,7 +1110,7 @@ static json_t *bpf_event_json(const struct acb_event *e)
 	case ACB_EV_EXIT:
 		return json_pack("{s:i, s:s, s:o, s:I}", "pid", (int)e->pid, "comm", e->comm, "exit",
 				 acd_wstatus_json((int)e->value), "peak_rss",
-				 (json_int_t)(e->rss_pages * (uint64_t)sysconf(_SC_PAGESIZE)));
+				 (json_int_t)e->rss_bytes);
 	default:
 		return NULL;
 	}
@@ -1115,14 +1121,13 @@ void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const str
 	static const char *const names[] = { [ACB_EV_FORK] = "proc.fork",
 					     [ACB_EV_EXEC] = "proc.exec",
 					     [ACB_EV_EXIT] = "proc.exit" };
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct ac_oom_victim *v = &call->end.oom;
 
 	switch (e->type) {
 	case ACB_EV_FORK:
 	case ACB_EV_EXEC:
 	case ACB_EV_EXIT:
-		acd_procs_record(&call->procs, e, page);
+		acd_procs_record(&call->procs, e);
 		if (ctx->n_subscribed)
 			acd_event(ctx, names[e->type], call->path, bpf_event_json(e));
 		break;
@@ -1132,11 +1137,11 @@ void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const str
 			v->pid = (int)e->pid;
 			memcpy(v->comm, e->comm, sizeof(v->comm));
 			v->comm[sizeof(v->comm) - 1] = 0;
-			v->rss = e->rss_pages * page;
+			v->rss = e->rss_bytes;
 		}
 		acd_event(ctx, "oom", call->path,
 			  json_pack("{s:i, s:s, s:I}", "pid", (int)e->pid, "comm", e->comm, "rss",
-				    (json_int_t)(e->rss_pages * page)));
+				    (json_int_t)e->rss_bytes));
 		break;
 	case ACB_EV_OVER: {
 		enum ac_stop_reason why = e->over == ACB_OVER_FORKS ? AC_STOP_FORKS :
@@ -1332,29 +1337,28 @@ static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct ac
 
 int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp)
 {
-	struct acd_session *s = call->session;
 	int r;
 
+	/* The cell's limits hold before its first instruction, or it does
+	 * not run (the spare stays the runner's). */
+	if (memcmp(&sp->limits, &call->limits, sizeof(call->limits))) {
+		r = ac_cg_update_limits(&ctx->cg, &sp->node, &sp->limits, &call->limits);
+		if (r < 0)
+			return ac_log_errno(r, "%s/%s: cannot write the cell's limits",
+					    call->session->path, sp->name);
+		sp->limits = call->limits;
+	}
 	call_take_spare(call, sp);
-	if (memcmp(&sp->limits, &call->limits, sizeof(call->limits)) &&
-	    (r = ac_cg_update_limits(&ctx->cg, &sp->node, &sp->limits, &call->limits)) < 0)
-		ac_log_errno(r, "%s: cannot write the cell's limits", call->path);
-	s->last_limits = call->limits;
+	call->session->last_limits = call->limits;
 	free(sp);
 	call->pid = acd_interp_pid(call->interp);
 	if (acd_bpf_call_begin(ctx, call) == 0)
 		call->bpf_tracked = true;
 	call->start_ns = ac_now_ns();
-	if (call->intent.set & AC_F_TIMEOUT)
-		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
-	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
-		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
-	call->state = CALL_RUNNING;
-	ctx->calls_running++;
-	ctx->calls_total++;
+	call_running(ctx, call);
 	acd_event(ctx, "call.start", call->path,
-		  json_pack("{s:i, s:s, s:s}", "pid", (int)call->pid, "exec",
-			    acd_lang_name(call->interp_lang), "uid", "interpreter"));
+		  json_pack("{s:i, s:s}", "pid", (int)call->pid, "exec",
+			    acd_lang_name(call->interp_lang)));
 	return 0;
 }
 

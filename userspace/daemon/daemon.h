@@ -164,7 +164,7 @@ struct acd_call {
 	bool bpf_on;		   /* in the map now */
 	bool bpf_tracked;	   /* was registered (lifecycle, forks known) */
 	uint64_t bpf_cpu_ns;
-	uint32_t bpf_forks, bpf_signals;
+	uint32_t bpf_forks;
 	struct acd_procs procs;
 	/* session.exec: the interpreter that runs it, its reply */
 	struct acd_interp *interp;
@@ -262,7 +262,6 @@ struct acd_ctx {
 	uint64_t interp_pool_hits, interp_pool_misses;
 	unsigned interp_pool_fails;	/* pool starts in a row that died unready */
 	uint64_t interp_pool_retry_ns;	/* no pool start before this */
-	const char *runner_src;
 	int calls_running;
 	uint64_t calls_total;
 	/* Freed after the current epoll batch: a later event of the same
@@ -437,7 +436,7 @@ void acd_call_capture(struct acd_ctx *ctx, struct acd_call *call, bool err, cons
 		      size_t len);
 
 /* procs.c */
-void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t page_size);
+void acd_procs_record(struct acd_procs *p, const struct acb_event *e);
 json_t *acd_procs_json(const struct acd_procs *p);
 void acd_procs_free(struct acd_procs *p);
 /* {"code": N} or {"signal": N, "signal_name": "SIGKILL"} */

@@ -54,7 +54,6 @@ struct acd_interp {
 	struct acd_session *session;
 	enum acd_lang lang;
 	bool persist;
-	bool poolable; /* default binary and user */
 	char binary[AC_PATH_MAX];
 	uid_t uid;
 	gid_t gid;
@@ -66,7 +65,6 @@ struct acd_interp {
 	bool ready, dead;
 	char why[200];
 	char version[48];
-	uint64_t start_ns, ready_ns;
 	uint64_t seq;
 	struct acd_iop *ops; /* not sent yet, in order */
 	struct acd_iop *cur; /* sent, waiting for its answer */
@@ -379,13 +377,16 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 		while (n > 0)
 			close(fds[--n]);
 	} else if (!strcmp(op->op, "exec")) {
-		struct acd_spare *sp = in->parked;
-
+		r = acd_call_exec_begin(ctx, op->call, in->parked);
+		if (r < 0) { /* the runner stays parked; only this exec fails */
+			in->cur = NULL;
+			acd_call_exec_failed(ctx, op->call, RPC_SYSTEM, "cannot write the cell's limits");
+			iop_free(op);
+			return;
+		}
 		in->parked = NULL;
 		in->exec = op->call;
-		r = acd_call_exec_begin(ctx, op->call, sp);
-		if (r == 0)
-			r = send_frame(ctx, in, op->frame, NULL, 0);
+		r = send_frame(ctx, in, op->frame, NULL, 0);
 	} else {
 		r = send_frame(ctx, in, op->frame, NULL, 0);
 	}
@@ -490,7 +491,6 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 		if (!json_is_true(json_object_get(msg, "ready")))
 			return;
 		in->ready = true;
-		in->ready_ns = ac_now_ns();
 		if (!in->session)
 			ctx->interp_pool_fails = 0;
 		ac_strlcpy(in->version,
@@ -657,7 +657,6 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 	acd_watch_add(ctx, &in->sockw, EPOLLIN);
 	acd_watch_add(ctx, &in->outw, EPOLLIN);
 	acd_watch_add(ctx, &in->errw, EPOLLIN);
-	in->start_ns = ac_now_ns();
 out:
 	for (int i = 0; i < 2; i++) {
 		if (sv[i] >= 0)
@@ -746,7 +745,6 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 	in = interp_new(lang, binary ? binary : default_binary(ctx, lang));
 	if (!in)
 		return -ENOMEM;
-	in->poolable = poolable;
 	in->persist = persist;
 	r = resolve_user(user, &in->uid, &in->gid);
 	if (r < 0) {
@@ -913,7 +911,6 @@ int acd_interp_init(struct acd_ctx *ctx)
 {
 	int r;
 
-	ctx->runner_src = acd_runner_src;
 	ac_cg_node_init(&ctx->interp_pool_node);
 	if (ctx->cfg.interp.pool_python + ctx->cfg.interp.pool_bash == 0)
 		return 0;
@@ -946,7 +943,6 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 			return false;
 		in->uid = uid;
 		in->gid = gid;
-		in->poolable = true;
 		if (interp_spawn(ctx, in, &ctx->interp_pool_node) < 0) {
 			free(in);
 			return false; /* retried when the pool is used next */

@@ -49,7 +49,7 @@ static struct acd_proc *add(struct acd_procs *p, const struct acb_event *e)
 	return pr;
 }
 
-void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t page_size)
+void acd_procs_record(struct acd_procs *p, const struct acb_event *e)
 {
 	struct acd_proc *pr = find(p, (int)e->pid);
 
@@ -74,7 +74,7 @@ void acd_procs_record(struct acd_procs *p, const struct acb_event *e, uint64_t p
 		if (pr) {
 			pr->exited = true;
 			pr->wstatus = (int)e->value;
-			pr->peak_rss = e->rss_pages * page_size;
+			pr->peak_rss = e->rss_bytes;
 		}
 		break;
 	default:

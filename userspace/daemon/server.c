@@ -93,6 +93,7 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	if (why)
 		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
 	acd_calls_client_gone(ctx, c);
+	acd_client_gone_interp(ctx, c);
 	acd_watch_del(ctx, &c->w);
 	close(c->w.fd);
 	for (int i = 0; i < c->n_fds; i++)
