@@ -35,12 +35,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define SIGNAL_GROUP_EXIT 0x00000004
 
 const volatile __u64 page_size = 4096;
+/* Levels from a call's memory cgroup up to the daemon's root
+ * (call -> session -> tenant -> root). */
+const volatile __u32 root_depth = 3;
 
 /* ring buffer records that found no room */
 __u64 lost_events;
 /* Until then some call is within CUTOFF_HORIZON_NS of its cpu_time: only
  * then does on_switch look at the tasks being switched in. */
 __u64 near_until_ns;
+/* Armed by the daemon (userspace/daemon/pressure.c): when the root's
+ * memory charge reaches this many pages at a call's page fault, one
+ * ACB_EV_PRESSURE wakes the daemon and the arming is cleared; 0 = off. */
+__u64 pressure_pages;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -321,10 +328,38 @@ int BPF_PROG(on_oom_victim, struct task_struct *task)
 	return 0;
 }
 
+/* The root's charge, from the call's memory cgroup up its page counters:
+ * past the armed mark, one record that wakes the daemon at once. */
+static __always_inline void check_pressure(struct mem_cgroup *memcg, __u64 cgid)
+{
+	struct page_counter *pc = BPF_CORE_READ(memcg, memory.parent);
+	__u64 armed = pressure_pages, pages;
+	struct acb_event *e;
+
+	if (!armed || !pc)
+		return;
+	for (int i = 1; i < 8; i++) {
+		if (i >= root_depth || !pc)
+			break;
+		pc = BPF_CORE_READ(pc, parent);
+	}
+	if (!pc)
+		return;
+	pages = (__u64)BPF_CORE_READ(pc, usage.counter);
+	if (pages < armed || __sync_val_compare_and_swap(&pressure_pages, armed, 0) != armed)
+		return;
+	e = event_new(ACB_EV_PRESSURE, cgid, bpf_get_current_task_btf());
+	if (!e)
+		return;
+	e->value = pages * page_size;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 /* At each user page fault of a call with a memory budget (every call on
  * v1 hosts, which have no memory.high; exec cells on v2, to interrupt
  * them before the OOM killer takes their interpreter), compare its memory
- * cgroup's charge with the budget. */
+ * cgroup's charge with the budget; and, while the daemon has armed
+ * pressure_pages, the root's charge with that mark. */
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
 {
@@ -341,7 +376,7 @@ int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigne
 	c = bpf_map_lookup_elem(&calls, &cgid);
 	if (!c)
 		return 0;
-	if (c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) {
+	if (c->memcg_id && ((c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) || pressure_pages)) {
 		struct task_struct *t = bpf_get_current_task_btf();
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 		struct cgroup_subsys_state *css;
@@ -359,10 +394,11 @@ int BPF_PROG(on_page_fault, unsigned long address, struct pt_regs *regs, unsigne
 		/* the verifier knows css, not the mem_cgroup around it: a
 		 * probe read for the counter */
 		bytes = (__u64)BPF_CORE_READ(memcg, memory.usage.counter) * page_size;
-		if (bytes >= c->memory_bytes) {
+		if (c->memory_bytes && bytes >= c->memory_bytes && !(c->over & ACB_OVER_MEMORY)) {
 			c->memory_seen = bytes;
 			go_over(c, cgid, ACB_OVER_MEMORY, bytes);
 		}
+		check_pressure(memcg, cgid);
 	}
 out:
 	stop_current(c, cgid);

@@ -65,6 +65,8 @@ enum acb_event_type {
 	ACB_EV_EXIT = 3,
 	ACB_EV_OOM = 4,	 /* mark_victim: the OOM killer chose this task */
 	ACB_EV_OVER = 5, /* a budget ran out (over says which) */
+	ACB_EV_PRESSURE = 6, /* the root's memory charge passed pressure_pages
+			      * (value: the charge in bytes); sent once per arming */
 };
 
 /* One ring buffer record. */

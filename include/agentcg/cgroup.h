@@ -138,6 +138,18 @@ int ac_cg_read_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const c
 int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
 		     const char *value);
 
+/* The knobs of a priority class: v2 cpu.weight and memory.low (bytes,
+ * AC_UNLIMITED = max); hybrid cpu.shares (weight * 1024 / 100) and
+ * memory.soft_limit_in_bytes (none if protect, else 0). */
+int ac_cg_set_priority(struct ac_cgroup *cg, const struct ac_cg_node *node, uint32_t cpu_weight,
+		       uint64_t memory_low, bool protect);
+/* memory.low alone (v2; nothing on hybrid). */
+int ac_cg_set_memory_low(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t bytes);
+/* Opens a file of the node in hierarchy h (for watchers: PSI triggers,
+ * memory.events, v1 cgroup.event_control); an fd or a negative errno. */
+int ac_cg_open_file(struct ac_cgroup *cg, const struct ac_cg_node *node, enum ac_hier h,
+		    const char *file, int flags);
+
 /* Fds a child needs to place itself: the unified directory (for
  * CLONE_INTO_CGROUP) and, on hybrid, cgroup.procs of each v1 hierarchy
  * opened for writing. Close with ac_cg_placement_close. */

@@ -40,6 +40,35 @@ struct ac_interp_config {
 	int pool_bash;
 };
 
+/* What a priority class gets (cgroup knobs and OOM preference). */
+struct ac_prio_class {
+	uint32_t cpu_weight;	/* cpu.weight (v2) / cpu.shares = weight*1024/100 (v1) */
+	int oom_score_adj;	/* written for the class's processes */
+	bool protect;		/* memory.low (v2) / a soft limit (v1) of its budget */
+};
+
+/* Graduated containment under memory pressure (userspace/daemon/contain.c):
+ * fractions of the budget a pressure domain (the root, a tenant) is at. */
+struct ac_containment {
+	bool enabled;	    /* false: no priority knobs, no ladder */
+	double throttle_at; /* throttle low-priority calls */
+	double freeze_at;   /* freeze low, throttle normal */
+	double kill_at;	    /* freeze normal, kill frozen low then normal */
+	double thaw_below;  /* undo one step per `step` below this */
+	uint64_t step_ns;   /* between ladder steps while contained */
+	int interp_oom_score_adj; /* interpreters: the last thing to go */
+	struct ac_prio_class cls[3]; /* by enum ac_priority */
+};
+
+/* Adaptive intents: a call without `memory` but with a `label` gets the
+ * p95 of that label's recent peaks times margin (userspace/common/history.c). */
+struct ac_adaptive_config {
+	bool enabled;
+	double margin;	      /* >= 1 */
+	uint32_t min_samples; /* peaks a label needs first (1..window) */
+	uint32_t window;      /* last peaks kept per label (1..64) */
+};
+
 struct ac_config {
 	char socket_path[AC_PATH_MAX];	/* "" = not set (use env / built-in) */
 	unsigned int socket_mode;	/* permission bits of the socket, e.g. 0666 */
@@ -50,8 +79,11 @@ struct ac_config {
 	uint64_t admission_wait_max_ns; /* longest wait for budget */
 	int call_pool;			/* spare call cgroups (with a stub) per session */
 	bool bpf;			/* load the BPF programs (bpf/agentcg.bpf.c) */
+	uint64_t memory_budget;		/* root memory limit; AC_UNLIMITED: none */
+	struct ac_containment contain;
 	struct ac_interp_config interp;
 	struct ac_intent_defaults defaults;
+	struct ac_adaptive_config adaptive;
 	struct ac_budget session_budget; /* default budget of a new session */
 	bool tenants_on_demand;		 /* create unknown tenants on first use */
 	struct ac_budget tenant_budget;	 /* budget of on-demand tenants */

@@ -21,6 +21,8 @@ enum ac_stop_reason {
 	AC_STOP_SHUTDOWN,    /* daemon shutting down */
 	AC_STOP_FORKS,	     /* forks budget used up (BPF): killed or frozen */
 	AC_STOP_MEMORY,	     /* memory passed on a host without memory.high (BPF) */
+	AC_STOP_PRESSURE,    /* the last step of the containment ladder: killed
+			      * (a cell: interrupted) under memory pressure */
 };
 
 struct ac_usage {
@@ -53,6 +55,19 @@ struct ac_oom_victim {
 	uint64_t limit;	      /* bytes; AC_UNLIMITED for host */
 };
 
+/* What the containment ladder did to a call under memory pressure. */
+struct ac_contain_report {
+	uint32_t throttled;	/* times throttled */
+	uint32_t frozen;	/* times frozen */
+	uint64_t throttled_ns;	/* time spent throttled, frozen */
+	uint64_t frozen_ns;
+	enum ac_priority priority; /* the class it was contained as */
+	/* the budget that was nearly used up (at the last step) */
+	char domain[72];	/* "/" (the root) or "/tenant" */
+	uint64_t usage, budget; /* bytes */
+	bool host;		/* the domain was the host's memory */
+};
+
 struct ac_call_end {
 	bool exited;	   /* main process exited normally */
 	int exit_code;	   /* when exited */
@@ -63,6 +78,7 @@ struct ac_call_end {
 	bool stdout_truncated;
 	bool stderr_truncated;
 	struct ac_oom_victim oom;
+	struct ac_contain_report contain;
 };
 
 /* {"memory_peak": 1234, "memory_peak_h": "1.2K", "cpu_user_us": ...,

@@ -235,6 +235,110 @@ static void test_bad_values(void **state)
 	bad("{\"tenants\": {\"a\": {\"pids\": -2}}}", "tenants.a.pids:");
 }
 
+static void test_containment(void **state)
+{
+	struct ac_config *c = new_cfg();
+	char err[256];
+
+	/* built-in = embedded */
+	assert_true(c->contain.enabled);
+	assert_true(c->memory_budget == AC_UNLIMITED);
+	assert_true(c->contain.throttle_at == 0.75 && c->contain.kill_at == 0.95);
+	assert_int_equal(c->contain.cls[AC_PRIO_HIGH].cpu_weight, 400);
+	assert_true(c->contain.cls[AC_PRIO_HIGH].protect);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 600);
+	c->contain = (struct ac_containment){ 0 };
+	assert_int_equal(ac_config_load_default(c, err, sizeof(err)), 0);
+	assert_true(c->contain.enabled);
+	assert_true(c->contain.thaw_below == 0.70 && c->contain.freeze_at == 0.85);
+	assert_true(c->contain.step_ns == 100000000ULL);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 25);
+	assert_int_equal(c->contain.cls[AC_PRIO_NORMAL].oom_score_adj, 300);
+	assert_false(c->contain.cls[AC_PRIO_NORMAL].protect);
+	/* keys merge one by one; classes too */
+	assert_int_equal(parse(c, "{\"memory_budget\": \"2G\", \"containment\": {\"enabled\": "
+				  "false, \"step\": \"50ms\", \"classes\": {\"low\": "
+				  "{\"cpu_weight\": 10}}}}", err, sizeof(err)), 0);
+	assert_true(c->memory_budget == 2ULL << 30);
+	assert_false(c->contain.enabled);
+	assert_true(c->contain.step_ns == 50000000ULL);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 10);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 600);
+	free(c);
+
+	bad("{\"memory_budget\": \"1K\"}", "memory_budget: ");
+	bad("{\"containment\": []}", "containment: must be an object");
+	bad("{\"containment\": {\"kill_at\": 1.5}}", "containment.kill_at: must be a fraction");
+	bad("{\"containment\": {\"throttle_at\": 0}}", "containment.throttle_at: must be a fraction");
+	bad("{\"containment\": {\"freeze_at\": 0.7}}",
+	    "containment: needs thaw_below < throttle_at <= freeze_at <= kill_at");
+	bad("{\"containment\": {\"thaw_below\": 0.75}}", "containment: needs thaw_below");
+	bad("{\"containment\": {\"step\": \"1ms\"}}", "containment.step: must be from 10ms to 10s");
+	bad("{\"containment\": {\"classes\": {\"urgent\": {}}}}",
+	    "containment.classes.urgent: unknown class");
+	bad("{\"containment\": {\"classes\": {\"high\": {\"oom_score_adj\": -1000}}}}",
+	    "containment.classes.high.oom_score_adj: must be an integer from -999 to 1000");
+	bad("{\"containment\": {\"classes\": {\"high\": {\"cpu_weight\": 0}}}}",
+	    "containment.classes.high.cpu_weight: must be an integer from 1 to 10000");
+	bad("{\"containment\": {\"classes\": {\"high\": {\"memory_low\": 1}}}}",
+	    "containment.classes.high.memory_low: unknown key");
+	bad("{\"containment\": {\"enable\": true}}", "containment.enable: unknown key");
+}
+
+static void test_adaptive(void **state)
+{
+	struct ac_config *c = new_cfg();
+	char err[256];
+
+	/* built-in and embedded defaults */
+	assert_true(c->adaptive.enabled);
+	assert_true(c->adaptive.margin == 1.25);
+	assert_int_equal(c->adaptive.min_samples, 3);
+	assert_int_equal(c->adaptive.window, 32);
+	c->adaptive = (struct ac_adaptive_config){ 0 };
+	assert_int_equal(ac_config_load_default(c, err, sizeof(err)), 0);
+	assert_true(c->adaptive.enabled);
+	assert_true(c->adaptive.margin == 1.25);
+	assert_int_equal(c->adaptive.min_samples, 3);
+	assert_int_equal(c->adaptive.window, 32);
+	/* every key; then a partial object merges key by key */
+	assert_int_equal(parse(c, "{\"adaptive\": {\"enabled\": false, \"margin\": 2, "
+				  "\"min_samples\": 1, \"window\": 64}}", err, sizeof(err)), 0);
+	assert_false(c->adaptive.enabled);
+	assert_true(c->adaptive.margin == 2.0);
+	assert_int_equal(c->adaptive.min_samples, 1);
+	assert_int_equal(c->adaptive.window, 64);
+	assert_int_equal(parse(c, "{\"adaptive\": {\"margin\": 1.0, \"min_samples\": 64}}", err,
+			       sizeof(err)), 0);
+	assert_false(c->adaptive.enabled);
+	assert_true(c->adaptive.margin == 1.0);
+	assert_int_equal(c->adaptive.min_samples, 64);
+	assert_int_equal(c->adaptive.window, 64);
+	assert_int_equal(parse(c, "{\"adaptive\": {}}", err, sizeof(err)), 0);
+	assert_int_equal(c->adaptive.min_samples, 64);
+	free(c);
+
+	bad("{\"adaptive\": true}", "adaptive: must be an object");
+	bad("{\"adaptive\": {\"enable\": true}}", "adaptive.enable: unknown key");
+	bad("{\"adaptive\": {\"enabled\": 1}}", "adaptive.enabled: must be true or false");
+	bad("{\"adaptive\": {\"margin\": 0.99}}", "adaptive.margin: must be a number from 1 to 100");
+	bad("{\"adaptive\": {\"margin\": 0}}", "adaptive.margin: must be a number from 1 to 100");
+	bad("{\"adaptive\": {\"margin\": -1.25}}", "adaptive.margin: must be a number");
+	bad("{\"adaptive\": {\"margin\": 100.5}}", "adaptive.margin: must be a number");
+	bad("{\"adaptive\": {\"margin\": \"1.25\"}}", "adaptive.margin: must be a number");
+	bad("{\"adaptive\": {\"min_samples\": 0}}", "adaptive.min_samples: must be an integer from 1 to 64");
+	bad("{\"adaptive\": {\"min_samples\": 65}}", "adaptive.min_samples: must be an integer");
+	bad("{\"adaptive\": {\"min_samples\": 2.5}}", "adaptive.min_samples: must be an integer");
+	bad("{\"adaptive\": {\"min_samples\": \"3\"}}", "adaptive.min_samples: must be an integer");
+	bad("{\"adaptive\": {\"window\": 0}}", "adaptive.window: must be an integer from 1 to 64");
+	bad("{\"adaptive\": {\"window\": 65}}", "adaptive.window: must be an integer");
+	bad("{\"adaptive\": {\"window\": -32}}", "adaptive.window: must be an integer");
+	bad("{\"adaptive\": {\"window\": null}}", "adaptive.window: must be an integer");
+	/* min_samples the window could never hold (the built-in min_samples is 3) */
+	bad("{\"adaptive\": {\"window\": 2}}", "adaptive: min_samples (3) must not be more than window (2)");
+	bad("{\"adaptive\": {\"min_samples\": 33}}", "adaptive: min_samples (33) must not be more than window (32)");
+}
+
 static void test_bad_json(void **state)
 {
 	bad("", "line 1");
@@ -359,6 +463,8 @@ int main(void)
 		cmocka_unit_test(test_partial_file_keeps_builtins),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_adaptive),
+		cmocka_unit_test(test_containment),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_too_many_tenants),
 		cmocka_unit_test(test_interpreters),

@@ -564,6 +564,72 @@ static void test_stopped_by(void **state)
 	json_decref(c.v);
 }
 
+static void test_containment(void **state)
+{
+	struct call c = { 0 };
+	json_t *ct, *dom;
+
+	/* killed by the ladder: stopped_by, status failed, the summary leads
+	 * with what happened and what to change */
+	call_init(&c, "{\"priority\": \"low\"}");
+	c.end = (struct ac_call_end){ .exited = false, .term_signal = SIGKILL,
+				      .stop = AC_STOP_PRESSURE };
+	c.end.contain = (struct ac_contain_report){ .throttled = 1, .frozen = 1,
+						    .throttled_ns = 1500000000ULL,
+						    .frozen_ns = 250000000ULL,
+						    .priority = AC_PRIO_LOW, .usage = 980 * M,
+						    .budget = 1024 * M };
+	strcpy(c.end.contain.domain, "/t1");
+	build(&c);
+	assert_string_equal(status(&c), "failed");
+	assert_string_equal(json_string_value(json_object_get(c.v, "stopped_by")),
+			    "memory pressure");
+	summary_has(&c, "killed under memory pressure: budget /t1 was at 980M of 1G");
+	summary_has(&c, "low-priority call");
+	ct = json_object_get(c.v, "containment");
+	assert_non_null(ct);
+	assert_string_equal(json_string_value(json_object_get(ct, "priority")), "low");
+	assert_int_equal(json_integer_value(json_object_get(ct, "throttled")), 1);
+	assert_int_equal(json_integer_value(json_object_get(ct, "throttled_ms")), 1500);
+	assert_int_equal(json_integer_value(json_object_get(ct, "frozen_ms")), 250);
+	assert_true(json_is_true(json_object_get(ct, "killed")));
+	dom = json_object_get(ct, "domain");
+	assert_string_equal(json_string_value(json_object_get(dom, "path")), "/t1");
+	assert_int_equal(json_integer_value(json_object_get(dom, "budget")), (json_int_t)(1024 * M));
+	json_decref(c.v);
+
+	/* a cell: interrupted, not killed */
+	c.end.interrupted = true;
+	build(&c);
+	summary_has(&c, "interrupted under memory pressure");
+	summary_has(&c, "low-priority cell");
+	json_decref(c.v);
+
+	/* contained, then let go: ok, and the summary says it was slowed;
+	 * the CPU quota the ladder set is not an exceeded cpu intent */
+	call_init(&c, "{}");
+	c.end = (struct ac_call_end){ .exited = true, .exit_code = 0 };
+	c.end.contain = (struct ac_contain_report){ .frozen = 2, .frozen_ns = 2000000000ULL,
+						    .priority = AC_PRIO_NORMAL, .host = true };
+	c.u.cpu_nr_throttled = 3;
+	build(&c);
+	assert_string_equal(status(&c), "ok");
+	assert_int_equal(n_entries(&c), 0);
+	summary_has(&c, "slowed under memory pressure (normal-priority): throttled 0");
+	ct = json_object_get(c.v, "containment");
+	assert_false(json_is_true(json_object_get(ct, "killed")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ct, "domain"), "path")),
+			    "host");
+	json_decref(c.v);
+
+	/* never contained: no containment object */
+	call_init(&c, "{}");
+	c.end = (struct ac_call_end){ .exited = true };
+	build(&c);
+	assert_null(json_object_get(c.v, "containment"));
+	json_decref(c.v);
+}
+
 static void test_leading_finding(void **state)
 {
 	struct call c = { 0 };
@@ -653,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_oom_victim),
 		cmocka_unit_test(test_stopped_by),
 		cmocka_unit_test(test_leading_finding),
+		cmocka_unit_test(test_containment),
 		cmocka_unit_test(test_null_inputs),
 		cmocka_unit_test(test_usage_json),
 	};

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agentcg/config.h"
+#include "agentcg/history.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 
@@ -61,6 +62,22 @@ void ac_config_init(struct ac_config *cfg)
 		.admission_wait_max_ns = 10ULL * 60 * 1000000000ULL,
 		.call_pool = 2,
 		.bpf = true,
+		.memory_budget = AC_UNLIMITED,
+		.contain = {
+			.enabled = true,
+			.throttle_at = 0.75,
+			.freeze_at = 0.85,
+			.kill_at = 0.95,
+			.thaw_below = 0.70,
+			.step_ns = 100ULL * 1000000,
+			.interp_oom_score_adj = 0,
+			.cls = {
+				[AC_PRIO_NORMAL] = { .cpu_weight = 100, .oom_score_adj = 300 },
+				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 600 },
+				[AC_PRIO_HIGH] = { .cpu_weight = 400, .oom_score_adj = 100,
+						   .protect = true },
+			},
+		},
 		.defaults = {
 			.memory = 512 * MiB,
 			.memory_max_factor = 1.5,
@@ -70,6 +87,7 @@ void ac_config_init(struct ac_config *cfg)
 			.priority = AC_PRIO_NORMAL,
 			.on_exceed = AC_EXCEED_KILL,
 		},
+		.adaptive = { .enabled = true, .margin = 1.25, .min_samples = 3, .window = 32 },
 		.session_budget = { .memory_max = 4 * GiB, .cpu = 0, .pids_max = 4096 },
 		.tenants_on_demand = false,
 		.tenant_budget = { .memory_max = 8 * GiB, .cpu = 0, .pids_max = 8192 },
@@ -393,6 +411,162 @@ static int get_interpreters(struct ctx *c, const char *path, const json_t *v,
 	return 0;
 }
 
+/* A fraction of a budget: 0 < x <= 1. */
+static int get_fraction(struct ctx *c, const char *path, const json_t *v, double *out)
+{
+	if (!json_is_number(v) || !(json_number_value(v) > 0 && json_number_value(v) <= 1.0))
+		return fail(c, path, "must be a fraction of the budget, above 0 and at most 1");
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int get_int_range(struct ctx *c, const char *path, const json_t *v, int lo, int hi,
+			 int *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return fail(c, path, "must be an integer from %d to %d", lo, hi);
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+/* {"cpu_weight": 1..10000, "oom_score_adj": -999..1000, "protect": bool} */
+static int get_prio_class(struct ctx *c, const char *path, const json_t *v,
+			  struct ac_prio_class *pc)
+{
+	char kp[KEY_PATH_MAX];
+	const char *key;
+	json_t *x;
+	int r, w;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "cpu_weight") == 0) {
+			r = get_int_range(c, kp, x, 1, 10000, &w);
+			if (r == 0)
+				pc->cpu_weight = (uint32_t)w;
+		} else if (strcmp(key, "oom_score_adj") == 0) {
+			/* -1000 would make the class unkillable: the OOM killer
+			 * must always have a last resort. */
+			r = get_int_range(c, kp, x, -999, 1000, &pc->oom_score_adj);
+		} else if (strcmp(key, "protect") == 0) {
+			r = get_bool(c, kp, x, &pc->protect);
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int get_containment(struct ctx *c, const char *path, const json_t *v,
+			   struct ac_containment *k)
+{
+	char kp[KEY_PATH_MAX];
+	const char *key;
+	json_t *x;
+	int r;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "enabled") == 0) {
+			r = get_bool(c, kp, x, &k->enabled);
+		} else if (strcmp(key, "throttle_at") == 0) {
+			r = get_fraction(c, kp, x, &k->throttle_at);
+		} else if (strcmp(key, "freeze_at") == 0) {
+			r = get_fraction(c, kp, x, &k->freeze_at);
+		} else if (strcmp(key, "kill_at") == 0) {
+			r = get_fraction(c, kp, x, &k->kill_at);
+		} else if (strcmp(key, "thaw_below") == 0) {
+			r = get_fraction(c, kp, x, &k->thaw_below);
+		} else if (strcmp(key, "step") == 0) {
+			r = get_duration(c, kp, x, &k->step_ns);
+			if (r == 0 && (k->step_ns < 10 * 1000000ULL || k->step_ns > 10000000000ULL))
+				r = fail(c, kp, "must be from 10ms to 10s");
+		} else if (strcmp(key, "interpreter_oom_score_adj") == 0) {
+			r = get_int_range(c, kp, x, -999, 1000, &k->interp_oom_score_adj);
+		} else if (strcmp(key, "classes") == 0) {
+			const char *cn;
+			json_t *cv;
+			char cp[KEY_PATH_MAX];
+
+			r = json_is_object(x) ? 0 : fail(c, kp, "must be an object");
+			json_object_foreach(x, cn, cv) {
+				enum ac_priority p;
+
+				if (r < 0)
+					break;
+				join(cp, sizeof(cp), kp, cn);
+				if (ac_priority_parse(cn, &p) < 0)
+					r = fail(c, cp, "unknown class (low, normal or high)");
+				else
+					r = get_prio_class(c, cp, cv, &k->cls[p]);
+			}
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!(k->thaw_below < k->throttle_at && k->throttle_at <= k->freeze_at &&
+	      k->freeze_at <= k->kill_at))
+		return fail(c, path, "needs thaw_below < throttle_at <= freeze_at <= kill_at");
+	return 0;
+}
+
+/* Peaks of a label: 1 .. AC_HISTORY_WINDOW_MAX. */
+static int get_samples(struct ctx *c, const char *path, const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > AC_HISTORY_WINDOW_MAX)
+		return fail(c, path, "must be an integer from 1 to %d", AC_HISTORY_WINDOW_MAX);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* "adaptive": {"enabled", "margin", "min_samples", "window"} */
+static int get_adaptive(struct ctx *c, const char *path, const json_t *v,
+			struct ac_adaptive_config *a)
+{
+	char kp[KEY_PATH_MAX];
+	const char *key;
+	json_t *x;
+	int r;
+
+	if (!json_is_object(v))
+		return fail(c, path, "must be an object");
+	json_object_foreach((json_t *)v, key, x) {
+		join(kp, sizeof(kp), path, key);
+		if (strcmp(key, "enabled") == 0) {
+			r = get_bool(c, kp, x, &a->enabled);
+		} else if (strcmp(key, "margin") == 0) {
+			if (!json_is_number(x) || !(json_number_value(x) >= 1.0 &&
+						    json_number_value(x) <= AC_HISTORY_MARGIN_MAX)) {
+				r = fail(c, kp, "must be a number from 1 to %g", AC_HISTORY_MARGIN_MAX);
+			} else {
+				a->margin = json_number_value(x);
+				r = 0;
+			}
+		} else if (strcmp(key, "min_samples") == 0) {
+			r = get_samples(c, kp, x, &a->min_samples);
+		} else if (strcmp(key, "window") == 0) {
+			r = get_samples(c, kp, x, &a->window);
+		} else {
+			r = fail(c, kp, "unknown key");
+		}
+		if (r < 0)
+			return r;
+	}
+	if (a->min_samples > a->window)
+		return fail(c, path, "min_samples (%u) must not be more than window (%u)",
+			    a->min_samples, a->window);
+	return 0;
+}
+
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
 {
 	char kp[KEY_PATH_MAX];
@@ -461,12 +635,18 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_duration(c, key, v, &cfg->admission_wait_max_ns);
 		else if (strcmp(key, "defaults") == 0)
 			r = get_defaults(c, key, v, &cfg->defaults);
+		else if (strcmp(key, "adaptive") == 0)
+			r = get_adaptive(c, key, v, &cfg->adaptive);
 		else if (strcmp(key, "session_budget") == 0)
 			r = get_budget(c, key, v, &cfg->session_budget);
 		else if (strcmp(key, "call_pool") == 0)
 			r = get_call_pool(c, key, v, &cfg->call_pool);
 		else if (strcmp(key, "interpreters") == 0)
 			r = get_interpreters(c, key, v, &cfg->interp);
+		else if (strcmp(key, "memory_budget") == 0)
+			r = get_size(c, key, v, &cfg->memory_budget, AC_MEMORY_MIN, true);
+		else if (strcmp(key, "containment") == 0)
+			r = get_containment(c, key, v, &cfg->contain);
 		else if (strcmp(key, "bpf") == 0)
 			r = get_bool(c, key, v, &cfg->bpf);
 		else if (strcmp(key, "tenants_on_demand") == 0)

@@ -219,7 +219,9 @@ static void check_cpu(struct findings *fs, const struct ac_intent *in,
 	char thr[HUMAN_MAX];
 	struct finding *f;
 
-	if (!u->cpu_nr_throttled)
+	/* Throttled with no quota of its own: the containment ladder did it
+	 * (the verdict's "containment" says so), not an intent. */
+	if (!u->cpu_nr_throttled || lim->cpu_quota_us == AC_UNLIMITED)
 		return;
 	if (u->wall_ns)
 		used = round3((double)(u->cpu_user_us + u->cpu_system_us) * 1000.0 /
@@ -344,6 +346,8 @@ static const char *stopped_by(enum ac_stop_reason stop)
 		return "operator";
 	case AC_STOP_SHUTDOWN:
 		return "shutdown";
+	case AC_STOP_PRESSURE:
+		return "memory pressure";
 	default:
 		return NULL;
 	}
@@ -418,11 +422,63 @@ static int leading_finding(const struct findings *fs)
 	return best;
 }
 
+static bool was_contained(const struct ac_call_end *end)
+{
+	return end->contain.throttled || end->contain.frozen || end->stop == AC_STOP_PRESSURE;
+}
+
+/* The ladder's last step: what happened and what the agent can change. */
+static void line_add_pressure(struct line *l, const struct ac_call_end *end)
+{
+	const struct ac_contain_report *c = &end->contain;
+	char usage[HUMAN_MAX], budget[HUMAN_MAX];
+
+	human_size(c->usage, usage, sizeof(usage));
+	human_size(c->budget, budget, sizeof(budget));
+	line_add(l, "%s under memory pressure: %s%s was at %s of %s and this %s-priority %s was "
+		 "the largest one contained; run it later, with less memory, or at a higher "
+		 "priority ", end->interrupted ? "interrupted" : "killed",
+		 c->host ? "the host" : "budget ", c->host ? "" : c->domain, usage, budget,
+		 ac_priority_name(c->priority), end->interrupted ? "cell" : "call");
+}
+
+/* "; slowed under memory pressure: throttled 1.2s, frozen 300ms" */
+static void line_add_contained(struct line *l, const struct ac_call_end *end)
+{
+	const struct ac_contain_report *c = &end->contain;
+	char t[HUMAN_MAX], f[HUMAN_MAX];
+
+	if (!c->throttled && !c->frozen)
+		return;
+	ac_format_duration(c->throttled_ns, t, sizeof(t));
+	ac_format_duration(c->frozen_ns, f, sizeof(f));
+	line_add(l, "; slowed under memory pressure (%s-priority): throttled %s, frozen %s",
+		 ac_priority_name(c->priority), t, f);
+}
+
+static json_t *contain_json(const struct ac_call_end *end)
+{
+	const struct ac_contain_report *c = &end->contain;
+
+	return json_pack("{s:s, s:i, s:I, s:i, s:I, s:b, s:{s:s, s:o, s:o}}", "priority",
+			 ac_priority_name(c->priority), "throttled", (int)c->throttled,
+			 "throttled_ms", (json_int_t)(c->throttled_ns / 1000000), "frozen",
+			 (int)c->frozen, "frozen_ms", (json_int_t)(c->frozen_ns / 1000000),
+			 "killed", end->stop == AC_STOP_PRESSURE, "domain", "path",
+			 c->host ? "host" : c->domain, "usage", u64_json(c->usage), "budget",
+			 u64_json(c->budget));
+}
+
 static void summarize(struct line *l, const struct findings *fs, const struct ac_usage *u,
 		      const struct ac_call_end *end, const char *stopper)
 {
 	char sig[32];
 
+	if (end->stop == AC_STOP_PRESSURE) {
+		line_add_pressure(l, end);
+		line_add_usage(l, u);
+		return;
+	}
 	if (fs->n) {
 		int lead = leading_finding(fs);
 		const char *sep = "; also exceeded: ";
@@ -436,6 +492,7 @@ static void summarize(struct line *l, const struct findings *fs, const struct ac
 		}
 		if (end->exited && end->exit_code != 0)
 			line_add(l, "; exited with code %d", end->exit_code);
+		line_add_contained(l, end);
 		return;
 	}
 	if (stopper) {
@@ -454,6 +511,7 @@ static void summarize(struct line *l, const struct findings *fs, const struct ac
 		line_add(l, "within intent ");
 	}
 	line_add_usage(l, u);
+	line_add_contained(l, end);
 }
 
 static json_t *findings_json(struct findings *fs)
@@ -535,6 +593,8 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 		json_object_set_new(v, "frozen", json_true());
 	if (v && end->oom.seen)
 		json_object_set_new(v, "oom", oom_json(&end->oom));
+	if (v && was_contained(end))
+		json_object_set_new(v, "containment", contain_json(end));
 	return v;
 }
 

@@ -75,6 +75,10 @@ static int on_record(void *data, void *rec, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	ctx->bpf->records++;
+	if (e->type == ACB_EV_PRESSURE) { /* the root, whichever call saw it */
+		acd_pressure_kernel_event(ctx, e->value);
+		return 0;
+	}
 	call = call_by_cgid(ctx->bpf, e->cgid);
 	if (call)
 		acd_call_on_bpf_event(ctx, call, e);
@@ -300,10 +304,13 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 	}
 	if (in->set & AC_F_FORKS && b->f.forks)
 		v.forks_max = in->forks;
-	/* memory: on v1 (no memory.high) for every call; on v2 memory.high
-	 * throttles, and only exec cells are also interrupted at it. */
+	/* memory: on v1 (no memory.high) for every call that declared it
+	 * (a memory assumed from the defaults or the label's history is
+	 * only reported there); on v2 memory.high throttles, and only exec
+	 * cells are also interrupted at it. */
 	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED) {
-		if (ctx->cg.kind == AC_CG_HYBRID && call->node.dirfd[AC_H_MEMORY] >= 0 &&
+		if (ctx->cg.kind == AC_CG_HYBRID && !(in->defaulted & AC_F_MEMORY) &&
+		    call->node.dirfd[AC_H_MEMORY] >= 0 &&
 		    fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0) {
 			v.memory_bytes = in->memory;
 			v.memcg_id = st.st_ino;
@@ -311,6 +318,15 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 			v.memory_bytes = in->memory;
 			v.memcg_id = call->node.id;
 		}
+	}
+	/* The root's charge is read from the call's memory cgroup up
+	 * (pressure), so every call has it. */
+	if (!v.memcg_id && b->f.memory) {
+		if (ctx->cg.kind == AC_CG_V2)
+			v.memcg_id = call->node.id;
+		else if (call->node.dirfd[AC_H_MEMORY] >= 0 &&
+			 fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0)
+			v.memcg_id = st.st_ino;
 	}
 	v.action = in->on_exceed == AC_EXCEED_FREEZE ? ACB_ACT_STOP :
 		   in->on_exceed == AC_EXCEED_REPORT ? ACB_ACT_REPORT :
@@ -415,6 +431,17 @@ static int64_t map_entries(int fd)
 		n++;
 	}
 	return n;
+}
+
+bool acd_bpf_pressure_arm(struct acd_ctx *ctx, uint64_t bytes)
+{
+	struct acd_bpf *b = ctx->bpf;
+	uint64_t page = b ? b->skel->rodata->page_size : 0;
+
+	if (!b || !b->f.memory || !page)
+		return false;
+	b->skel->bss->pressure_pages = bytes ? (bytes + page - 1) / page : 0;
+	return true;
 }
 
 json_t *acd_bpf_info(struct acd_ctx *ctx)

@@ -517,6 +517,7 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	sreq.n_groups = call->n_groups;
 	memcpy(sreq.groups, call->groups, sizeof(gid_t) * (size_t)call->n_groups);
 
+	acd_prio_call_process(ctx, call, stub.pid); /* inherited by what it starts */
 	call->start_ns = ac_now_ns();
 	r = ac_stub_exec(&stub, &sreq);
 	if (child_out >= 0)
@@ -797,6 +798,7 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 			(int)call->pid, "argv", argv, "intent", ac_intent_to_json(&call->intent),
 			"limits", limits_to_json(&call->limits), "usage", ac_usage_to_json(&u),
 			"verdict", verdict);
+	acd_adaptive_result(ctx, call, u.memory_peak, json_object_get(res, "intent"));
 	if (json_object_get(verdict, "exit"))
 		json_object_set(res, "exit", json_object_get(verdict, "exit"));
 	if (call->interp)
@@ -836,7 +838,10 @@ static void reply_spawn_failed(struct acd_ctx *ctx, struct acd_call *call)
 
 static void call_reply_result(struct acd_ctx *ctx, struct acd_call *call)
 {
-	json_t *verdict, *res = call_result(ctx, call, &verdict);
+	json_t *verdict, *res;
+
+	acd_contain_call_end(ctx, call); /* its times go into the verdict */
+	res = call_result(ctx, call, &verdict);
 	json_t *status = json_object_get(verdict, "status");
 	json_t *ev = json_pack("{s:O, s:O}", "status", status ? status : json_null(), "summary",
 			       json_object_get(verdict, "summary") ?
@@ -862,6 +867,7 @@ static void call_reply(struct acd_ctx *ctx, struct acd_call *call)
 
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 {
+	acd_contain_call_end(ctx, call);
 	acd_bpf_call_end(ctx, call);
 	if (!call->replied)
 		call_reply(ctx, call);
@@ -1077,6 +1083,7 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 		ac_cg_freeze(&ctx->cg, &call->node, true);
 		acd_bpf_call_handled(ctx, call);
 		continue_stopped(ctx, call);
+		acd_contain_call_end(ctx, call); /* the operator's now */
 		call->end.frozen = true;
 		call->end_ns = now;
 		acd_bpf_call_sync(ctx, call);
@@ -1084,6 +1091,23 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 	} else {
 		acd_call_kill(ctx, call, why);
 	}
+}
+
+void acd_call_pressure_stop(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->state != CALL_RUNNING || call->replied || call->end.stop != AC_STOP_NONE)
+		return;
+	call->end.stop = AC_STOP_PRESSURE;
+	if (call->interp) {
+		/* Never the interpreter: the cell is thawed and interrupted,
+		 * with no kill after it (unlike a budget's). */
+		if (call->contain.level == CONTAIN_FROZEN)
+			ac_cg_freeze(&ctx->cg, &call->node, false);
+		acd_contain_call_end(ctx, call);
+		call->interrupted = acd_interp_interrupt(ctx, call->interp);
+		return;
+	}
+	ac_cg_kill(&ctx->cg, &call->node);
 }
 
 static void check_cpu_time(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
@@ -1478,7 +1502,9 @@ void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *
 	}
 	call->capture = true;
 	call->session = s;
+	acd_adaptive_assume(ctx, call);
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
+	acd_prio_call_resolve(ctx, call);
 	ac_intent_to_limits(&call->intent, &call->limits);
 	call->reserved_mem = reservation(&call->limits);
 	call->req_id = json_incref(id);
@@ -1536,7 +1562,9 @@ void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, 
 				"for commands", json_pack("{s:s}", "path", call->session->path));
 		goto free_call;
 	}
+	acd_adaptive_assume(ctx, call);
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
+	acd_prio_call_resolve(ctx, call);
 	ac_intent_to_limits(&call->intent, &call->limits);
 	call->reserved_mem = reservation(&call->limits);
 	call->req_id = json_incref(id);

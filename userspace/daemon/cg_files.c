@@ -504,3 +504,44 @@ int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const 
 	}
 	return -EINVAL;
 }
+
+/* ---- priority -------------------------------------------------------- */
+
+int ac_cg_set_priority(struct ac_cgroup *cg, const struct ac_cg_node *node, uint32_t cpu_weight,
+		       uint64_t memory_low, bool protect)
+{
+	int r;
+
+	if (cg->kind == AC_CG_V2) {
+		if ((r = cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "cpu.weight", cpu_weight)) < 0)
+			return r;
+		return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "memory.low", memory_low);
+	}
+	/* v1: cpu.shares is weight scaled to its default of 1024; there is no
+	 * memory.low, the soft limit is the nearest knob: global reclaim
+	 * pushes groups above their soft limit back first, so an unprotected
+	 * session gets 0 and a protected one none. */
+	if ((r = cg_write_u64_at(fd_of(node, AC_H_CPU), "cpu.shares",
+				 cpu_weight * 1024ULL / 100 < 2 ? 2 : cpu_weight * 1024ULL / 100)) < 0)
+		return r;
+	return v1_write_limit(fd_of(node, AC_H_MEMORY), "memory.soft_limit_in_bytes",
+			      protect ? AC_UNLIMITED : 0);
+}
+
+int ac_cg_set_memory_low(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t bytes)
+{
+	if (cg->kind != AC_CG_V2)
+		return 0;
+	return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "memory.low", bytes);
+}
+
+int ac_cg_open_file(struct ac_cgroup *cg, const struct ac_cg_node *node, enum ac_hier h,
+		    const char *file, int flags)
+{
+	int fd;
+
+	if (fd_of(node, h) < 0)
+		return -ENOENT;
+	fd = openat(fd_of(node, h), file, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}

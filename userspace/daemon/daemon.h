@@ -43,6 +43,7 @@ enum {
 };
 
 struct acd_ctx;
+struct ac_history;
 
 /* Every fd in the epoll set carries one of these. */
 struct acd_watch {
@@ -115,6 +116,23 @@ struct acd_procs {
 	uint64_t omitted;  /* seen but not listed */
 };
 
+/* contain.c: where the ladder has a call (worst first is FROZEN). */
+enum acd_contain_level { CONTAIN_NONE = 0, CONTAIN_THROTTLED, CONTAIN_FROZEN };
+
+struct acd_contain_state {
+	enum acd_contain_level level;
+	uint64_t since_ns;	/* when the current level began */
+	bool throttle_written;	/* the throttle knobs were written (restore them) */
+};
+
+/* adaptive.c: where a call's memory came from when it came from its
+ * label's history (samples 0: it did not). */
+struct acd_adaptive_use {
+	uint32_t samples; /* peaks it was made of */
+	uint64_t p95;	  /* bytes */
+	double margin;
+};
+
 struct acd_call {
 	struct acd_call *next;		  /* in session->calls */
 	struct acd_call *client_next;	  /* in client->calls */
@@ -131,6 +149,7 @@ struct acd_call {
 	bool populated;		   /* last known cgroup.events "populated" */
 	uint64_t next_populated_check_ns;
 	struct ac_intent intent;
+	struct acd_adaptive_use adaptive;
 	struct ac_limits limits;
 	uint64_t reserved_mem; /* admission reservation */
 	/* the command */
@@ -174,6 +193,8 @@ struct acd_call {
 	bool interrupted;
 	bool interp_died;
 	enum acd_lang interp_lang;
+	/* contain.c: the ladder's hold on it (end.contain is the report) */
+	struct acd_contain_state contain;
 };
 
 struct acd_tenant;
@@ -210,11 +231,38 @@ struct acd_session {
 	struct acd_interp *interp;    /* interpreter sessions (session.create lang) */
 	bool interpreter;	      /* an interpreter session: spares have no stub */
 	struct ac_limits last_limits; /* spares are written with these */
+	struct acd_watch memevents;   /* v2 memory.events, for the ladder (pressure.c) */
+	uint64_t last_events[4];
 	/* session.close in progress: reply when the last call is gone */
 	bool closing;
 	struct acd_client *close_client;
 	json_t *close_id;
 	int close_killed;
+};
+
+/* pressure.c: a memory budget the ladder watches: the root (memory_budget,
+ * or the host's memory without one) and every tenant with a memory_max. */
+enum acd_band {
+	BAND_CALM = 0,	/* below thaw_below: contained calls are let go */
+	BAND_HOLD,	/* thaw_below .. throttle_at: nothing changes */
+	BAND_THROTTLE,	/* throttle_at ..: low-priority calls throttled */
+	BAND_FREEZE,	/* freeze_at ..: low frozen, normal throttled */
+	BAND_KILL,	/* kill_at ..: normal frozen; the largest contained call killed */
+};
+
+struct acd_domain {
+	char path[AC_NAME_MAX + 2];   /* "/" or "/tenant" */
+	const struct ac_cg_node *node;
+	struct acd_tenant *tenant;    /* NULL: the root */
+	uint64_t budget;	      /* bytes */
+	bool host;		      /* the root without memory_budget: host memory */
+	uint64_t usage;		      /* last sample, bytes */
+	enum acd_band band;
+	uint64_t psi_until_ns;	      /* a PSI trigger fired: at least BAND_THROTTLE till then */
+	struct acd_watch psi;	      /* memory.pressure trigger (EPOLLPRI) */
+	struct acd_watch memevents;   /* v2 memory.events (EPOLLPRI) */
+	struct acd_watch thresholds;  /* v1: eventfd of the usage thresholds */
+	uint64_t last_events[4];      /* memory.events low, high, max, oom_kill */
 };
 
 struct acd_tenant {
@@ -226,6 +274,8 @@ struct acd_tenant {
 	uint64_t reserved_mem;
 	bool frozen;
 	struct acd_session *sessions;
+	uint64_t memory_low;	/* written sum of its protected sessions */
+	struct acd_domain *dom;	/* pressure domain (memory_max set), else NULL */
 };
 
 struct acd_bpf;
@@ -237,6 +287,7 @@ struct acd_bpf_features {
 struct acd_ctx {
 	struct ac_config cfg;
 	struct acd_bpf *bpf; /* NULL: not loaded */
+	struct ac_history *history; /* adaptive.c: peaks per label; NULL: off */
 	int n_subscribed;    /* clients subscribed to events */
 	struct ac_cgroup cg;
 	const char *force_backend;
@@ -268,6 +319,14 @@ struct acd_ctx {
 	 * batch may still point at them. */
 	struct acd_client *dead_clients;
 	struct acd_call *dead_calls;
+	/* pressure.c / contain.c / priority.c */
+	struct acd_domain root_dom;
+	uint64_t root_memory_low;	/* written sum */
+	bool bpf_pressure;		/* the BPF programs watch the root's charge */
+	uint64_t contain_next_ns;	/* next ladder step; 0 none */
+	uint64_t contain_last_release_ns;
+	int contained;			/* calls throttled or frozen now */
+	uint64_t contain_counts[3];	/* throttles, freezes, kills so far */
 	bool stopping;
 	uint64_t stop_deadline_ns;
 	int exit_code;
@@ -338,6 +397,18 @@ bool acd_calls_all_gone(struct acd_ctx *ctx);
 json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call);
 const char *acd_call_state_name(enum acd_call_state st);
 
+/* adaptive.c: adaptive intents from per-label memory history */
+int acd_adaptive_init(struct acd_ctx *ctx);
+void acd_adaptive_free(struct acd_ctx *ctx);
+/* Before the defaults: a call without memory but with a label that has
+ * enough history gets memory from it (marked defaulted). */
+void acd_adaptive_assume(struct acd_ctx *ctx, struct acd_call *call);
+/* The call's result: records its peak under its label, and adds
+ * "adaptive" to the result's intent object when its memory came from
+ * history. */
+void acd_adaptive_result(struct acd_ctx *ctx, struct acd_call *call, uint64_t peak,
+			 json_t *intent);
+
 /* pool.c */
 /* A ready spare for a call with limits lim (built now if none is ready);
  * the caller owns it and frees it with free() after taking its parts. */
@@ -379,6 +450,10 @@ void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_call *call);
 /* Sync, then delete the call's entry. */
 void acd_bpf_call_end(struct acd_ctx *ctx, struct acd_call *call);
 json_t *acd_bpf_info(struct acd_ctx *ctx);
+/* One ACB_EV_PRESSURE when the root's charge reaches bytes at a call's
+ * page fault (0: off); false if the programs cannot (then the caller
+ * relies on its other sources). */
+bool acd_bpf_pressure_arm(struct acd_ctx *ctx, uint64_t bytes);
 
 /* call.c: a ring buffer record of one of the call's processes. */
 void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const struct acb_event *e);
@@ -446,6 +521,43 @@ json_t *acd_wstatus_json(int wstatus);
  * has an interpreter (alive, if need_alive); else replies and <0. */
 int acd_session_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 			     struct acd_session *s, bool need_alive);
+
+/* priority.c: the class knobs of a session, oom_score_adj of processes */
+int acd_prio_session_apply(struct acd_ctx *ctx, struct acd_session *s);
+void acd_prio_session_gone(struct acd_ctx *ctx);
+int acd_prio_oom_adj(pid_t pid, int adj);
+/* A call without its own priority takes its session's. */
+void acd_prio_call_resolve(struct acd_ctx *ctx, struct acd_call *call);
+void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid);
+void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid);
+
+/* pressure.c: detection. The root's budget is written and its watchers
+ * (PSI trigger, memory.events or v1 usage thresholds, the BPF mark) set
+ * up; tenants and sessions get theirs as they come. Every source kicks
+ * the ladder (contain.c). */
+int acd_pressure_init(struct acd_ctx *ctx);
+void acd_pressure_shutdown(struct acd_ctx *ctx);
+int acd_pressure_tenant_add(struct acd_ctx *ctx, struct acd_tenant *t);
+void acd_pressure_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t);
+void acd_pressure_session_add(struct acd_ctx *ctx, struct acd_session *s);
+void acd_pressure_session_remove(struct acd_ctx *ctx, struct acd_session *s);
+/* The BPF programs saw the root's charge pass the armed mark. */
+void acd_pressure_kernel_event(struct acd_ctx *ctx, uint64_t bytes);
+/* Samples every domain's usage and band. */
+void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now);
+/* Arms the kernel-side mark just above the root's current band. */
+void acd_pressure_rearm(struct acd_ctx *ctx);
+json_t *acd_pressure_info(struct acd_ctx *ctx);
+
+/* contain.c: the ladder throttle -> freeze -> kill, by priority. */
+void acd_contain_kick(struct acd_ctx *ctx, const char *why);
+/* The next ladder step: ms until it, or -1. */
+int acd_contain_tick(struct acd_ctx *ctx);
+/* The call ended or is ending: let go of it, fill end.contain. */
+void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call);
+
+/* call.c: the last step of the ladder (a cell is interrupted instead). */
+void acd_call_pressure_stop(struct acd_ctx *ctx, struct acd_call *call);
 
 /* events.c */
 void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details);

@@ -639,6 +639,7 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 	req.stdio[1] = po[1];
 	req.stdio[2] = pe[1];
 	req.devnull = ctx->devnull;
+	acd_prio_interp_process(ctx, stub.pid); /* the last thing the OOM killer takes */
 	r = ac_stub_exec(&stub, &req);
 	if (r < 0) {
 		ac_stub_discard(&stub);

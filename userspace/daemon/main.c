@@ -87,6 +87,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int timeout = acd_calls_tick(ctx);
 		int idle_ms = acd_idle_delay_ms(ctx);
 		int bpf_ms = acd_bpf_tick(ctx);
+		int contain_ms = acd_contain_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -94,6 +95,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = idle_ms;
 		if (bpf_ms >= 0 && (timeout < 0 || bpf_ms < timeout))
 			timeout = bpf_ms;
+		if (contain_ms >= 0 && (timeout < 0 || contain_ms < timeout))
+			timeout = contain_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -173,7 +176,7 @@ int main(int argc, char **argv)
 		ac_err("must run as root (it creates cgroups and runs commands as their callers)");
 		return 1;
 	}
-	if (load_config(ctx, config) < 0)
+	if (load_config(ctx, config) < 0 || acd_adaptive_init(ctx) < 0)
 		return 1;
 	if (!sock)
 		sock = getenv("AGENTCG_SOCKET");
@@ -196,7 +199,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	acd_bpf_open(ctx); /* optional: logs what it cannot do */
-	r = acd_tree_init(ctx);
+	r = acd_pressure_init(ctx);
+	if (r == 0)
+		r = acd_tree_init(ctx);
 	if (r == 0)
 		r = acd_interp_init(ctx);
 	if (r == 0)
@@ -214,6 +219,7 @@ int main(int argc, char **argv)
 	while (acd_calls_remove_step(ctx))
 		; /* what is left of finished calls, before the tree goes */
 	acd_free_dead(ctx);
+	acd_pressure_shutdown(ctx);
 	acd_tree_destroy(ctx); /* kills the stubs and interpreters, removes the spares */
 	acd_interp_shutdown(ctx);
 	acd_bpf_close(ctx);
@@ -222,6 +228,7 @@ int main(int argc, char **argv)
 	close(ctx->signal_w.fd);
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
+	acd_adaptive_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -830,6 +830,7 @@ static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 						   "hits", (json_int_t)ctx->pool_hits, "misses",
 						   (json_int_t)ctx->pool_misses));
 	json_object_set_new(res, "bpf", acd_bpf_info(ctx));
+	json_object_set_new(res, "pressure", acd_pressure_info(ctx));
 	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
 	acd_reply_result(ctx, c, id, res);
 }

@@ -152,6 +152,9 @@ int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_bud
 	}
 	t->next = ctx->tenants;
 	ctx->tenants = t;
+	r = acd_pressure_tenant_add(ctx, t);
+	if (r < 0)
+		ac_log_errno(r, "pressure: tenant %s is not a domain", t->path);
 	if (out)
 		*out = t;
 	acd_event(ctx, "tenant.create", t->path, json_pack("{s:o}", "budget", acd_budget_to_json(b)));
@@ -164,9 +167,12 @@ int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
 
 	if (t->sessions)
 		return -EBUSY;
+	acd_pressure_tenant_remove(ctx, t);
 	r = ac_cg_rmdir(&ctx->cg, &ctx->cg.root, t->name, &t->node);
-	if (r < 0)
+	if (r < 0) {
+		acd_pressure_tenant_add(ctx, t);
 		return r;
+	}
 	for (struct acd_tenant **pp = &ctx->tenants; *pp; pp = &(*pp)->next)
 		if (*pp == t) {
 			*pp = t->next;
@@ -210,6 +216,8 @@ int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *na
 	}
 	s->next = t->sessions;
 	t->sessions = s;
+	acd_prio_session_apply(ctx, s);
+	acd_pressure_session_add(ctx, s);
 	if (out)
 		*out = s;
 	acd_event(ctx, "session.create", s->path,
@@ -227,9 +235,12 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 		return -EBUSY;
 	acd_interp_detach(ctx, s); /* its spare goes back to the pool */
 	acd_pool_drain(ctx, s);
+	acd_pressure_session_remove(ctx, s);
 	r = ac_cg_rmdir(&ctx->cg, &t->node, s->name, &s->node);
-	if (r < 0)
+	if (r < 0) {
+		acd_pressure_session_add(ctx, s);
 		return r;
+	}
 	for (struct acd_session **pp = &t->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
@@ -238,6 +249,7 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 	acd_event(ctx, "session.close", s->path, NULL);
 	json_decref(s->close_id);
 	free(s);
+	acd_prio_session_gone(ctx);
 	return 0;
 }
 
@@ -263,6 +275,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 			struct acd_session *s = t->sessions;
 
 			t->sessions = s->next;
+			acd_pressure_session_remove(ctx, s);
 			acd_interp_detach(ctx, s);
 			acd_pool_drain(ctx, s);
 			ac_cg_node_close(&s->node);
@@ -270,6 +283,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 			free(s);
 		}
 		ctx->tenants = t->next;
+		acd_pressure_tenant_remove(ctx, t);
 		ac_cg_node_close(&t->node);
 		free(t);
 	}

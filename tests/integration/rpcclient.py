@@ -1,0 +1,120 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A JSON-RPC client of agentcgd and a throw-away daemon for the Python
+integration tests: started on its own root (under the test's cgroup),
+config and socket, stopped with SIGTERM, its exit status checked."""
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+from tap import nok, ok
+
+
+def check(desc, cond, why=""):
+    if cond:
+        ok(desc)
+    else:
+        nok(desc, why)
+
+
+class Client:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.buf = b""
+        self.next_id = 0
+        self.replies = {}
+        self.notes = []  # notifications (events, call.started), in order
+
+    def send(self, method, params):
+        self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
+        self.s.sendall((json.dumps(msg) + "\n").encode())
+        return self.next_id
+
+    def _read(self, timeout):
+        self.s.settimeout(timeout)
+        data = self.s.recv(1 << 20)
+        if not data:
+            raise EOFError("daemon closed the connection")
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "id" in msg and ("result" in msg or "error" in msg):
+                self.replies[msg["id"]] = msg
+            else:
+                self.notes.append(msg)
+
+    def wait(self, rid, timeout=60):
+        """The reply to request rid; replies to others are kept for later."""
+        deadline = time.monotonic() + timeout
+        while rid not in self.replies:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no reply to request %d" % rid)
+            self._read(left)
+        return self.replies.pop(rid)
+
+    def collect(self, seconds):
+        """Notifications that arrive within seconds."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return self.notes
+            try:
+                self._read(left)
+            except (socket.timeout, TimeoutError):
+                return self.notes
+
+    def call(self, method, timeout=60, **params):
+        return self.wait(self.send(method, params), timeout)
+
+    def close(self):
+        self.s.close()
+
+
+def res(msg):
+    return msg.get("result") or {}
+
+
+def err(msg):
+    return msg.get("error") or {}
+
+
+@contextlib.contextmanager
+def daemon(agentcgd, cfg, name):
+    """Runs agentcgd on cfg (a dict); yields (socket path, pid). The daemon
+    must stop on SIGTERM with status 0 (that is checked)."""
+    cfgf = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump(cfg, cfgf)
+    cfgf.close()
+    sock = "/tmp/agentcg-%s-%d.sock" % (name, os.getpid())
+    root = "agentcg-%s-%d" % (name, os.getpid())
+    log = tempfile.NamedTemporaryFile("w+", delete=False)
+    d = subprocess.Popen([agentcgd, "--config", cfgf.name, "--root", root, "--socket", sock],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock) or d.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not os.path.exists(sock):
+            raise RuntimeError("daemon did not start: " + open(log.name).read()[-2000:])
+        yield sock, d.pid
+    finally:
+        d.terminate()
+        try:
+            d.wait(15)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+            nok("daemon stops on SIGTERM")
+        check("daemon exits 0", d.returncode == 0,
+              "exit %s; log: %s" % (d.returncode, open(log.name).read()[-2000:]))
+        os.unlink(cfgf.name)
+        os.unlink(log.name)

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Graduated containment under memory pressure: throttle -> freeze -> kill,
+ * by priority, and back.
+ *
+ * Each step samples the domains (pressure.c) and gives every running call
+ * the hold its class and the worst band of its domains (the root, its
+ * tenant) call for:
+ *
+ *            calm     hold    throttle   freeze     kill
+ *   low      let go   keep    throttle   freeze     freeze, killed first
+ *   normal   let go   keep    keep       throttle   freeze, killed next
+ *   high     never contained
+ *
+ * Escalations happen at once, for every call that needs one. The kill
+ * step takes one call per step: the largest contained low-priority call
+ * of a domain in the kill band, else the largest normal one; a cell is
+ * interrupted instead (its interpreter and the session's state live on).
+ * Letting go is one step down for one call per step (normal before low,
+ * oldest first), so a thawed call's growth is seen before the next.
+ * High-priority calls are never touched: with memory.low and the lowest
+ * oom_score_adj they are also the kernel's last choice.
+ *
+ * Throttle: memory.high at what the call has now (v2: it can grow only by
+ * reclaiming its own memory, the kernel slows its allocations) and a CPU
+ * quota of THROTTLE_CPU_US per period (both backends; on v1 the only
+ * knob). Freeze: cgroup.freeze. Kill: cgroup.kill. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
+
+static bool enabled(const struct acd_ctx *ctx)
+{
+	return ctx->cfg.contain.enabled;
+}
+
+static bool containable(const struct acd_call *call)
+{
+	return call->state == CALL_RUNNING && !call->replied && !call->end.frozen &&
+	       call->end.stop == AC_STOP_NONE;
+}
+
+/* The worst band among the call's domains, and that domain. */
+static enum acd_band call_band(struct acd_ctx *ctx, const struct acd_call *call,
+			       const struct acd_domain **dom)
+{
+	const struct acd_domain *t = call->session->tenant->dom;
+
+	*dom = &ctx->root_dom;
+	if (t && t->band > ctx->root_dom.band)
+		*dom = t;
+	return (*dom)->band;
+}
+
+/* What the class and band call for; -1: keep what it has. */
+static int wanted(enum ac_priority prio, enum acd_band band)
+{
+	static const int table[3][5] = {
+		/*               calm           hold  throttle           freeze             kill */
+		[AC_PRIO_LOW] = { CONTAIN_NONE, -1, CONTAIN_THROTTLED, CONTAIN_FROZEN, CONTAIN_FROZEN },
+		[AC_PRIO_NORMAL] = { CONTAIN_NONE, -1, -1, CONTAIN_THROTTLED, CONTAIN_FROZEN },
+		[AC_PRIO_HIGH] = { CONTAIN_NONE, CONTAIN_NONE, CONTAIN_NONE, CONTAIN_NONE,
+				   CONTAIN_NONE },
+	};
+
+	return table[prio][band];
+}
+
+static void add_time(struct acd_call *call, uint64_t now)
+{
+	struct ac_contain_report *r = &call->end.contain;
+	uint64_t d = now > call->contain.since_ns ? now - call->contain.since_ns : 0;
+
+	if (call->contain.level == CONTAIN_THROTTLED)
+		r->throttled_ns += d;
+	else if (call->contain.level == CONTAIN_FROZEN)
+		r->frozen_ns += d;
+	call->contain.since_ns = now;
+}
+
+static void note_domain(struct acd_call *call, const struct acd_domain *d)
+{
+	struct ac_contain_report *r = &call->end.contain;
+
+	ac_strlcpy(r->domain, d->path, sizeof(r->domain));
+	r->usage = d->usage;
+	r->budget = d->budget;
+	r->host = d->host;
+	r->priority = call->intent.priority;
+}
+
+static int throttle(struct acd_ctx *ctx, struct acd_call *call)
+{
+	char v[64];
+	int r = 0;
+
+	if (ctx->cg.kind == AC_CG_V2) {
+		uint64_t cur = ac_cg_memory_current(&ctx->cg, &call->node);
+
+		snprintf(v, sizeof(v), "%" PRIu64, cur > AC_MEMORY_MIN ? cur : (uint64_t)AC_MEMORY_MIN);
+		if (call->limits.memory_high == AC_UNLIMITED || cur < call->limits.memory_high)
+			r = ac_cg_write_file(&ctx->cg, &call->node, "memory.high", v);
+	}
+	snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)THROTTLE_CPU_US,
+		 (unsigned long long)AC_CPU_PERIOD_US);
+	if (r == 0 && (call->limits.cpu_quota_us == AC_UNLIMITED ||
+		       call->limits.cpu_quota_us * AC_CPU_PERIOD_US >
+			       THROTTLE_CPU_US * call->limits.cpu_period_us))
+		r = ac_cg_write_file(&ctx->cg, &call->node, "cpu.max", v);
+	call->contain.throttle_written = true;
+	return r;
+}
+
+/* Back to the call's own limits. */
+static int unthrottle(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (!call->contain.throttle_written)
+		return 0;
+	call->contain.throttle_written = false;
+	return ac_cg_apply_limits(&ctx->cg, &call->node, &call->limits, false);
+}
+
+static const char *level_name(enum acd_contain_level l)
+{
+	return l == CONTAIN_FROZEN ? "frozen" : l == CONTAIN_THROTTLED ? "throttled" : "released";
+}
+
+/* Moves the call to level `to`, one knob at a time; logs, counts, events. */
+static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_contain_level to,
+		      const struct acd_domain *d, uint64_t now)
+{
+	enum acd_contain_level from = call->contain.level;
+	int r = 0;
+
+	if (to == from)
+		return;
+	add_time(call, now);
+	if (to > from)
+		note_domain(call, d);
+	if (from == CONTAIN_FROZEN)
+		r = ac_cg_freeze(&ctx->cg, &call->node, false);
+	if (r == 0 && to >= CONTAIN_THROTTLED && !call->contain.throttle_written)
+		r = throttle(ctx, call);
+	if (r == 0 && to == CONTAIN_FROZEN)
+		r = ac_cg_freeze(&ctx->cg, &call->node, true);
+	if (r == 0 && to == CONTAIN_NONE)
+		r = unthrottle(ctx, call);
+	if (r < 0) {
+		ac_log_errno(r, "containment: %s -> %s of %s", level_name(from), level_name(to),
+			     call->path);
+		return;
+	}
+	if (from == CONTAIN_NONE)
+		ctx->contained++;
+	if (to == CONTAIN_NONE)
+		ctx->contained--;
+	if (to == CONTAIN_THROTTLED && from == CONTAIN_NONE) {
+		call->end.contain.throttled++;
+		ctx->contain_counts[0]++;
+	}
+	if (to == CONTAIN_FROZEN) {
+		call->end.contain.frozen++;
+		ctx->contain_counts[1]++;
+	}
+	call->contain.level = to;
+	acd_event(ctx, to > from ? "contain" : "release", call->path,
+		  json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "step", level_name(to), "priority",
+			    ac_priority_name(call->intent.priority), "domain",
+			    d->host ? "host" : d->path, "band",
+			    d->band == BAND_KILL ? "kill" : d->band == BAND_FREEZE ? "freeze" :
+			    d->band == BAND_THROTTLE ? "throttle" : d->band == BAND_HOLD ? "hold" :
+			    "calm", "usage", (json_int_t)d->usage, "budget", (json_int_t)d->budget));
+	ac_debug("containment: %s %s (%s, %s at %" PRIu64 " of %" PRIu64 ")", call->path,
+		 level_name(to), ac_priority_name(call->intent.priority), d->path, d->usage,
+		 d->budget);
+}
+
+#define FOR_EACH_CALL(ctx, call)                                                   \
+	for (struct acd_tenant *_t = (ctx)->tenants; _t; _t = _t->next)            \
+		for (struct acd_session *_s = _t->sessions; _s; _s = _s->next)     \
+			for (struct acd_call *call = _s->calls; call; call = call->next)
+
+/* The kill step: the largest contained call of the lowest class in a
+ * domain of the kill band. */
+static bool kill_one(struct acd_ctx *ctx, uint64_t now)
+{
+	struct acd_call *victim = NULL;
+	const struct acd_domain *vdom = NULL;
+	uint64_t vmem = 0;
+	int vrank = 0;
+
+	FOR_EACH_CALL(ctx, call) {
+		const struct acd_domain *d;
+		uint64_t mem;
+		int rank;
+
+		if (!containable(call) || call->contain.level == CONTAIN_NONE ||
+		    call_band(ctx, call, &d) != BAND_KILL)
+			continue;
+		rank = call->intent.priority == AC_PRIO_LOW ? 2 : 1;
+		mem = ac_cg_memory_current(&ctx->cg, &call->node);
+		if (rank > vrank || (rank == vrank && mem > vmem)) {
+			victim = call;
+			vdom = d;
+			vmem = mem;
+			vrank = rank;
+		}
+	}
+	if (!victim)
+		return false;
+	add_time(victim, now);
+	note_domain(victim, vdom);
+	ctx->contain_counts[2]++;
+	acd_event(ctx, "contain", victim->path,
+		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
+			    victim->interp ? "interrupted" : "killed", "priority",
+			    ac_priority_name(victim->intent.priority), "domain",
+			    vdom->host ? "host" : vdom->path, "memory", (json_int_t)vmem, "usage",
+			    (json_int_t)vdom->usage, "budget", (json_int_t)vdom->budget));
+	ac_info("containment: %s %s-priority %s (%" PRIu64 " bytes) with %s at %" PRIu64
+		" of %" PRIu64, victim->interp ? "interrupting" : "killing",
+		ac_priority_name(victim->intent.priority), victim->path, vmem, vdom->path,
+		vdom->usage, vdom->budget);
+	acd_call_pressure_stop(ctx, victim);
+	return true;
+}
+
+/* One step down for one call: the highest class first, then the oldest. */
+static void release_one(struct acd_ctx *ctx, uint64_t now)
+{
+	struct acd_call *best = NULL;
+	const struct acd_domain *bdom = NULL;
+
+	FOR_EACH_CALL(ctx, call) {
+		const struct acd_domain *d;
+
+		if (!containable(call) || call->contain.level == CONTAIN_NONE ||
+		    call_band(ctx, call, &d) != BAND_CALM)
+			continue;
+		if (!best || (call->intent.priority != AC_PRIO_LOW &&
+			      best->intent.priority == AC_PRIO_LOW) ||
+		    (call->intent.priority == best->intent.priority &&
+		     call->start_ns < best->start_ns)) {
+			best = call;
+			bdom = d;
+		}
+	}
+	if (best) {
+		set_level(ctx, best, best->contain.level - 1, bdom, now);
+		ctx->contain_last_release_ns = now;
+	}
+}
+
+static void step(struct acd_ctx *ctx, uint64_t now)
+{
+	bool any_kill_band, any_calm = false;
+
+	acd_pressure_sample(ctx, now);
+	any_kill_band = ctx->root_dom.band == BAND_KILL;
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom && t->dom->band == BAND_KILL)
+			any_kill_band = true;
+	FOR_EACH_CALL(ctx, call) {
+		const struct acd_domain *d;
+		enum acd_band band;
+		int want;
+
+		if (!containable(call))
+			continue;
+		band = call_band(ctx, call, &d);
+		want = wanted(call->intent.priority, band);
+		if (want > (int)call->contain.level)
+			set_level(ctx, call, (enum acd_contain_level)want, d, now);
+		else if (want >= 0 && want < (int)call->contain.level)
+			any_calm = true;
+	}
+	if (any_kill_band)
+		kill_one(ctx, now);
+	if (any_calm && now >= ctx->contain_last_release_ns + ctx->cfg.contain.step_ns)
+		release_one(ctx, now);
+	acd_pressure_rearm(ctx);
+	/* While anything is held or a domain is past the throttle mark, the
+	 * ladder keeps stepping; otherwise the kernel's events wake it. */
+	ctx->contain_next_ns = 0;
+	if (ctx->contained || any_kill_band || ctx->root_dom.band >= BAND_THROTTLE)
+		ctx->contain_next_ns = now + ctx->cfg.contain.step_ns;
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom && t->dom->band >= BAND_THROTTLE)
+			ctx->contain_next_ns = now + ctx->cfg.contain.step_ns;
+}
+
+void acd_contain_kick(struct acd_ctx *ctx, const char *why)
+{
+	if (!enabled(ctx))
+		return;
+	ac_debug("containment: step (%s)", why);
+	step(ctx, ac_now_ns());
+}
+
+int acd_contain_tick(struct acd_ctx *ctx)
+{
+	uint64_t now;
+
+	if (!enabled(ctx) || !ctx->contain_next_ns)
+		return -1;
+	now = ac_now_ns();
+	if (now >= ctx->contain_next_ns)
+		step(ctx, now);
+	if (!ctx->contain_next_ns)
+		return -1;
+	now = ac_now_ns();
+	return ctx->contain_next_ns > now ? (int)((ctx->contain_next_ns - now + 999999) / 1000000) :
+					    0;
+}
+
+void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
+{
+	if (call->contain.level == CONTAIN_NONE)
+		return;
+	add_time(call, ac_now_ns());
+	ctx->contained--;
+	call->contain.level = CONTAIN_NONE;
+	call->contain.throttle_written = false;
+}

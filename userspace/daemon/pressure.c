@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Memory pressure, detected by the kernel: every source is an fd in the
+ * epoll set or a BPF record, none is a fixed-interval poll.
+ *
+ * A domain is a memory budget the ladder (contain.c) defends: the root
+ * (memory_budget, written as its memory.max / v1 memory.limit_in_bytes;
+ * without one, the host's memory) and every tenant with a memory_max.
+ * Its usage, as a fraction of the budget, puts it in a band (calm, hold,
+ * throttle, freeze, kill: the containment.* marks).
+ *
+ * Sources, each of which kicks the ladder:
+ *  - a PSI trigger on each domain's memory.pressure ("some" stall of
+ *    PSI_STALL_US in a 2 s window: the windows must be multiples of 2 s
+ *    here); while one fired, the domain counts as at least throttling;
+ *  - v1 (hybrid): usage thresholds of the domain's memory cgroup at every
+ *    mark (cgroup.event_control + an eventfd), signalled by the kernel
+ *    when the usage crosses one in either direction;
+ *  - v2: memory.events of the root, tenants and sessions (a change is a
+ *    file-modified event: EPOLLPRI);
+ *  - BPF: at a call's page fault the programs compare the root's charge
+ *    with a mark armed just above its current band, and send one record
+ *    (bpf/agentcg.bpf.c, check_pressure).
+ * While calls are contained the ladder steps on its own timer, which is
+ * how it sees usage fall. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define PSI_STALL_US 100000ULL	     /* 100 ms of stall ... */
+#define PSI_WINDOW_US 2000000ULL     /* ... in 2 s */
+#define PSI_HOLD_NS (2ULL * 1000000000)
+
+#define DOM_OF(w, member) ((struct acd_domain *)((char *)(w) - offsetof(struct acd_domain, member)))
+
+static bool enabled(const struct acd_ctx *ctx)
+{
+	return ctx->cfg.contain.enabled;
+}
+
+static void watch_close(struct acd_ctx *ctx, struct acd_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	acd_watch_del(ctx, w);
+	close(w->fd);
+	w->fd = -1;
+}
+
+/* ---- host memory (the root without a budget) ------------------------- */
+
+static int meminfo(uint64_t *total, uint64_t *avail)
+{
+	char buf[4096];
+	int fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	const char *p;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	p = strstr(buf, "MemTotal:");
+	if (!p || sscanf(p, "MemTotal: %" SCNu64, total) != 1)
+		return -EIO;
+	p = strstr(buf, "MemAvailable:");
+	if (!p || sscanf(p, "MemAvailable: %" SCNu64, avail) != 1)
+		return -EIO;
+	*total *= 1024;
+	*avail *= 1024;
+	return 0;
+}
+
+/* ---- bands ----------------------------------------------------------- */
+
+static enum acd_band band_of(const struct ac_containment *k, uint64_t usage, uint64_t budget)
+{
+	double f = budget ? (double)usage / (double)budget : 0;
+
+	if (f >= k->kill_at)
+		return BAND_KILL;
+	if (f >= k->freeze_at)
+		return BAND_FREEZE;
+	if (f >= k->throttle_at)
+		return BAND_THROTTLE;
+	if (f >= k->thaw_below)
+		return BAND_HOLD;
+	return BAND_CALM;
+}
+
+static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t now)
+{
+	const struct ac_containment *k = &ctx->cfg.contain;
+
+	d->usage = ac_cg_memory_current(&ctx->cg, d->node);
+	if (d->host) {
+		uint64_t total = 0, avail = 0;
+
+		if (meminfo(&total, &avail) == 0) {
+			d->budget = total;
+			if (total - avail > d->usage)
+				d->usage = total - avail;
+		}
+	}
+	d->band = band_of(k, d->usage, d->budget);
+	if (d->psi_until_ns > now && d->band >= BAND_HOLD && d->band < BAND_THROTTLE)
+		d->band = BAND_THROTTLE;
+}
+
+void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now)
+{
+	sample_domain(ctx, &ctx->root_dom, now);
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom)
+			sample_domain(ctx, t->dom, now);
+}
+
+void acd_pressure_rearm(struct acd_ctx *ctx)
+{
+	const struct ac_containment *k = &ctx->cfg.contain;
+	const struct acd_domain *d = &ctx->root_dom;
+	double next;
+
+	if (!ctx->bpf_pressure)
+		return;
+	switch (d->band) {
+	case BAND_CALM:
+	case BAND_HOLD: next = k->throttle_at; break;
+	case BAND_THROTTLE: next = k->freeze_at; break;
+	case BAND_FREEZE: next = k->kill_at; break;
+	default: next = 0; break; /* the ladder steps on its timer */
+	}
+	acd_bpf_pressure_arm(ctx, next > 0 ? (uint64_t)((double)d->budget * next) : 0);
+}
+
+void acd_pressure_kernel_event(struct acd_ctx *ctx, uint64_t bytes)
+{
+	ac_debug("pressure: the root's charge reached %" PRIu64 " bytes (BPF)", bytes);
+	acd_contain_kick(ctx, "bpf");
+}
+
+/* ---- watchers -------------------------------------------------------- */
+
+static void on_psi(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_domain *d = DOM_OF(w, psi);
+
+	if (events & EPOLLERR) { /* the cgroup went away */
+		watch_close(ctx, w);
+		return;
+	}
+	d->psi_until_ns = ac_now_ns() + PSI_HOLD_NS;
+	acd_event(ctx, "pressure.psi", d->path,
+		  json_pack("{s:I, s:I}", "stall_us", (json_int_t)PSI_STALL_US, "window_us",
+			    (json_int_t)PSI_WINDOW_US));
+	acd_contain_kick(ctx, "psi");
+}
+
+static void on_thresholds(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	uint64_t n;
+
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		watch_close(ctx, w);
+	acd_contain_kick(ctx, "threshold");
+}
+
+/* memory.events: low, high, max, oom_kill; an event names what moved. */
+static bool memevents_changed(struct acd_ctx *ctx, int fd, uint64_t last[4], json_t **delta)
+{
+	static const char *const keys[4] = { "low", "high", "max", "oom_kill" };
+	char buf[512];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	bool changed = false;
+
+	*delta = NULL;
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	for (int i = 0; i < 4; i++) {
+		char key[16];
+		const char *p;
+		uint64_t v;
+
+		snprintf(key, sizeof(key), "%s ", keys[i]);
+		p = strstr(buf, key);
+		if (!p || (p != buf && p[-1] != '\n') || sscanf(p + strlen(key), "%" SCNu64, &v) != 1)
+			continue;
+		if (v != last[i]) {
+			if (!*delta)
+				*delta = json_object();
+			json_object_set_new(*delta, keys[i], json_integer((json_int_t)(v - last[i])));
+			last[i] = v;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+static void memevents_fire(struct acd_ctx *ctx, const char *path, int fd, uint64_t last[4])
+{
+	json_t *delta;
+
+	if (!memevents_changed(ctx, fd, last, &delta))
+		return;
+	acd_event(ctx, "pressure.memory_events", path, delta);
+	acd_contain_kick(ctx, "memory.events");
+}
+
+static void on_dom_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_domain *d = DOM_OF(w, memevents);
+
+	memevents_fire(ctx, d->path, w->fd, d->last_events);
+}
+
+static void on_session_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+{
+	struct acd_session *s = (struct acd_session *)((char *)w -
+						       offsetof(struct acd_session, memevents));
+
+	memevents_fire(ctx, s->path, w->fd, s->last_events);
+}
+
+/* memory.events of a node, watched for changes (v2). */
+static int watch_memevents(struct acd_ctx *ctx, const struct ac_cg_node *node,
+			   struct acd_watch *w, uint64_t last[4],
+			   void (*fn)(struct acd_ctx *, struct acd_watch *, uint32_t))
+{
+	json_t *delta;
+	int fd;
+
+	if (ctx->cg.kind != AC_CG_V2)
+		return 0;
+	fd = ac_cg_open_file(&ctx->cg, node, AC_H_UNIFIED, "memory.events", O_RDONLY);
+	if (fd < 0)
+		return fd;
+	w->fd = fd;
+	w->fn = fn;
+	memevents_changed(ctx, fd, last, &delta); /* the baseline */
+	json_decref(delta);
+	return acd_watch_add(ctx, w, EPOLLPRI);
+}
+
+/* A PSI trigger on the node's memory.pressure (the unified tree has one
+ * on both backends). */
+static int watch_psi(struct acd_ctx *ctx, struct acd_domain *d)
+{
+	char trig[64];
+	int fd, n;
+
+	fd = ac_cg_open_file(&ctx->cg, d->node, AC_H_UNIFIED, "memory.pressure",
+			     O_RDWR | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	n = snprintf(trig, sizeof(trig), "some %llu %llu", (unsigned long long)PSI_STALL_US,
+		     (unsigned long long)PSI_WINDOW_US);
+	if (write(fd, trig, (size_t)n + 1) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	d->psi.fd = fd;
+	d->psi.fn = on_psi;
+	return acd_watch_add(ctx, &d->psi, EPOLLPRI);
+}
+
+/* v1: the kernel signals an eventfd when the usage crosses a mark. */
+static int watch_thresholds(struct acd_ctx *ctx, struct acd_domain *d)
+{
+	const struct ac_containment *k = &ctx->cfg.contain;
+	const double marks[] = { k->thaw_below, k->throttle_at, k->freeze_at, k->kill_at };
+	int efd, ufd, cfd, r = 0;
+
+	if (ctx->cg.kind != AC_CG_HYBRID || d->host)
+		return 0;
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	ufd = ac_cg_open_file(&ctx->cg, d->node, AC_H_MEMORY, "memory.usage_in_bytes", O_RDONLY);
+	cfd = ac_cg_open_file(&ctx->cg, d->node, AC_H_MEMORY, "cgroup.event_control", O_WRONLY);
+	if (ufd < 0 || cfd < 0)
+		r = ufd < 0 ? ufd : cfd;
+	for (size_t i = 0; r == 0 && i < AC_ARRAY_SIZE(marks); i++) {
+		char line[96];
+		int n = snprintf(line, sizeof(line), "%d %d %" PRIu64, efd, ufd,
+				 (uint64_t)((double)d->budget * marks[i]));
+
+		if (write(cfd, line, (size_t)n) < 0)
+			r = -errno;
+	}
+	if (ufd >= 0)
+		close(ufd);
+	if (cfd >= 0)
+		close(cfd);
+	if (r < 0) {
+		close(efd); /* closing it unregisters what was registered */
+		return r;
+	}
+	d->thresholds.fd = efd;
+	d->thresholds.fn = on_thresholds;
+	return acd_watch_add(ctx, &d->thresholds, EPOLLIN);
+}
+
+static void domain_watch(struct acd_ctx *ctx, struct acd_domain *d)
+{
+	int r;
+
+	d->psi.fd = d->memevents.fd = d->thresholds.fd = -1;
+	if ((r = watch_psi(ctx, d)) < 0)
+		ac_log_errno(r, "pressure: no PSI trigger on %s", d->path);
+	if ((r = watch_memevents(ctx, d->node, &d->memevents, d->last_events,
+				 on_dom_memevents)) < 0)
+		ac_log_errno(r, "pressure: cannot watch memory.events of %s", d->path);
+	if ((r = watch_thresholds(ctx, d)) < 0)
+		ac_log_errno(r, "pressure: no usage thresholds on %s", d->path);
+}
+
+static void domain_unwatch(struct acd_ctx *ctx, struct acd_domain *d)
+{
+	watch_close(ctx, &d->psi);
+	watch_close(ctx, &d->memevents);
+	watch_close(ctx, &d->thresholds);
+}
+
+/* ---- setup ----------------------------------------------------------- */
+
+int acd_pressure_init(struct acd_ctx *ctx)
+{
+	struct acd_domain *d = &ctx->root_dom;
+	uint64_t total = 0, avail = 0;
+	int r;
+
+	d->psi.fd = d->memevents.fd = d->thresholds.fd = -1;
+	ac_strlcpy(d->path, "/", sizeof(d->path));
+	d->node = &ctx->cg.root;
+	if (ctx->cfg.memory_budget != AC_UNLIMITED) {
+		struct ac_limits l;
+
+		ac_limits_unlimited(&l);
+		l.memory_max = ctx->cfg.memory_budget;
+		r = ac_cg_apply_limits(&ctx->cg, &ctx->cg.root, &l, true);
+		if (r < 0)
+			return ac_log_errno(r, "cannot write the root's memory budget");
+		d->budget = ctx->cfg.memory_budget;
+	} else {
+		d->host = true;
+		if (meminfo(&total, &avail) == 0)
+			d->budget = total;
+	}
+	if (!enabled(ctx))
+		return 0;
+	domain_watch(ctx, d);
+	/* The kernel-side mark compares the root's own charge: with a budget. */
+	ctx->bpf_pressure = !d->host && acd_bpf_pressure_arm(ctx, 0);
+	acd_pressure_sample(ctx, ac_now_ns());
+	acd_pressure_rearm(ctx);
+	return 0;
+}
+
+void acd_pressure_shutdown(struct acd_ctx *ctx)
+{
+	if (ctx->bpf_pressure)
+		acd_bpf_pressure_arm(ctx, 0);
+	domain_unwatch(ctx, &ctx->root_dom);
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		acd_pressure_tenant_remove(ctx, t);
+}
+
+int acd_pressure_tenant_add(struct acd_ctx *ctx, struct acd_tenant *t)
+{
+	struct acd_domain *d;
+
+	if (!enabled(ctx) || t->budget.memory_max == AC_UNLIMITED || t->dom)
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	ac_strlcpy(d->path, t->path, sizeof(d->path));
+	d->node = &t->node;
+	d->tenant = t;
+	d->budget = t->budget.memory_max;
+	domain_watch(ctx, d);
+	t->dom = d;
+	return 0;
+}
+
+void acd_pressure_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
+{
+	if (!t->dom)
+		return;
+	domain_unwatch(ctx, t->dom);
+	free(t->dom);
+	t->dom = NULL;
+}
+
+void acd_pressure_session_add(struct acd_ctx *ctx, struct acd_session *s)
+{
+	int r;
+
+	s->memevents.fd = -1;
+	if (!enabled(ctx))
+		return;
+	r = watch_memevents(ctx, &s->node, &s->memevents, s->last_events, on_session_memevents);
+	if (r < 0) {
+		ac_log_errno(r, "pressure: cannot watch memory.events of %s", s->path);
+		s->memevents.fd = -1;
+	}
+}
+
+void acd_pressure_session_remove(struct acd_ctx *ctx, struct acd_session *s)
+{
+	watch_close(ctx, &s->memevents);
+}
+
+static const char *band_name(enum acd_band b)
+{
+	static const char *const names[] = { "calm", "hold", "throttle", "freeze", "kill" };
+
+	return (unsigned)b < AC_ARRAY_SIZE(names) ? names[b] : "?";
+}
+
+static json_t *domain_json(const struct acd_domain *d)
+{
+	return json_pack("{s:s, s:I, s:I, s:s, s:b, s:b, s:b, s:b}", "path",
+			 d->host ? "host" : d->path, "usage", (json_int_t)d->usage, "budget",
+			 (json_int_t)d->budget, "band", band_name(d->band), "psi_trigger",
+			 d->psi.fd >= 0, "memory_events", d->memevents.fd >= 0, "v1_thresholds",
+			 d->thresholds.fd >= 0, "host", d->host);
+}
+
+json_t *acd_pressure_info(struct acd_ctx *ctx)
+{
+	json_t *doms = json_array();
+
+	if (!enabled(ctx))
+		return json_pack("{s:b}", "enabled", 0);
+	acd_pressure_sample(ctx, ac_now_ns());
+	json_array_append_new(doms, domain_json(&ctx->root_dom));
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom)
+			json_array_append_new(doms, domain_json(t->dom));
+	return json_pack("{s:b, s:b, s:o, s:i, s:{s:I, s:I, s:I}}", "enabled", 1, "bpf_mark",
+			 ctx->bpf_pressure, "domains", doms, "contained", ctx->contained,
+			 "steps", "throttled", (json_int_t)ctx->contain_counts[0], "frozen",
+			 (json_int_t)ctx->contain_counts[1], "killed",
+			 (json_int_t)ctx->contain_counts[2]);
+}
