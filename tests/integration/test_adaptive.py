@@ -29,6 +29,7 @@ AGENTCGD = os.path.join(BUILD, "agentcgd")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from tap import nok, ok, summary  # noqa: E402
+from rpcclient import Client, check, res  # noqa: E402
 
 MiB = 1 << 20
 MARGIN = 1.25
@@ -37,45 +38,6 @@ FACTOR = 1.5  # memory_max_factor of agentcgd-test.json
 # Allocates argv[1] MiB and writes every page of it.
 ALLOC = ("import sys\nx = bytearray(int(sys.argv[1]) << 20)\n"
          "x[::4096] = b'a' * len(x[::4096])\nprint('done')")
-
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        nok(desc, why)
-
-
-class Client:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.next_id = 0
-
-    def call(self, method, timeout=60, **params):
-        self.next_id += 1
-        rid = self.next_id
-        msg = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
-        self.s.sendall((json.dumps(msg) + "\n").encode())
-        self.s.settimeout(timeout)
-        while True:
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                m = json.loads(line)
-                if m.get("id") == rid:
-                    return m
-            data = self.s.recv(1 << 20)
-            if not data:
-                raise EOFError("daemon closed the connection")
-            self.buf += data
-
-    def close(self):
-        self.s.close()
-
-
-def res(msg):
-    return msg.get("result") or {}
 
 
 def size(s):
