@@ -1,7 +1,8 @@
 #!/bin/bash
 # make demo: start agentcgd on its embedded default configuration in a
-# throw-away cgroup root, run three real tool calls (one within its intent,
-# one over its memory, one over its time), show their verdicts, stop the
+# throw-away cgroup root, run real tool calls (within their intent, over
+# memory, time, forks; a Python session; two priorities under memory
+# pressure), show their verdicts, stop the
 # daemon and check that nothing is left behind.
 set -u
 BUILD=${1:-build}
@@ -44,6 +45,28 @@ show "$A" session exec /demo/nb 'import json; rows = [{"id": i, "sq": i * i} for
 show "$A" session exec /demo/nb --mem 64M --mem-max 256M 'big = [bytearray(1 << 20) for _ in range(200)]'
 show "$A" session exec /demo/nb 'rows[-1]'
 show "$A" session close /demo/nb
+
+step "6. memory pressure in tenant /demo (budget 1G): a low-priority call holds 500M while a high-priority one grows to 480M"
+GROW='import sys, time
+keep = []
+for mb in sys.argv[1:]:
+    keep += [b"\x01" * (1 << 20) for _ in range(int(mb))]
+    time.sleep(1)
+print("allocated", len(keep), "MiB")'
+"$A" session create /demo/batch --priority low >/dev/null
+"$A" session create /demo/interactive --priority high >/dev/null
+"$A" run /demo/batch --json --mem 520M --label hold -- python3 -c "$GROW" 500 0 0 0 0 0 0 >/tmp/agentcg-demo-low-$$.json &
+LOWPID=$!
+sleep 1.5
+echo "high-priority call (300M, then +100M, then +80M):"
+"$A" run /demo/interactive --json --mem 500M --label climb -- python3 -c "$GROW" 300 100 80 |
+	python3 -c 'import json,sys; r=json.load(sys.stdin); print("  verdict:", r["verdict"]["status"], "-", r["verdict"]["summary"])'
+wait $LOWPID
+echo "low-priority call:"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); v=r["verdict"]; print("  verdict:", v["status"], "-", v["summary"]); print("  containment:", json.dumps(v.get("containment")))' /tmp/agentcg-demo-low-$$.json
+rm -f /tmp/agentcg-demo-low-$$.json
+"$A" session close /demo/batch >/dev/null
+"$A" session close /demo/interactive >/dev/null
 
 step "the structured result an agent gets back (call 2 again, --json, verdict part)"
 "$A" run /demo/agent1 --json --mem 64M --mem-max 128M -- \

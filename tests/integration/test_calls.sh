@@ -130,14 +130,14 @@ expect_eq "output capture is cut at output_limit (64K)" "$(jget "$j" 'len(d["std
 expect_eq "output capture flags truncation" "$(jget "$j" 'd["stdout_truncated"]')" true
 
 # --- admission ------------------------------------------------------------
-out=$($A run /small/a --mem 200M --mem-max 300M -- true 2>&1); rc=$?
+out=$($A run /small/a --mem 300M --mem-max 400M -- true 2>&1); rc=$?
 expect_match "a call larger than its tenant's whole budget is refused" "$out" "admission refused.*budget"
 $A run /small/a --mem 100M --mem-max 200M -- sleep 3 & bg=$!
 sleep 0.5
-out=$($A run /small/b --mem 64M --mem-max 100M -- true 2>&1); rc=$?
+out=$($A run /small/b --mem 200M --mem-max 250M -- true 2>&1); rc=$?
 expect_match "a call that does not fit the remaining budget is refused" "$out" "admission refused.*left"
 start=$(date +%s%N)
-out=$($A run /small/b --wait --mem 64M --mem-max 100M -- echo admitted 2>&1)
+out=$($A run /small/b --wait --mem 200M --mem-max 250M -- echo admitted 2>&1)
 el=$((($(date +%s%N) - start) / 1000000))
 expect_eq "with --wait it runs once budget frees up" "$out" admitted
 check "with --wait it waited for the running call (${el}ms)" test "$el" -ge 1500

@@ -298,12 +298,16 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 
 /* ---- admission ------------------------------------------------------- */
 
+/* What a call reserves of its session's and tenant's memory: what it
+ * declares it needs (memory), else its ceiling (memory_max). Bursts up
+ * to memory_max overcommit the budget on purpose: the containment ladder
+ * defends it (contain.c). */
 static uint64_t reservation(const struct ac_limits *l)
 {
-	if (l->memory_max != AC_UNLIMITED)
-		return l->memory_max;
 	if (l->memory_high != AC_UNLIMITED)
 		return l->memory_high;
+	if (l->memory_max != AC_UNLIMITED)
+		return l->memory_max;
 	return 0;
 }
 
@@ -1033,7 +1037,7 @@ static int ms_until(uint64_t now, uint64_t t)
 
 /* The SIGCONT that lets tasks the BPF programs stopped (SIGSTOP) enter
  * the cgroup freezer instead, so a thaw resumes them. */
-static void continue_stopped(struct acd_ctx *ctx, struct acd_call *call)
+void acd_call_continue_stopped(struct acd_ctx *ctx, struct acd_call *call)
 {
 	char buf[16384], *p, *end;
 	int n = ac_cg_read_file(&ctx->cg, &call->node, "cgroup.procs", buf, sizeof(buf));
@@ -1082,7 +1086,7 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
 		ac_cg_freeze(&ctx->cg, &call->node, true);
 		acd_bpf_call_handled(ctx, call);
-		continue_stopped(ctx, call);
+		acd_call_continue_stopped(ctx, call);
 		acd_contain_call_end(ctx, call); /* the operator's now */
 		call->end.frozen = true;
 		call->end_ns = now;

@@ -556,6 +556,10 @@ int acd_contain_tick(struct acd_ctx *ctx);
 /* The call ended or is ending: let go of it, fill end.contain. */
 void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call);
 
+/* call.c: SIGCONT to the call's tasks the BPF programs stopped (SIGSTOP),
+ * so the cgroup freezer alone holds them and a thaw resumes them. */
+void acd_call_continue_stopped(struct acd_ctx *ctx, struct acd_call *call);
+
 /* call.c: the last step of the ladder (a cell is interrupted instead). */
 void acd_call_pressure_stop(struct acd_ctx *ctx, struct acd_call *call);
 

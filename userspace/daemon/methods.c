@@ -478,6 +478,10 @@ static void freeze_common(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 		acd_reply_errno(ctx, c, id, r, frozen ? "freeze" : "thaw");
 		return;
 	}
+	if (call && !frozen && call->end.frozen)
+		/* a SIGSTOP the programs sent while the daemon was freezing
+		 * it may have come after the SIGCONT of the freeze: again */
+		acd_call_continue_stopped(ctx, call);
 	if (call)
 		call->end.frozen = frozen && call->end.frozen;
 	else if (s)
