@@ -129,6 +129,53 @@ def ladder_to_kill(sock, uf):
     ev.close()
 
 
+CELL = """
+import time
+def hold():
+    with open(%r) as f:
+        n = max(0, int((0.45 * %d - int(f.read())) / (1 << 20)))
+    keep = [b"\\x01" * (1 << 20) for _ in range(n)]
+    time.sleep(20)
+    return len(keep)
+hold()
+"""
+
+
+def cell_interrupted(sock, uf):
+    """The kill step on a session.exec cell interrupts it: the interpreter
+    and the session's state live on."""
+    c = Client(sock)
+    ev = Client(sock)
+    ev.call("events.subscribe", path="/")
+    r = c.call("session.create", path="/p/nb", priority="low", lang="python")
+    check("a low-priority python session", "result" in r, r)
+    c.call("session.create", path="/p/high2", priority="high")
+    c.call("session.exec", path="/p/nb", code="marker = 41")
+    ex = c.send("session.exec", {"path": "/p/nb", "code": CELL % (uf, BUDGET)})
+    time.sleep(2.0)
+    hi = alloc_call(c, "high2", uf, ["root:0.80:1", "root:0.90:1", "root:0.96:1"], "climb")
+    rhi = c.wait(hi, 60)
+    rex = c.wait(ex, 60)
+    notes = ev.collect(0.3)
+    vex = verdict(rex)
+    check("high-priority call completes beside the cell", verdict(rhi).get("status") == "ok",
+          verdict(rhi))
+    steps = [st for t, st in events_of(notes, "/p/nb/") if t == "contain"]
+    check("the cell: throttled, frozen, interrupted", steps == ["throttled", "frozen", "interrupted"],
+          steps)
+    check("the cell's verdict: stopped by memory pressure, interrupted",
+          vex.get("stopped_by") == "memory pressure" and res(rex).get("interrupted") is True and
+          "interrupted under memory pressure" in vex.get("summary", ""), res(rex))
+    check("the interpreter lives on", (res(rex).get("session") or {}).get("interpreter") ==
+          "alive", res(rex).get("session"))
+    r = c.call("session.exec", path="/p/nb", code="marker + 1")
+    check("and the session keeps its state", res(r).get("value") == 42, r)
+    for s in ("nb", "high2"):
+        c.call("session.close", path="/p/" + s)
+    c.close()
+    ev.close()
+
+
 def freeze_and_thaw(sock, uf):
     """A low-priority call holds half the budget; a normal one pushes the
     root into the freeze band and ends: the low call is frozen, let go
@@ -226,6 +273,7 @@ def main():
         c.close()
         priority_knobs(sock)
         ladder_to_kill(sock, uf)
+        cell_interrupted(sock, uf)
         freeze_and_thaw(sock, uf)
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):

@@ -35,11 +35,6 @@
 
 #define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
 
-static bool enabled(const struct acd_ctx *ctx)
-{
-	return ctx->cfg.contain.enabled;
-}
-
 static bool containable(const struct acd_call *call)
 {
 	return call->state == CALL_RUNNING && !call->replied && !call->end.frozen &&
@@ -297,7 +292,7 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 
 void acd_contain_kick(struct acd_ctx *ctx, const char *why)
 {
-	if (!enabled(ctx))
+	if (!acd_contain_enabled(ctx))
 		return;
 	ac_debug("containment: step (%s)", why);
 	step(ctx, ac_now_ns());
@@ -307,7 +302,7 @@ int acd_contain_tick(struct acd_ctx *ctx)
 {
 	uint64_t now;
 
-	if (!enabled(ctx) || !ctx->contain_next_ns)
+	if (!acd_contain_enabled(ctx) || !ctx->contain_next_ns)
 		return -1;
 	now = ac_now_ns();
 	if (now >= ctx->contain_next_ns)

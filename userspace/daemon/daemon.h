@@ -522,6 +522,12 @@ json_t *acd_wstatus_json(int wstatus);
 int acd_session_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 			     struct acd_session *s, bool need_alive);
 
+/* Priority knobs and the ladder are on (config containment.enabled). */
+static inline bool acd_contain_enabled(const struct acd_ctx *ctx)
+{
+	return ctx->cfg.contain.enabled;
+}
+
 /* priority.c: the class knobs of a session, oom_score_adj of processes */
 int acd_prio_session_apply(struct acd_ctx *ctx, struct acd_session *s);
 void acd_prio_session_gone(struct acd_ctx *ctx);

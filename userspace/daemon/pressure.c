@@ -42,11 +42,6 @@
 
 #define DOM_OF(w, member) ((struct acd_domain *)((char *)(w) - offsetof(struct acd_domain, member)))
 
-static bool enabled(const struct acd_ctx *ctx)
-{
-	return ctx->cfg.contain.enabled;
-}
-
 static void watch_close(struct acd_ctx *ctx, struct acd_watch *w)
 {
 	if (w->fd < 0)
@@ -361,7 +356,7 @@ int acd_pressure_init(struct acd_ctx *ctx)
 		if (meminfo(&total, &avail) == 0)
 			d->budget = total;
 	}
-	if (!enabled(ctx))
+	if (!acd_contain_enabled(ctx))
 		return 0;
 	domain_watch(ctx, d);
 	/* The kernel-side mark compares the root's own charge: with a budget. */
@@ -384,7 +379,7 @@ int acd_pressure_tenant_add(struct acd_ctx *ctx, struct acd_tenant *t)
 {
 	struct acd_domain *d;
 
-	if (!enabled(ctx) || t->budget.memory_max == AC_UNLIMITED || t->dom)
+	if (!acd_contain_enabled(ctx) || t->budget.memory_max == AC_UNLIMITED || t->dom)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -412,7 +407,7 @@ void acd_pressure_session_add(struct acd_ctx *ctx, struct acd_session *s)
 	int r;
 
 	s->memevents.fd = -1;
-	if (!enabled(ctx))
+	if (!acd_contain_enabled(ctx))
 		return;
 	r = watch_memevents(ctx, &s->node, &s->memevents, s->last_events, on_session_memevents);
 	if (r < 0) {
@@ -446,7 +441,7 @@ json_t *acd_pressure_info(struct acd_ctx *ctx)
 {
 	json_t *doms = json_array();
 
-	if (!enabled(ctx))
+	if (!acd_contain_enabled(ctx))
 		return json_pack("{s:b}", "enabled", 0);
 	acd_pressure_sample(ctx, ac_now_ns());
 	json_array_append_new(doms, domain_json(&ctx->root_dom));

@@ -25,11 +25,6 @@
 #include "agentcg/util.h"
 #include "daemon.h"
 
-static bool enabled(const struct acd_ctx *ctx)
-{
-	return ctx->cfg.contain.enabled;
-}
-
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;
@@ -90,7 +85,7 @@ int acd_prio_session_apply(struct acd_ctx *ctx, struct acd_session *s)
 	const struct ac_prio_class *pc = &ctx->cfg.contain.cls[s->priority];
 	int r;
 
-	if (!enabled(ctx))
+	if (!acd_contain_enabled(ctx))
 		return 0;
 	r = ac_cg_set_priority(&ctx->cg, &s->node, pc->cpu_weight, session_low(ctx, s),
 			       pc->protect);
@@ -103,7 +98,7 @@ int acd_prio_session_apply(struct acd_ctx *ctx, struct acd_session *s)
 
 void acd_prio_session_gone(struct acd_ctx *ctx)
 {
-	if (enabled(ctx))
+	if (acd_contain_enabled(ctx))
 		update_sums(ctx);
 }
 
@@ -137,7 +132,7 @@ void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid
 {
 	int r;
 
-	if (!enabled(ctx) || pid <= 0)
+	if (!acd_contain_enabled(ctx) || pid <= 0)
 		return;
 	r = acd_prio_oom_adj(pid, ctx->cfg.contain.cls[call->intent.priority].oom_score_adj);
 	if (r < 0 && r != -ESRCH)
@@ -148,7 +143,7 @@ void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid)
 {
 	int r;
 
-	if (!enabled(ctx) || pid <= 0)
+	if (!acd_contain_enabled(ctx) || pid <= 0)
 		return;
 	r = acd_prio_oom_adj(pid, ctx->cfg.contain.interp_oom_score_adj);
 	if (r < 0 && r != -ESRCH)
