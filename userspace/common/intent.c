@@ -453,6 +453,8 @@ static json_t *size_json(uint64_t bytes)
 	char buf[HUMAN_MAX];
 	uint64_t back;
 
+	if (bytes == AC_UNLIMITED)
+		return json_string("max");
 	ac_format_size(bytes, buf, sizeof(buf));
 	if (ac_parse_size(buf, &back) < 0 || back != bytes)
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bytes);

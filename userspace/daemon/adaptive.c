@@ -52,6 +52,15 @@ void acd_adaptive_assume(struct acd_ctx *ctx, struct acd_call *call)
 		in->memory = in->memory_max;
 	in->set |= AC_F_MEMORY;
 	in->defaulted |= AC_F_MEMORY;
+	/* A guess is reserved and (v2) throttles, but no hard ceiling is
+	 * derived from it: a call bigger than its label's history is not
+	 * killed for it; the budgets and the containment ladder defend the
+	 * host. */
+	if (!(in->set & AC_F_MEMORY_MAX)) {
+		in->memory_max = AC_UNLIMITED;
+		in->set |= AC_F_MEMORY_MAX;
+		in->defaulted |= AC_F_MEMORY_MAX;
+	}
 	call->adaptive = (struct acd_adaptive_use){ .samples = est.samples, .p95 = est.p95_bytes,
 						    .margin = a->margin };
 }

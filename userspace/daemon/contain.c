@@ -6,17 +6,20 @@
  * the hold its class and the worst band of its domains (the root, its
  * tenant) call for:
  *
- *            calm     hold    throttle   freeze     kill
- *   low      let go   keep    throttle   freeze     freeze, killed first
- *   normal   let go   keep    keep       throttle   freeze, killed next
+ *            calm, hold   throttle    freeze      kill
+ *   low      -            throttled   frozen      frozen, killed first
+ *   normal   -            -           throttled   frozen, killed next
  *   high     never contained
  *
  * Escalations happen at once, for every call that needs one. The kill
- * step takes one call per step: the largest contained low-priority call
- * of a domain in the kill band, else the largest normal one; a cell is
- * interrupted instead (its interpreter and the session's state live on).
- * Letting go is one step down for one call per step (normal before low,
- * oldest first), so a thawed call's growth is seen before the next.
+ * step, at most one call per step, is due only while a domain in the
+ * kill band still grows (kill_due): the largest contained low-priority
+ * call, else the largest normal one; a cell is interrupted instead (its
+ * interpreter and the session's state live on). Letting go is one step
+ * down for one call per step (normal before low, oldest first), by the
+ * band of usage + (throttle_at - thaw_below): that margin keeps a thawed
+ * call from being frozen again at once, and a thawed call's growth is
+ * seen before the next one goes.
  * High-priority calls are never touched: with memory.low and the lowest
  * oom_score_adj they are also the kernel's last choice.
  *
@@ -41,30 +44,45 @@ static bool containable(const struct acd_call *call)
 	       call->end.stop == AC_STOP_NONE;
 }
 
-/* The worst band among the call's domains, and that domain. */
-static enum acd_band call_band(struct acd_ctx *ctx, const struct acd_call *call,
-			       const struct acd_domain **dom)
+/* The domain of the call (the root, or its tenant) whose band is worst,
+ * by the band chosen by `which` (band or release_band). */
+static const struct acd_domain *call_domain(struct acd_ctx *ctx, const struct acd_call *call,
+					    bool release)
 {
-	const struct acd_domain *t = call->session->tenant->dom;
+	const struct acd_domain *t = call->session->tenant->dom, *r = &ctx->root_dom;
 
-	*dom = &ctx->root_dom;
-	if (t && t->band > ctx->root_dom.band)
-		*dom = t;
-	return (*dom)->band;
+	if (!t)
+		return r;
+	if (release)
+		return t->release_band > r->release_band ? t : r;
+	return t->band > r->band ? t : r;
 }
 
-/* What the class and band call for; -1: keep what it has. */
-static int wanted(enum ac_priority prio, enum acd_band band)
+/* What a class gets in a band. */
+static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
 {
-	static const int table[3][5] = {
-		/*               calm           hold  throttle           freeze             kill */
-		[AC_PRIO_LOW] = { CONTAIN_NONE, -1, CONTAIN_THROTTLED, CONTAIN_FROZEN, CONTAIN_FROZEN },
-		[AC_PRIO_NORMAL] = { CONTAIN_NONE, -1, -1, CONTAIN_THROTTLED, CONTAIN_FROZEN },
+	static const enum acd_contain_level table[3][5] = {
+		/*               calm          hold          throttle           freeze             kill */
+		[AC_PRIO_LOW] = { CONTAIN_NONE, CONTAIN_NONE, CONTAIN_THROTTLED, CONTAIN_FROZEN, CONTAIN_FROZEN },
+		[AC_PRIO_NORMAL] = { CONTAIN_NONE, CONTAIN_NONE, CONTAIN_NONE, CONTAIN_THROTTLED,
+				     CONTAIN_FROZEN },
 		[AC_PRIO_HIGH] = { CONTAIN_NONE, CONTAIN_NONE, CONTAIN_NONE, CONTAIN_NONE,
 				   CONTAIN_NONE },
 	};
 
 	return table[prio][band];
+}
+
+/* The kill step is due in a domain of the kill band only while it still
+ * grows (what is not contained, high-priority calls and interpreters,
+ * needs the room): by 1% of its budget since it entered the band or since
+ * the last kill, or past half way from kill_at to the budget. */
+static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
+{
+	double mid = (1.0 + ctx->cfg.contain.kill_at) / 2;
+
+	return d->band == BAND_KILL &&
+	       (d->usage >= d->kill_ref + d->budget / 100 || (double)d->usage >= mid * (double)d->budget);
 }
 
 static void add_time(struct acd_call *call, uint64_t now)
@@ -182,11 +200,11 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 			for (struct acd_call *call = _s->calls; call; call = call->next)
 
 /* The kill step: the largest contained call of the lowest class in a
- * domain of the kill band. */
+ * domain where it is due. */
 static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 {
 	struct acd_call *victim = NULL;
-	const struct acd_domain *vdom = NULL;
+	struct acd_domain *vdom = NULL;
 	uint64_t vmem = 0;
 	int vrank = 0;
 
@@ -195,14 +213,16 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 		uint64_t mem;
 		int rank;
 
-		if (!containable(call) || call->contain.level == CONTAIN_NONE ||
-		    call_band(ctx, call, &d) != BAND_KILL)
+		if (!containable(call) || call->contain.level == CONTAIN_NONE)
+			continue;
+		d = call_domain(ctx, call, false);
+		if (!kill_due(ctx, d))
 			continue;
 		rank = call->intent.priority == AC_PRIO_LOW ? 2 : 1;
 		mem = ac_cg_memory_current(&ctx->cg, &call->node);
 		if (rank > vrank || (rank == vrank && mem > vmem)) {
 			victim = call;
-			vdom = d;
+			vdom = (struct acd_domain *)d;
 			vmem = mem;
 			vrank = rank;
 		}
@@ -211,7 +231,9 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 		return false;
 	add_time(victim, now);
 	note_domain(victim, vdom);
+	vdom->kill_ref = vdom->usage;
 	ctx->contain_counts[2]++;
+	ctx->contain_last_kill_ns = now;
 	acd_event(ctx, "contain", victim->path,
 		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
 			    victim->interp ? "interrupted" : "killed", "priority",
@@ -235,8 +257,10 @@ static void release_one(struct acd_ctx *ctx, uint64_t now)
 	FOR_EACH_CALL(ctx, call) {
 		const struct acd_domain *d;
 
-		if (!containable(call) || call->contain.level == CONTAIN_NONE ||
-		    call_band(ctx, call, &d) != BAND_CALM)
+		if (!containable(call) || call->contain.level == CONTAIN_NONE)
+			continue;
+		d = call_domain(ctx, call, true);
+		if (wanted(call->intent.priority, d->release_band) >= call->contain.level)
 			continue;
 		if (!best || (call->intent.priority != AC_PRIO_LOW &&
 			      best->intent.priority == AC_PRIO_LOW) ||
@@ -252,42 +276,48 @@ static void release_one(struct acd_ctx *ctx, uint64_t now)
 	}
 }
 
+static bool domain_kill_due(struct acd_ctx *ctx)
+{
+	if (kill_due(ctx, &ctx->root_dom))
+		return true;
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom && kill_due(ctx, t->dom))
+			return true;
+	return false;
+}
+
 static void step(struct acd_ctx *ctx, uint64_t now)
 {
-	bool any_kill_band, any_calm = false;
+	const uint64_t every = ctx->cfg.contain.step_ns;
+	bool any_release = false, kill_band = false;
 
 	acd_pressure_sample(ctx, now);
-	any_kill_band = ctx->root_dom.band == BAND_KILL;
-	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
-		if (t->dom && t->dom->band == BAND_KILL)
-			any_kill_band = true;
 	FOR_EACH_CALL(ctx, call) {
 		const struct acd_domain *d;
-		enum acd_band band;
-		int want;
+		enum acd_contain_level want;
 
 		if (!containable(call))
 			continue;
-		band = call_band(ctx, call, &d);
-		want = wanted(call->intent.priority, band);
-		if (want > (int)call->contain.level)
-			set_level(ctx, call, (enum acd_contain_level)want, d, now);
-		else if (want >= 0 && want < (int)call->contain.level)
-			any_calm = true;
+		d = call_domain(ctx, call, false);
+		want = wanted(call->intent.priority, d->band);
+		if (want > call->contain.level)
+			set_level(ctx, call, want, d, now);
+		else if (wanted(call->intent.priority, call_domain(ctx, call, true)->release_band) <
+			 call->contain.level)
+			any_release = true;
 	}
-	if (any_kill_band)
+	if (domain_kill_due(ctx) && now >= ctx->contain_last_kill_ns + every)
 		kill_one(ctx, now);
-	if (any_calm && now >= ctx->contain_last_release_ns + ctx->cfg.contain.step_ns)
+	if (any_release && now >= ctx->contain_last_release_ns + every)
 		release_one(ctx, now);
 	acd_pressure_rearm(ctx);
 	/* While anything is held or a domain is past the throttle mark, the
 	 * ladder keeps stepping; otherwise the kernel's events wake it. */
-	ctx->contain_next_ns = 0;
-	if (ctx->contained || any_kill_band || ctx->root_dom.band >= BAND_THROTTLE)
-		ctx->contain_next_ns = now + ctx->cfg.contain.step_ns;
+	kill_band = ctx->root_dom.band >= BAND_THROTTLE;
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		if (t->dom && t->dom->band >= BAND_THROTTLE)
-			ctx->contain_next_ns = now + ctx->cfg.contain.step_ns;
+			kill_band = true;
+	ctx->contain_next_ns = ctx->contained || kill_band ? now + every : 0;
 }
 
 void acd_contain_kick(struct acd_ctx *ctx, const char *why)

@@ -243,8 +243,8 @@ struct acd_session {
 /* pressure.c: a memory budget the ladder watches: the root (memory_budget,
  * or the host's memory without one) and every tenant with a memory_max. */
 enum acd_band {
-	BAND_CALM = 0,	/* below thaw_below: contained calls are let go */
-	BAND_HOLD,	/* thaw_below .. throttle_at: nothing changes */
+	BAND_CALM = 0,	/* below thaw_below */
+	BAND_HOLD,	/* thaw_below .. throttle_at */
 	BAND_THROTTLE,	/* throttle_at ..: low-priority calls throttled */
 	BAND_FREEZE,	/* freeze_at ..: low frozen, normal throttled */
 	BAND_KILL,	/* kill_at ..: normal frozen; the largest contained call killed */
@@ -258,6 +258,11 @@ struct acd_domain {
 	bool host;		      /* the root without memory_budget: host memory */
 	uint64_t usage;		      /* last sample, bytes */
 	enum acd_band band;
+	enum acd_band release_band;   /* the band of usage + the hysteresis
+				       * (throttle_at - thaw_below): calls are let go
+				       * down to what this one calls for */
+	uint64_t kill_ref;	      /* usage when the kill band was entered or at the
+				       * last kill; 0 outside it */
 	uint64_t psi_until_ns;	      /* a PSI trigger fired: at least BAND_THROTTLE till then */
 	struct acd_watch psi;	      /* memory.pressure trigger (EPOLLPRI) */
 	struct acd_watch memevents;   /* v2 memory.events (EPOLLPRI) */
@@ -325,6 +330,7 @@ struct acd_ctx {
 	bool bpf_pressure;		/* the BPF programs watch the root's charge */
 	uint64_t contain_next_ns;	/* next ladder step; 0 none */
 	uint64_t contain_last_release_ns;
+	uint64_t contain_last_kill_ns;
 	int contained;			/* calls throttled or frozen now */
 	uint64_t contain_counts[3];	/* throttles, freezes, kills so far */
 	bool stopping;

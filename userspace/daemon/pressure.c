@@ -110,8 +110,14 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 		}
 	}
 	d->band = band_of(k, d->usage, d->budget);
+	d->release_band = band_of(k, d->usage + (uint64_t)((k->throttle_at - k->thaw_below) *
+							   (double)d->budget), d->budget);
 	if (d->psi_until_ns > now && d->band >= BAND_HOLD && d->band < BAND_THROTTLE)
-		d->band = BAND_THROTTLE;
+		d->band = d->release_band = BAND_THROTTLE;
+	if (d->band < BAND_KILL)
+		d->kill_ref = 0;
+	else if (!d->kill_ref)
+		d->kill_ref = d->usage;
 }
 
 void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now)
