@@ -187,7 +187,7 @@ def freeze_and_thaw(sock, uf):
     c.call("session.create", path="/p/mid", priority="normal")
     lo = alloc_call(c, "lo2", uf, ["root:0.50:4"], "hold")
     time.sleep(1.0)
-    mid = alloc_call(c, "mid", uf, ["root:0.89:1.5"], "spike")
+    mid = alloc_call(c, "mid", uf, ["root:0.89:1"], "spike")
     rmid = c.wait(mid, 60)
     rlo = c.wait(lo, 60)
     notes = ev.collect(0.3)
@@ -209,6 +209,34 @@ def freeze_and_thaw(sock, uf):
     info = res(c.call("daemon.info")).get("pressure") or {}
     check("nothing contained at the end", info.get("contained") == 0, info)
     for s in ("lo2", "mid"):
+        c.call("session.close", path="/p/" + s)
+    c.close()
+    ev.close()
+
+
+def stall_drains(sock, uf):
+    """A high-priority call holds the budget in the freeze band and does
+    not move: the frozen low call is not left frozen for ever, it is let
+    go (stall) and finishes."""
+    c = Client(sock)
+    ev = Client(sock)
+    ev.call("events.subscribe", path="/")
+    c.call("session.create", path="/p/hold", priority="high")
+    c.call("session.create", path="/p/lo3", priority="low")
+    hi = alloc_call(c, "hold", uf, ["root:0.55:9"], "base")
+    time.sleep(1.0)
+    lo = alloc_call(c, "lo3", uf, ["root:0.90:2"], "work")
+    rlo = c.wait(lo, 60)
+    rhi = c.wait(hi, 60)
+    notes = ev.collect(0.3)
+    ev_lo = events_of(notes, "/p/lo3/")
+    vlo = verdict(rlo)
+    check("stall: the low call was frozen, then let go while the budget stayed full",
+          ("contain", "frozen") in ev_lo and ("release", "released") in ev_lo, ev_lo)
+    check("stall: ... and completed", vlo.get("status") == "ok" and
+          (vlo.get("containment") or {}).get("frozen", 0) >= 1, vlo)
+    check("stall: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
+    for s in ("hold", "lo3"):
         c.call("session.close", path="/p/" + s)
     c.close()
     ev.close()
@@ -275,6 +303,7 @@ def main():
         ladder_to_kill(sock, uf)
         cell_interrupted(sock, uf)
         freeze_and_thaw(sock, uf)
+        stall_drains(sock, uf)
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):
         c = Client(sock)

@@ -37,6 +37,14 @@
 #include "daemon.h"
 
 #define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
+/* Contained calls hold their memory: when nothing changed for STALL_NS
+ * (no call contained, let go, killed or ended, and the root's usage did
+ * not grow by 1% of its budget: a throttled call still moving is not
+ * stuck), the oldest contained call
+ * of the highest class is let go entirely for FREE_NS, so work drains
+ * instead of waiting for room that only it could make. */
+#define STALL_NS (1500ULL * 1000000)
+#define FREE_NS (3000ULL * 1000000)
 
 static bool containable(const struct acd_call *call)
 {
@@ -83,6 +91,19 @@ static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
 
 	return d->band == BAND_KILL &&
 	       (d->usage >= d->kill_ref + d->budget / 100 || (double)d->usage >= mid * (double)d->budget);
+}
+
+static void changed(struct acd_ctx *ctx, uint64_t now)
+{
+	ctx->contain_last_change_ns = now;
+	ctx->contain_change_usage = ctx->root_dom.usage;
+}
+
+static bool stalled(const struct acd_ctx *ctx, uint64_t now)
+{
+	return ctx->contained && now >= ctx->contain_last_change_ns + STALL_NS &&
+	       now >= ctx->contain_last_release_ns + STALL_NS &&
+	       ctx->root_dom.usage < ctx->contain_change_usage + ctx->root_dom.budget / 100;
 }
 
 static void add_time(struct acd_call *call, uint64_t now)
@@ -182,6 +203,7 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 		ctx->contain_counts[1]++;
 	}
 	call->contain.level = to;
+	changed(ctx, now);
 	acd_event(ctx, to > from ? "contain" : "release", call->path,
 		  json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "step", level_name(to), "priority",
 			    ac_priority_name(call->intent.priority), "domain",
@@ -234,6 +256,7 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 	vdom->kill_ref = vdom->usage;
 	ctx->contain_counts[2]++;
 	ctx->contain_last_kill_ns = now;
+	changed(ctx, now);
 	acd_event(ctx, "contain", victim->path,
 		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
 			    victim->interp ? "interrupted" : "killed", "priority",
@@ -248,8 +271,10 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 	return true;
 }
 
-/* One step down for one call: the highest class first, then the oldest. */
-static void release_one(struct acd_ctx *ctx, uint64_t now)
+/* One step down for one call, the highest class first, then the oldest:
+ * one whose domain's release band allows it, or (stalled) any, all the
+ * way and for a while. */
+static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 {
 	struct acd_call *best = NULL;
 	const struct acd_domain *bdom = NULL;
@@ -260,7 +285,7 @@ static void release_one(struct acd_ctx *ctx, uint64_t now)
 		if (!containable(call) || call->contain.level == CONTAIN_NONE)
 			continue;
 		d = call_domain(ctx, call, true);
-		if (wanted(call->intent.priority, d->release_band) >= call->contain.level)
+		if (!stalled && wanted(call->intent.priority, d->release_band) >= call->contain.level)
 			continue;
 		if (!best || (call->intent.priority != AC_PRIO_LOW &&
 			      best->intent.priority == AC_PRIO_LOW) ||
@@ -270,10 +295,15 @@ static void release_one(struct acd_ctx *ctx, uint64_t now)
 			bdom = d;
 		}
 	}
-	if (best) {
+	if (!best)
+		return;
+	if (stalled) {
+		best->contain.free_until_ns = now + FREE_NS;
+		set_level(ctx, best, CONTAIN_NONE, bdom, now);
+	} else {
 		set_level(ctx, best, best->contain.level - 1, bdom, now);
-		ctx->contain_last_release_ns = now;
 	}
+	ctx->contain_last_release_ns = now;
 }
 
 static bool domain_kill_due(struct acd_ctx *ctx)
@@ -300,7 +330,7 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 			continue;
 		d = call_domain(ctx, call, false);
 		want = wanted(call->intent.priority, d->band);
-		if (want > call->contain.level)
+		if (want > call->contain.level && call->contain.free_until_ns <= now)
 			set_level(ctx, call, want, d, now);
 		else if (wanted(call->intent.priority, call_domain(ctx, call, true)->release_band) <
 			 call->contain.level)
@@ -309,7 +339,11 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	if (domain_kill_due(ctx) && now >= ctx->contain_last_kill_ns + every)
 		kill_one(ctx, now);
 	if (any_release && now >= ctx->contain_last_release_ns + every)
-		release_one(ctx, now);
+		release_one(ctx, now, false);
+	else if (stalled(ctx, now))
+		release_one(ctx, now, true);
+	else if (ctx->root_dom.usage >= ctx->contain_change_usage + ctx->root_dom.budget / 100)
+		changed(ctx, now); /* still moving: not stuck */
 	acd_pressure_rearm(ctx);
 	/* While anything is held or a domain is past the throttle mark, the
 	 * ladder keeps stepping; otherwise the kernel's events wake it. */
@@ -350,6 +384,7 @@ void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
 		return;
 	add_time(call, ac_now_ns());
 	ctx->contained--;
+	changed(ctx, ac_now_ns());
 	call->contain.level = CONTAIN_NONE;
 	call->contain.throttle_written = false;
 }

@@ -123,6 +123,8 @@ struct acd_contain_state {
 	enum acd_contain_level level;
 	uint64_t since_ns;	/* when the current level began */
 	bool throttle_written;	/* the throttle knobs were written (restore them) */
+	uint64_t free_until_ns;	/* let go to break a stall: not contained again
+				 * before then (the kill step still may) */
 };
 
 /* adaptive.c: where a call's memory came from when it came from its
@@ -331,6 +333,8 @@ struct acd_ctx {
 	uint64_t contain_next_ns;	/* next ladder step; 0 none */
 	uint64_t contain_last_release_ns;
 	uint64_t contain_last_kill_ns;
+	uint64_t contain_last_change_ns; /* last step that changed a call's hold */
+	uint64_t contain_change_usage;	 /* the root's usage then */
 	int contained;			/* calls throttled or frozen now */
 	uint64_t contain_counts[3];	/* throttles, freezes, kills so far */
 	bool stopping;
