@@ -116,6 +116,9 @@ int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
 			 const struct ac_cg_statfds *sf, struct ac_usage *u);
 /* Memory charged now (memory.current / usage_in_bytes); 0 if unknown. */
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node);
+/* Times a charge hit the memory limit (v2 memory.events max, v1
+ * memory.failcnt): what grows while something waits for room. */
+uint64_t ac_cg_memory_limit_hits(struct ac_cgroup *cg, const struct ac_cg_node *node);
 /* usage_usec of the unified cpu.stat (user + system); sf: kept fds or NULL. */
 int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_cg_statfds *sf, uint64_t *us);

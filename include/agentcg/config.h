@@ -56,7 +56,7 @@ struct ac_containment {
 	double kill_at;	    /* freeze normal, kill frozen low then normal */
 	double thaw_below;  /* undo one step per `step` below this */
 	uint64_t step_ns;   /* between ladder steps while contained */
-	int interp_oom_score_adj; /* interpreters: the last thing to go */
+	int interp_oom_score_offset; /* an interpreter: its session class's score plus this */
 	struct ac_prio_class cls[3]; /* by enum ac_priority */
 };
 

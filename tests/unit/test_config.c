@@ -283,6 +283,8 @@ static void test_containment(void **state)
 	bad("{\"containment\": {\"classes\": {\"high\": {\"memory_low\": 1}}}}",
 	    "containment.classes.high.memory_low: unknown key");
 	bad("{\"containment\": {\"enable\": true}}", "containment.enable: unknown key");
+	bad("{\"containment\": {\"interpreter_oom_score_offset\": 1}}",
+	    "containment.interpreter_oom_score_offset: must be an integer from -1000 to 0");
 }
 
 static void test_adaptive(void **state)

@@ -70,7 +70,7 @@ void ac_config_init(struct ac_config *cfg)
 			.kill_at = 0.95,
 			.thaw_below = 0.70,
 			.step_ns = 100ULL * 1000000,
-			.interp_oom_score_adj = 0,
+			.interp_oom_score_offset = -50,
 			.cls = {
 				[AC_PRIO_NORMAL] = { .cpu_weight = 100, .oom_score_adj = 300 },
 				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 600 },
@@ -487,8 +487,8 @@ static int get_containment(struct ctx *c, const char *path, const json_t *v,
 			r = get_duration(c, kp, x, &k->step_ns);
 			if (r == 0 && (k->step_ns < 10 * 1000000ULL || k->step_ns > 10000000000ULL))
 				r = fail(c, kp, "must be from 10ms to 10s");
-		} else if (strcmp(key, "interpreter_oom_score_adj") == 0) {
-			r = get_int_range(c, kp, x, -999, 1000, &k->interp_oom_score_adj);
+		} else if (strcmp(key, "interpreter_oom_score_offset") == 0) {
+			r = get_int_range(c, kp, x, -1000, 0, &k->interp_oom_score_offset);
 		} else if (strcmp(key, "classes") == 0) {
 			const char *cn;
 			json_t *cv;

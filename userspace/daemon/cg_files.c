@@ -323,6 +323,20 @@ uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *nod
 	return v == UINT64_MAX ? 0 : v;
 }
 
+uint64_t ac_cg_memory_limit_hits(struct ac_cgroup *cg, const struct ac_cg_node *node)
+{
+	char buf[512];
+	uint64_t v = 0;
+
+	if (cg->kind == AC_CG_V2) {
+		if (cg_read_at(fd_of(node, AC_H_UNIFIED), "memory.events", buf, sizeof(buf)) > 0)
+			cg_keyed_u64(buf, "max", &v);
+	} else {
+		cg_read_u64_at(fd_of(node, AC_H_MEMORY), "memory.failcnt", &v);
+	}
+	return v;
+}
+
 int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_cg_statfds *sf, uint64_t *us)
 {

@@ -13,8 +13,9 @@
  *
  * Escalations happen at once, for every call that needs one. The kill
  * step, at most one call per step, is due only while a domain in the
- * kill band still grows (kill_due): the largest contained low-priority
- * call, else the largest normal one; a cell is interrupted instead (its
+ * kill band still grows or charges hit its limit (kill_due): the
+ * contained call that gives the most memory back (a low-priority call's
+ * counting double); a cell is interrupted instead (its
  * interpreter and the session's state live on). Letting go is one step
  * down for one call per step (normal before low, oldest first), by the
  * band of usage + (throttle_at - thaw_below): that margin keeps a thawed
@@ -81,16 +82,21 @@ static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
 	return table[prio][band];
 }
 
-/* The kill step is due in a domain of the kill band only while it still
- * grows (what is not contained, high-priority calls and interpreters,
- * needs the room): by 1% of its budget since it entered the band or since
- * the last kill, or past half way from kill_at to the budget. */
+/* The kill step is due in a domain of the kill band only while something
+ * not contained (high-priority calls, interpreters) needs the room: the
+ * usage grew by 1% of the budget since the domain entered the band or
+ * since the last kill, or, past half way from kill_at to the budget,
+ * charges are hitting the limit (the kernel is reclaiming for them, and
+ * would OOM-kill next). */
 static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
 {
 	double mid = (1.0 + ctx->cfg.contain.kill_at) / 2;
 
-	return d->band == BAND_KILL &&
-	       (d->usage >= d->kill_ref + d->budget / 100 || (double)d->usage >= mid * (double)d->budget);
+	if (d->band != BAND_KILL)
+		return false;
+	if (d->usage >= d->kill_ref + d->budget / 100)
+		return true;
+	return (double)d->usage >= mid * (double)d->budget && d->limit_hits > d->limit_hits_seen;
 }
 
 static void changed(struct acd_ctx *ctx, uint64_t now)
@@ -240,9 +246,11 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 		d = call_domain(ctx, call, false);
 		if (!kill_due(ctx, d))
 			continue;
-		rank = call->intent.priority == AC_PRIO_LOW ? 2 : 1;
+		/* the most memory back for one kill, a low-priority call's
+		 * counting double */
 		mem = ac_cg_memory_current(&ctx->cg, &call->node);
-		if (rank > vrank || (rank == vrank && mem > vmem)) {
+		rank = call->intent.priority == AC_PRIO_LOW ? 2 : 1;
+		if (!victim || mem * (uint64_t)rank > vmem * (uint64_t)vrank) {
 			victim = call;
 			vdom = (struct acd_domain *)d;
 			vmem = mem;
@@ -306,6 +314,14 @@ static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 	ctx->contain_last_release_ns = now;
 }
 
+static void limit_hits_seen(struct acd_ctx *ctx)
+{
+	ctx->root_dom.limit_hits_seen = ctx->root_dom.limit_hits;
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		if (t->dom)
+			t->dom->limit_hits_seen = t->dom->limit_hits;
+}
+
 static bool domain_kill_due(struct acd_ctx *ctx)
 {
 	if (kill_due(ctx, &ctx->root_dom))
@@ -338,6 +354,7 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	}
 	if (domain_kill_due(ctx) && now >= ctx->contain_last_kill_ns + every)
 		kill_one(ctx, now);
+	limit_hits_seen(ctx);
 	if (any_release && now >= ctx->contain_last_release_ns + every)
 		release_one(ctx, now, false);
 	else if (stalled(ctx, now))

@@ -265,6 +265,8 @@ struct acd_domain {
 				       * down to what this one calls for */
 	uint64_t kill_ref;	      /* usage when the kill band was entered or at the
 				       * last kill; 0 outside it */
+	uint64_t limit_hits;	      /* memory.events max / v1 failcnt, last sample */
+	uint64_t limit_hits_seen;     /* ... at the last ladder step */
 	uint64_t psi_until_ns;	      /* a PSI trigger fired: at least BAND_THROTTLE till then */
 	struct acd_watch psi;	      /* memory.pressure trigger (EPOLLPRI) */
 	struct acd_watch memevents;   /* v2 memory.events (EPOLLPRI) */
@@ -545,7 +547,7 @@ int acd_prio_oom_adj(pid_t pid, int adj);
 /* A call without its own priority takes its session's. */
 void acd_prio_call_resolve(struct acd_ctx *ctx, struct acd_call *call);
 void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid);
-void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid);
+void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s);
 
 /* pressure.c: detection. The root's budget is written and its watchers
  * (PSI trigger, memory.events or v1 usage thresholds, the BPF mark) set

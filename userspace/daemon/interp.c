@@ -639,7 +639,7 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 	req.stdio[1] = po[1];
 	req.stdio[2] = pe[1];
 	req.devnull = ctx->devnull;
-	acd_prio_interp_process(ctx, stub.pid); /* the last thing the OOM killer takes */
+	acd_prio_interp_process(ctx, stub.pid, in->session);
 	r = ac_stub_exec(&stub, &req);
 	if (r < 0) {
 		ac_stub_discard(&stub);
@@ -736,6 +736,7 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 		in->session = s;
 		in->persist = persist;
 		s->interp = in;
+		acd_prio_interp_process(ctx, in->pid, s);
 		/* Into the session's next cgroup now, while the agent thinks. */
 		acd_interp_request(ctx, s, NULL, NULL, "park", NULL);
 		ctx->idle_work = true; /* refill */

@@ -10,8 +10,9 @@
  *    unprotected session gets soft limit 0, so global reclaim takes from
  *    it first;
  *  - oom_score_adj of every call's processes by the call's class, and of
- *    interpreters (lowest of all: the ladder never kills them, and the
- *    kernel should not either while anything else is left). The shipped
+ *    interpreters by their session's class, a little below its calls (the
+ *    ladder never kills an interpreter; for the kernel's OOM killer a
+ *    high-priority call must still come after every lower class). The shipped
  *    values are 0 and up: lowering a score needs CAP_SYS_RESOURCE, which
  *    a container or sandbox may not grant, and a higher score only makes
  *    the daemon's own processes go before the host's.
@@ -139,13 +140,21 @@ void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid
 		ac_log_errno(r, "oom_score_adj of %s", call->path);
 }
 
-void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid)
+void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s)
 {
-	int r;
+	int adj = 0, r;
 
 	if (!acd_contain_enabled(ctx) || pid <= 0)
 		return;
-	r = acd_prio_oom_adj(pid, ctx->cfg.contain.interp_oom_score_adj);
+	/* A pool interpreter has no class yet; a session's gets its class's
+	 * score plus the (negative) offset: after the calls of its class,
+	 * before anything of a higher class. */
+	if (s) {
+		adj = ctx->cfg.contain.cls[s->priority].oom_score_adj +
+		      ctx->cfg.contain.interp_oom_score_offset;
+		adj = adj < -999 ? -999 : adj > 1000 ? 1000 : adj;
+	}
+	r = acd_prio_oom_adj(pid, adj);
 	if (r < 0 && r != -ESRCH)
 		ac_log_errno(r, "oom_score_adj of interpreter %d", (int)pid);
 }
