@@ -227,12 +227,12 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 		for (struct acd_session *_s = _t->sessions; _s; _s = _s->next)     \
 			for (struct acd_call *call = _s->calls; call; call = call->next)
 
-/* The kill step: the largest contained call of the lowest class in a
- * domain where it is due. */
-static bool kill_one(struct acd_ctx *ctx, uint64_t now)
+/* The kill step: the contained call that gives the most memory back (a
+ * low-priority call's counting double) in a domain where it is due; NULL
+ * if none. */
+static struct acd_call *kill_victim(struct acd_ctx *ctx, struct acd_domain **dom, uint64_t *memp)
 {
 	struct acd_call *victim = NULL;
-	struct acd_domain *vdom = NULL;
 	uint64_t vmem = 0;
 	int vrank = 0;
 
@@ -246,25 +246,25 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 		d = call_domain(ctx, call, false);
 		if (!kill_due(ctx, d))
 			continue;
-		/* the most memory back for one kill, a low-priority call's
-		 * counting double */
 		mem = ac_cg_memory_current(&ctx->cg, &call->node);
 		rank = call->intent.priority == AC_PRIO_LOW ? 2 : 1;
 		if (!victim || mem * (uint64_t)rank > vmem * (uint64_t)vrank) {
 			victim = call;
-			vdom = (struct acd_domain *)d;
+			*dom = (struct acd_domain *)d;
 			vmem = mem;
 			vrank = rank;
 		}
 	}
-	if (!victim)
-		return false;
+	*memp = vmem;
+	return victim;
+}
+
+static void kill_call(struct acd_ctx *ctx, struct acd_call *victim, struct acd_domain *vdom,
+		      uint64_t vmem, uint64_t now)
+{
 	add_time(victim, now);
 	note_domain(victim, vdom);
-	vdom->kill_ref = vdom->usage;
 	ctx->contain_counts[2]++;
-	ctx->contain_last_kill_ns = now;
-	changed(ctx, now);
 	acd_event(ctx, "contain", victim->path,
 		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
 			    victim->interp ? "interrupted" : "killed", "priority",
@@ -276,7 +276,35 @@ static bool kill_one(struct acd_ctx *ctx, uint64_t now)
 		ac_priority_name(victim->intent.priority), victim->path, vmem, vdom->path,
 		vdom->usage, vdom->budget);
 	acd_call_pressure_stop(ctx, victim);
-	return true;
+}
+
+/* Kills until what comes back brings the domain of the first victim
+ * under kill_at (a call killed now is out of the way of what grows
+ * within milliseconds; one per step would leave it at the limit, where
+ * every allocation waits in reclaim). */
+static void kill_step(struct acd_ctx *ctx, uint64_t now)
+{
+	struct acd_domain *dom = NULL, *d = NULL;
+	uint64_t mem, freed = 0, target = 0;
+	struct acd_call *v;
+
+	while ((v = kill_victim(ctx, &d, &mem))) {
+		if (!dom) {
+			dom = d;
+			target = (uint64_t)(ctx->cfg.contain.kill_at * (double)d->budget);
+		} else if (d != dom) {
+			break;
+		}
+		kill_call(ctx, v, d, mem, now);
+		freed += mem;
+		if (dom->usage < target + freed)
+			break;
+	}
+	if (dom) {
+		dom->kill_ref = dom->usage > freed ? dom->usage - freed : 0;
+		ctx->contain_last_kill_ns = now;
+		changed(ctx, now);
+	}
 }
 
 /* One step down for one call, the highest class first, then the oldest:
@@ -353,7 +381,7 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 			any_release = true;
 	}
 	if (domain_kill_due(ctx) && now >= ctx->contain_last_kill_ns + every)
-		kill_one(ctx, now);
+		kill_step(ctx, now);
 	limit_hits_seen(ctx);
 	if (any_release && now >= ctx->contain_last_release_ns + every)
 		release_one(ctx, now, false);

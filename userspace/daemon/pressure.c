@@ -134,7 +134,7 @@ void acd_pressure_rearm(struct acd_ctx *ctx)
 {
 	const struct ac_containment *k = &ctx->cfg.contain;
 	const struct acd_domain *d = &ctx->root_dom;
-	double next;
+	double next = 0;
 
 	if (!ctx->bpf_pressure)
 		return;
@@ -143,9 +143,11 @@ void acd_pressure_rearm(struct acd_ctx *ctx)
 	case BAND_HOLD: next = k->throttle_at; break;
 	case BAND_THROTTLE: next = k->freeze_at; break;
 	case BAND_FREEZE: next = k->kill_at; break;
-	default: next = 0; break; /* the ladder steps on its timer */
+	default: /* in the kill band: the growth that makes a kill due */
+		acd_bpf_pressure_arm(ctx, d->kill_ref + d->budget / 100);
+		return;
 	}
-	acd_bpf_pressure_arm(ctx, next > 0 ? (uint64_t)((double)d->budget * next) : 0);
+	acd_bpf_pressure_arm(ctx, (uint64_t)((double)d->budget * next));
 }
 
 void acd_pressure_kernel_event(struct acd_ctx *ctx, uint64_t bytes)
