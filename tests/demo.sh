@@ -46,7 +46,7 @@ show "$A" session exec /demo/nb --mem 64M --mem-max 256M 'big = [bytearray(1 << 
 show "$A" session exec /demo/nb 'rows[-1]'
 show "$A" session close /demo/nb
 
-step "6. memory pressure in tenant /demo (budget 1G): a low-priority call holds 500M while a high-priority one grows to 480M"
+step "6. memory pressure in tenant /demo (budget 1G): a low-priority call holds 500M while a high-priority one grows to 540M"
 GROW='import sys, time
 keep = []
 for mb in sys.argv[1:]:
@@ -55,11 +55,11 @@ for mb in sys.argv[1:]:
 print("allocated", len(keep), "MiB")'
 "$A" session create /demo/batch --priority low >/dev/null
 "$A" session create /demo/interactive --priority high >/dev/null
-"$A" run /demo/batch --json --mem 520M --label hold -- python3 -c "$GROW" 500 0 0 0 0 0 0 >/tmp/agentcg-demo-low-$$.json &
+"$A" run /demo/batch --json --mem 400M --on-exceed report --label hold -- python3 -c "$GROW" 500 0 0 0 0 0 0 >/tmp/agentcg-demo-low-$$.json &
 LOWPID=$!
 sleep 1.5
-echo "high-priority call (300M, then +100M, then +80M):"
-"$A" run /demo/interactive --json --mem 500M --label climb -- python3 -c "$GROW" 300 100 80 |
+echo "high-priority call (300M, then +100M, then +140M):"
+"$A" run /demo/interactive --json --mem 400M --on-exceed report --label climb -- python3 -c "$GROW" 300 100 140 |
 	python3 -c 'import json,sys; r=json.load(sys.stdin); print("  verdict:", r["verdict"]["status"], "-", r["verdict"]["summary"])'
 wait $LOWPID
 echo "low-priority call:"

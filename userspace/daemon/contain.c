@@ -12,8 +12,8 @@
  *   high     never contained
  *
  * Escalations happen at once, for every call that needs one. The kill
- * step, at most one call per step, is due only while a domain in the
- * kill band still grows or charges hit its limit (kill_due): the
+ * step, at most one call per step, is due only where charges hit the
+ * limit of a domain in the kill band (kill_due): the
  * contained call that gives the most memory back (a low-priority call's
  * counting double); a cell is interrupted instead (its
  * interpreter and the session's state live on). Letting go is one step
@@ -82,21 +82,17 @@ static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
 	return table[prio][band];
 }
 
-/* The kill step is due in a domain of the kill band only while something
- * not contained (high-priority calls, interpreters) needs the room: the
- * usage grew by 1% of the budget since the domain entered the band or
- * since the last kill, or, past half way from kill_at to the budget,
- * charges are hitting the limit (the kernel is reclaiming for them, and
- * would OOM-kill next). */
+/* The kill step is due in a domain of the kill band only where the
+ * kernel would otherwise have to act: charges hit the limit since the
+ * last step (memory.events max / v1 failcnt: it is reclaiming for them,
+ * and would OOM-kill next), or the usage is within 1% of the budget. A
+ * domain that sits full with everything below high priority frozen needs
+ * no kill. */
 static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
 {
-	double mid = (1.0 + ctx->cfg.contain.kill_at) / 2;
-
 	if (d->band != BAND_KILL)
 		return false;
-	if (d->usage >= d->kill_ref + d->budget / 100)
-		return true;
-	return (double)d->usage >= mid * (double)d->budget && d->limit_hits > d->limit_hits_seen;
+	return d->limit_hits > d->limit_hits_seen || d->usage >= d->budget - d->budget / 100;
 }
 
 static void changed(struct acd_ctx *ctx, uint64_t now)
@@ -278,33 +274,19 @@ static void kill_call(struct acd_ctx *ctx, struct acd_call *victim, struct acd_d
 	acd_call_pressure_stop(ctx, victim);
 }
 
-/* Kills until what comes back brings the domain of the first victim
- * under kill_at (a call killed now is out of the way of what grows
- * within milliseconds; one per step would leave it at the limit, where
- * every allocation waits in reclaim). */
+/* One kill per step: the victim that gives the most memory back. */
 static void kill_step(struct acd_ctx *ctx, uint64_t now)
 {
-	struct acd_domain *dom = NULL, *d = NULL;
-	uint64_t mem, freed = 0, target = 0;
+	struct acd_domain *d = NULL;
 	struct acd_call *v;
+	uint64_t mem;
 
-	while ((v = kill_victim(ctx, &d, &mem))) {
-		if (!dom) {
-			dom = d;
-			target = (uint64_t)(ctx->cfg.contain.kill_at * (double)d->budget);
-		} else if (d != dom) {
-			break;
-		}
-		kill_call(ctx, v, d, mem, now);
-		freed += mem;
-		if (dom->usage < target + freed)
-			break;
-	}
-	if (dom) {
-		dom->kill_ref = dom->usage > freed ? dom->usage - freed : 0;
-		ctx->contain_last_kill_ns = now;
-		changed(ctx, now);
-	}
+	v = kill_victim(ctx, &d, &mem);
+	if (!v)
+		return;
+	kill_call(ctx, v, d, mem, now);
+	ctx->contain_last_kill_ns = now;
+	changed(ctx, now);
 }
 
 /* One step down for one call, the highest class first, then the oldest:

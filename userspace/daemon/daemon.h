@@ -263,8 +263,6 @@ struct acd_domain {
 	enum acd_band release_band;   /* the band of usage + the hysteresis
 				       * (throttle_at - thaw_below): calls are let go
 				       * down to what this one calls for */
-	uint64_t kill_ref;	      /* usage when the kill band was entered or at the
-				       * last kill; 0 outside it */
 	uint64_t limit_hits;	      /* memory.events max / v1 failcnt, last sample */
 	uint64_t limit_hits_seen;     /* ... at the last ladder step */
 	uint64_t psi_until_ns;	      /* a PSI trigger fired: at least BAND_THROTTLE till then */

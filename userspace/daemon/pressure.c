@@ -116,10 +116,6 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 							   (double)d->budget), d->budget);
 	if (d->psi_until_ns > now && d->band >= BAND_HOLD && d->band < BAND_THROTTLE)
 		d->band = d->release_band = BAND_THROTTLE;
-	if (d->band < BAND_KILL)
-		d->kill_ref = 0;
-	else if (!d->kill_ref)
-		d->kill_ref = d->usage;
 }
 
 void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now)
@@ -143,8 +139,8 @@ void acd_pressure_rearm(struct acd_ctx *ctx)
 	case BAND_HOLD: next = k->throttle_at; break;
 	case BAND_THROTTLE: next = k->freeze_at; break;
 	case BAND_FREEZE: next = k->kill_at; break;
-	default: /* in the kill band: the growth that makes a kill due */
-		acd_bpf_pressure_arm(ctx, d->kill_ref + d->budget / 100);
+	default: /* in the kill band: within 1% of the budget, a kill is due */
+		acd_bpf_pressure_arm(ctx, d->budget - d->budget / 100);
 		return;
 	}
 	acd_bpf_pressure_arm(ctx, (uint64_t)((double)d->budget * next));
@@ -287,7 +283,7 @@ static int watch_psi(struct acd_ctx *ctx, struct acd_domain *d)
 static int watch_thresholds(struct acd_ctx *ctx, struct acd_domain *d)
 {
 	const struct ac_containment *k = &ctx->cfg.contain;
-	const double marks[] = { k->thaw_below, k->throttle_at, k->freeze_at, k->kill_at };
+	const double marks[] = { k->thaw_below, k->throttle_at, k->freeze_at, k->kill_at, 0.99 };
 	int efd, ufd, cfd, r = 0;
 
 	if (ctx->cg.kind != AC_CG_HYBRID || d->host)
