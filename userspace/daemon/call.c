@@ -311,6 +311,14 @@ static uint64_t reservation(const struct ac_limits *l)
 	return 0;
 }
 
+/* A memory assumed from the label's history is a guess: it reserves
+ * nothing (admission holds back declared needs only; a guess that queued
+ * calls made high-priority agents wait behind them in the replay). */
+static uint64_t call_reservation(const struct acd_call *call)
+{
+	return call->adaptive.samples ? 0 : reservation(&call->limits);
+}
+
 struct admission {
 	const char *level;
 	const char *path;
@@ -1510,7 +1518,7 @@ void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
 	acd_prio_call_resolve(ctx, call);
 	ac_intent_to_limits(&call->intent, &call->limits);
-	call->reserved_mem = reservation(&call->limits);
+	call->reserved_mem = call_reservation(call);
 	call->req_id = json_incref(id);
 	call->client = c;
 	call->next = s->calls;
@@ -1570,7 +1578,7 @@ void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, 
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
 	acd_prio_call_resolve(ctx, call);
 	ac_intent_to_limits(&call->intent, &call->limits);
-	call->reserved_mem = reservation(&call->limits);
+	call->reserved_mem = call_reservation(call);
 	call->req_id = json_incref(id);
 	call->client = c;
 	call->next = call->session->calls;

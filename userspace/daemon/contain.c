@@ -85,9 +85,9 @@ static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
 /* The kill step is due in a domain of the kill band only where the
  * kernel would otherwise have to act: charges hit the limit since the
  * last step (memory.events max / v1 failcnt: it is reclaiming for them,
- * and would OOM-kill next), or the usage is within 1% of the budget. A
- * domain that sits full with everything below high priority frozen needs
- * no kill. */
+ * and would OOM-kill next), or the usage is within 1% of the budget (the
+ * BPF mark and a v1 threshold there wake the daemon). A domain that sits
+ * near full with everything below high priority frozen needs no kill. */
 static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
 {
 	if (d->band != BAND_KILL)

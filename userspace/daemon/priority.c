@@ -10,9 +10,10 @@
  *    unprotected session gets soft limit 0, so global reclaim takes from
  *    it first;
  *  - oom_score_adj of every call's processes by the call's class, and of
- *    interpreters by their session's class, a little below its calls (the
- *    ladder never kills an interpreter; for the kernel's OOM killer a
- *    high-priority call must still come after every lower class). The shipped
+ *    interpreters by their session's class, a little below its calls and
+ *    below every low or normal call (the ladder never kills an
+ *    interpreter; for the kernel's OOM killer a call goes before any
+ *    session's state, and a high-priority call after every lower class). The shipped
  *    values are 0 and up: lowering a score needs CAP_SYS_RESOURCE, which
  *    a container or sandbox may not grant, and a higher score only makes
  *    the daemon's own processes go before the host's.
@@ -150,8 +151,15 @@ void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_se
 	 * score plus the (negative) offset: after the calls of its class,
 	 * before anything of a higher class. */
 	if (s) {
-		adj = ctx->cfg.contain.cls[s->priority].oom_score_adj +
-		      ctx->cfg.contain.interp_oom_score_offset;
+		const struct ac_prio_class *c = ctx->cfg.contain.cls;
+		int calls_min = c[AC_PRIO_LOW].oom_score_adj < c[AC_PRIO_NORMAL].oom_score_adj ?
+					c[AC_PRIO_LOW].oom_score_adj : c[AC_PRIO_NORMAL].oom_score_adj;
+
+		adj = c[s->priority].oom_score_adj + ctx->cfg.contain.interp_oom_score_offset;
+		/* below high priority, still after every low or normal call:
+		 * a call goes before any session's state */
+		if (s->priority != AC_PRIO_HIGH && adj >= calls_min)
+			adj = calls_min - 1;
 		adj = adj < -999 ? -999 : adj > 1000 ? 1000 : adj;
 	}
 	r = acd_prio_oom_adj(pid, adj);
