@@ -143,6 +143,14 @@ bench-sessions: all
 	fi
 	bash bench/run_sessions.sh
 
+# Real agent traces replayed at once on a memory budget below the sum of
+# their peaks: one shared budget (the OOM killer decides), static per-agent
+# limits, and agentcg's containment, each against the traces alone
+# (bench/README.md). About 7 minutes. Installs nothing.
+.PHONY: bench-replay
+bench-replay: all
+	bash bench/run_replay.sh
+
 check: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
