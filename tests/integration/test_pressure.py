@@ -188,7 +188,17 @@ def freeze_and_thaw(sock, uf):
     lo = alloc_call(c, "lo2", uf, ["root:0.50:4"], "hold")
     time.sleep(1.0)
     mid = alloc_call(c, "mid", uf, ["root:0.89:1"], "spike")
+    time.sleep(0.6)
+    r = c.call("call.run", path="/p/lo2b", argv=["true"], intent={"priority": "low"})
+    check("in the freeze band a new low-priority call is held back at admission",
+          err(r).get("code") == -32002 and (err(r).get("data") or {}).get("pressure") is True
+          and "memory pressure" in err(r).get("message", ""), r)
+    held = c.send("call.run", {"path": "/p/lo2b", "argv": ["true"], "wait": True,
+                               "intent": {"priority": "low"}})
     rmid = c.wait(mid, 60)
+    rheld = c.wait(held, 60)
+    check("... and with wait it runs once the pressure falls",
+          verdict(rheld).get("status") == "ok", rheld)
     rlo = c.wait(lo, 60)
     notes = ev.collect(0.3)
     vlo, vmid = verdict(rlo), verdict(rmid)
@@ -208,7 +218,7 @@ def freeze_and_thaw(sock, uf):
           vmid)
     info = res(c.call("daemon.info")).get("pressure") or {}
     check("nothing contained at the end", info.get("contained") == 0, info)
-    for s in ("lo2", "mid"):
+    for s in ("lo2", "mid", "lo2b"):
         c.call("session.close", path="/p/" + s)
     c.close()
     ev.close()
@@ -231,10 +241,13 @@ def stall_drains(sock, uf):
     notes = ev.collect(0.3)
     ev_lo = events_of(notes, "/p/lo3/")
     vlo = verdict(rlo)
-    check("stall: the low call was frozen, then let go while the budget stayed full",
-          ("contain", "frozen") in ev_lo and ("release", "released") in ev_lo, ev_lo)
+    # (on v2 the throttle, memory.high at its charge, may stall it before
+    # it reaches the freeze band: either way it must be let go)
+    check("stall: the low call was contained, then let go while the budget stayed full",
+          ev_lo and ev_lo[0][0] == "contain" and ("release", "released") in ev_lo, ev_lo)
+    ct = vlo.get("containment") or {}
     check("stall: ... and completed", vlo.get("status") == "ok" and
-          (vlo.get("containment") or {}).get("frozen", 0) >= 1, vlo)
+          ct.get("frozen", 0) + ct.get("throttled", 0) >= 1, vlo)
     check("stall: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
     for s in ("hold", "lo3"):
         c.call("session.close", path="/p/" + s)

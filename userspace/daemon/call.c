@@ -323,12 +323,14 @@ struct admission {
 	const char *level;
 	const char *path;
 	uint64_t budget, remaining;
+	bool pressure; /* held back: the ladder would freeze it at once */
 };
 
 /* 0 fits, -EAGAIN not now, -E2BIG never. */
-static int admission_check(const struct acd_call *call, struct admission *a)
+static int admission_check(struct acd_ctx *ctx, const struct acd_call *call, struct admission *a)
 {
 	const struct acd_session *s = call->session;
+	const struct acd_domain *d;
 	const struct acd_tenant *t = s->tenant;
 	const struct {
 		const char *level, *path;
@@ -350,6 +352,18 @@ static int admission_check(const struct acd_call *call, struct admission *a)
 		if (call->reserved_mem > a->remaining)
 			return -EAGAIN;
 	}
+	/* A call the containment ladder would freeze as it starts waits
+	 * before it allocates, rather than hold memory frozen. */
+	a->pressure = false;
+	d = acd_contain_holds_back(ctx, s, call->intent.priority);
+	if (d) {
+		a->level = "budget";
+		a->path = d->host ? "host" : d->path;
+		a->budget = d->budget;
+		a->remaining = d->budget > d->usage ? d->budget - d->usage : 0;
+		a->pressure = true;
+		return -EAGAIN;
+	}
 	return 0;
 }
 
@@ -367,17 +381,23 @@ static void reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *i
 			 "admission refused: the call needs %s of memory, more than %s %s's whole "
 			 "budget of %s; declare less memory (memory_max)",
 			 req_s, a->level, a->path, bud_s);
+	else if (a->pressure)
+		snprintf(msg, sizeof(msg),
+			 "admission refused%s: memory pressure: %s has %s of its %s left and a "
+			 "%s-priority call would be frozen as it starts; retry later, pass wait, or "
+			 "raise the priority", waited ? " after waiting" : "", a->path, rem_s,
+			 bud_s, ac_priority_name(call->intent.priority));
 	else
 		snprintf(msg, sizeof(msg),
 			 "admission refused: the call needs %s of memory, %s %s has %s of its %s "
 			 "left%s; retry later, declare less, or pass wait",
 			 req_s, a->level, a->path, rem_s, bud_s, waited ? " after waiting" : "");
 	acd_reply_error(ctx, c, id, RPC_ADMISSION, msg,
-			json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "level", a->level, "path",
+			json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b}", "level", a->level, "path",
 				  a->path, "resource", "memory", "requested",
 				  (json_int_t)call->reserved_mem, "remaining",
 				  (json_int_t)a->remaining, "budget", (json_int_t)a->budget,
-				  "never_fits", r == -E2BIG));
+				  "never_fits", r == -E2BIG, "pressure", a->pressure));
 }
 
 static void reserve(struct acd_call *call, bool take)
@@ -1027,7 +1047,7 @@ void acd_calls_admit_waiting(struct acd_ctx *ctx)
 		struct admission a;
 
 		if (!call->session->frozen && !call->session->tenant->frozen &&
-		    admission_check(call, &a) == 0) {
+		    admission_check(ctx, call, &a) == 0) {
 			*pp = call->wait_next;
 			admit_one(ctx, call);
 			continue;
@@ -1208,7 +1228,7 @@ int acd_calls_tick(struct acd_ctx *ctx)
 
 		if (call->wait_deadline_ns <= now) {
 			struct admission a;
-			int r = admission_check(call, &a);
+			int r = admission_check(ctx, call, &a);
 
 			*pp = call->wait_next;
 			reply_admission(ctx, call->client, call->req_id, call, &a,
@@ -1525,7 +1545,7 @@ void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *
 	s->calls = call;
 	call->client_next = c->calls;
 	c->calls = call;
-	r = admission_check(call, &a);
+	r = admission_check(ctx, call, &a);
 	if (r < 0) {
 		reply_admission(ctx, c, id, call, &a, r, false);
 		client_unlink_call(call);
@@ -1586,7 +1606,7 @@ void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, 
 	call->client_next = c->calls;
 	c->calls = call;
 
-	r = admission_check(call, &a);
+	r = admission_check(ctx, call, &a);
 	if (r == 0) {
 		admit_one(ctx, call);
 		return;

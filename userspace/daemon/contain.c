@@ -372,6 +372,8 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	else if (ctx->root_dom.usage >= ctx->contain_change_usage + ctx->root_dom.budget / 100)
 		changed(ctx, now); /* still moving: not stuck */
 	acd_pressure_rearm(ctx);
+	if (ctx->waiting) /* calls held back by the bands may fit now */
+		acd_calls_admit_waiting(ctx);
 	/* While anything is held or a domain is past the throttle mark, the
 	 * ladder keeps stepping; otherwise the kernel's events wake it. */
 	kill_band = ctx->root_dom.band >= BAND_THROTTLE;
@@ -379,6 +381,20 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 		if (t->dom && t->dom->band >= BAND_THROTTLE)
 			kill_band = true;
 	ctx->contain_next_ns = ctx->contained || kill_band ? now + every : 0;
+}
+
+const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
+						enum ac_priority prio)
+{
+	const struct acd_domain *r = &ctx->root_dom, *t = s->tenant->dom;
+
+	if (!acd_contain_enabled(ctx))
+		return NULL;
+	if (wanted(prio, r->band) == CONTAIN_FROZEN)
+		return r;
+	if (t && wanted(prio, t->band) == CONTAIN_FROZEN)
+		return t;
+	return NULL;
 }
 
 void acd_contain_kick(struct acd_ctx *ctx, const char *why)

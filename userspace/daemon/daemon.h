@@ -567,6 +567,10 @@ json_t *acd_pressure_info(struct acd_ctx *ctx);
 
 /* contain.c: the ladder throttle -> freeze -> kill, by priority. */
 void acd_contain_kick(struct acd_ctx *ctx, const char *why);
+/* The domain whose band would freeze a call of class prio of session s
+ * as it starts (admission then holds it back), or NULL. */
+const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
+						enum ac_priority prio);
 /* The next ladder step: ms until it, or -1. */
 int acd_contain_tick(struct acd_ctx *ctx);
 /* The call ended or is ending: let go of it, fill end.contain. */
