@@ -372,8 +372,10 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	else if (ctx->root_dom.usage >= ctx->contain_change_usage + ctx->root_dom.budget / 100)
 		changed(ctx, now); /* still moving: not stuck */
 	acd_pressure_rearm(ctx);
-	if (ctx->waiting) /* calls held back by the bands may fit now */
-		acd_calls_admit_waiting(ctx);
+	/* calls held back by the bands may fit now: looked at from the main
+	 * loop (a step can run inside a call's bookkeeping, via a BPF record) */
+	if (ctx->waiting)
+		ctx->contain_admit = true;
 	/* While anything is held or a domain is past the throttle mark, the
 	 * ladder keeps stepping; otherwise the kernel's events wake it. */
 	kill_band = ctx->root_dom.band >= BAND_THROTTLE;
@@ -409,7 +411,13 @@ int acd_contain_tick(struct acd_ctx *ctx)
 {
 	uint64_t now;
 
-	if (!acd_contain_enabled(ctx) || !ctx->contain_next_ns)
+	if (!acd_contain_enabled(ctx))
+		return -1;
+	if (ctx->contain_admit) {
+		ctx->contain_admit = false;
+		acd_calls_admit_waiting(ctx);
+	}
+	if (!ctx->contain_next_ns)
 		return -1;
 	now = ac_now_ns();
 	if (now >= ctx->contain_next_ns)

@@ -335,6 +335,7 @@ struct acd_ctx {
 	uint64_t contain_last_kill_ns;
 	uint64_t contain_last_change_ns; /* last step that changed a call's hold */
 	uint64_t contain_change_usage;	 /* the root's usage then */
+	bool contain_admit;		 /* look at waiting calls from the main loop */
 	int contained;			/* calls throttled or frozen now */
 	uint64_t contain_counts[3];	/* throttles, freezes, kills so far */
 	bool stopping;
