@@ -33,6 +33,7 @@ enum ac_hier { AC_H_UNIFIED = 0, AC_H_MEMORY, AC_H_CPU, AC_H_PIDS, AC_H_COUNT };
 struct ac_cg_node {
 	int dirfd[AC_H_COUNT]; /* -1 where the backend has no such hierarchy */
 	uint64_t id;	       /* cgroup v2 id (inode of the unified dir) */
+	uint64_t memcg_id;     /* inode of its memory cgroup dir (= id on v2) */
 };
 
 struct ac_cgroup {

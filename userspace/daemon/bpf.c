@@ -289,7 +289,6 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 	struct acb_call v = { 0 };
 	const struct ac_intent *in = &call->intent;
 	struct acd_call **head;
-	struct stat st;
 
 	if (!b || !call->node.id)
 		return -EOPNOTSUPP;
@@ -308,26 +307,14 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 	 * (a memory assumed from the defaults or the label's history is
 	 * only reported there); on v2 memory.high throttles, and only exec
 	 * cells are also interrupted at it. */
-	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED) {
-		if (ctx->cg.kind == AC_CG_HYBRID && !(in->defaulted & AC_F_MEMORY) &&
-		    call->node.dirfd[AC_H_MEMORY] >= 0 &&
-		    fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0) {
-			v.memory_bytes = in->memory;
-			v.memcg_id = st.st_ino;
-		} else if (ctx->cg.kind == AC_CG_V2 && call->interp) {
-			v.memory_bytes = in->memory;
-			v.memcg_id = call->node.id;
-		}
-	}
-	/* The root's charge is read from the call's memory cgroup up
-	 * (pressure), so every call has it. */
-	if (!v.memcg_id && b->f.memory) {
-		if (ctx->cg.kind == AC_CG_V2)
-			v.memcg_id = call->node.id;
-		else if (call->node.dirfd[AC_H_MEMORY] >= 0 &&
-			 fstat(call->node.dirfd[AC_H_MEMORY], &st) == 0)
-			v.memcg_id = st.st_ino;
-	}
+	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED &&
+	    ((ctx->cg.kind == AC_CG_HYBRID && !(in->defaulted & AC_F_MEMORY)) ||
+	     (ctx->cg.kind == AC_CG_V2 && call->interp)))
+		v.memory_bytes = in->memory;
+	/* also where the root's charge is read from, up the page counters
+	 * (pressure): every call has it (learnt when the cgroup was made) */
+	if (b->f.memory)
+		v.memcg_id = call->node.memcg_id;
 	v.action = in->on_exceed == AC_EXCEED_FREEZE ? ACB_ACT_STOP :
 		   in->on_exceed == AC_EXCEED_REPORT ? ACB_ACT_REPORT :
 		   call->interp			     ? ACB_ACT_INTERRUPT :

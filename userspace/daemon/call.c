@@ -442,11 +442,7 @@ void acd_call_capture(struct acd_ctx *ctx, struct acd_call *call, bool err, cons
 
 static void capture_close(struct acd_ctx *ctx, struct acd_capture *cap)
 {
-	if (cap->w.fd < 0)
-		return;
-	acd_watch_del(ctx, &cap->w);
-	close(cap->w.fd);
-	cap->w.fd = -1;
+	acd_watch_close(ctx, &cap->w);
 }
 
 static int open_capture(struct acd_capture *cap, int *child_end)
@@ -549,7 +545,8 @@ static int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	sreq.n_groups = call->n_groups;
 	memcpy(sreq.groups, call->groups, sizeof(gid_t) * (size_t)call->n_groups);
 
-	acd_prio_call_process(ctx, call, stub.pid); /* inherited by what it starts */
+	if (call->intent.priority != s->priority) /* the spare has the session's */
+		acd_prio_process(ctx, call->intent.priority, stub.pid);
 	call->start_ns = ac_now_ns();
 	r = ac_stub_exec(&stub, &sreq);
 	if (child_out >= 0)
@@ -674,9 +671,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	} else {
 		call->end.term_signal = si.si_status;
 	}
-	acd_watch_del(ctx, w);
-	close(w->fd);
-	w->fd = -1;
+	acd_watch_close(ctx, w);
 	exec_check(call);
 	call->state = CALL_DRAINING;
 	/* A tool call ends with its main process: nothing it left behind
@@ -1389,6 +1384,24 @@ static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct ac
 	return s;
 }
 
+/* The intent completed (history, defaults, the session's priority), its
+ * limits and reservation; the call joins its session and its client. */
+static void call_enlist(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			struct acd_call *call)
+{
+	acd_adaptive_assume(ctx, call);
+	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
+	acd_prio_call_resolve(ctx, call);
+	ac_intent_to_limits(&call->intent, &call->limits);
+	call->reserved_mem = call_reservation(call);
+	call->req_id = json_incref(id);
+	call->client = c;
+	call->next = call->session->calls;
+	call->session->calls = call;
+	call->client_next = c->calls;
+	c->calls = call;
+}
+
 /* ---- session.exec ------------------------------------------------------ */
 
 int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp)
@@ -1534,17 +1547,7 @@ void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *
 	}
 	call->capture = true;
 	call->session = s;
-	acd_adaptive_assume(ctx, call);
-	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
-	acd_prio_call_resolve(ctx, call);
-	ac_intent_to_limits(&call->intent, &call->limits);
-	call->reserved_mem = call_reservation(call);
-	call->req_id = json_incref(id);
-	call->client = c;
-	call->next = s->calls;
-	s->calls = call;
-	call->client_next = c->calls;
-	c->calls = call;
+	call_enlist(ctx, c, id, call);
 	r = admission_check(ctx, call, &a);
 	if (r < 0) {
 		reply_admission(ctx, c, id, call, &a, r, false);
@@ -1594,17 +1597,7 @@ void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, 
 				"for commands", json_pack("{s:s}", "path", call->session->path));
 		goto free_call;
 	}
-	acd_adaptive_assume(ctx, call);
-	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
-	acd_prio_call_resolve(ctx, call);
-	ac_intent_to_limits(&call->intent, &call->limits);
-	call->reserved_mem = call_reservation(call);
-	call->req_id = json_incref(id);
-	call->client = c;
-	call->next = call->session->calls;
-	call->session->calls = call;
-	call->client_next = c->calls;
-	c->calls = call;
+	call_enlist(ctx, c, id, call);
 
 	r = admission_check(ctx, call, &a);
 	if (r == 0) {

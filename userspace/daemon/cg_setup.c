@@ -32,7 +32,7 @@ void ac_cg_node_init(struct ac_cg_node *node)
 {
 	for (int h = 0; h < AC_H_COUNT; h++)
 		node->dirfd[h] = -1;
-	node->id = 0;
+	node->id = node->memcg_id = 0;
 }
 
 void ac_cg_node_close(struct ac_cg_node *node)
@@ -452,6 +452,9 @@ int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 	}
 	if (fstat(out->dirfd[AC_H_UNIFIED], &st) == 0)
 		out->id = st.st_ino;
+	out->memcg_id = out->id;
+	if (cg->kind == AC_CG_HYBRID && fstat(out->dirfd[AC_H_MEMORY], &st) == 0)
+		out->memcg_id = st.st_ino;
 	if (!leaf && cg->kind == AC_CG_V2 && (r = enable_controllers(out->dirfd[AC_H_UNIFIED])) < 0) {
 		h = cg->n_hier;
 		goto rollback;
@@ -510,8 +513,12 @@ int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const
 		unlinkat(parent->dirfd[h], name, AT_REMOVEDIR);
 		return r;
 	}
-	if (h == AC_H_UNIFIED && fstat(out->dirfd[h], &st) == 0)
-		out->id = st.st_ino;
+	if ((h == AC_H_UNIFIED || h == AC_H_MEMORY) && fstat(out->dirfd[h], &st) == 0) {
+		if (h == AC_H_UNIFIED)
+			out->id = st.st_ino;
+		if (h == AC_H_MEMORY || cg->kind == AC_CG_V2)
+			out->memcg_id = st.st_ino;
+	}
 	return 0;
 }
 

@@ -348,6 +348,8 @@ int acd_server_listen(struct acd_ctx *ctx);
 void acd_server_close(struct acd_ctx *ctx);
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 void acd_watch_del(struct acd_ctx *ctx, struct acd_watch *w);
+/* Deletes the watch and closes its fd; fd = -1 after (a no-op then). */
+void acd_watch_close(struct acd_ctx *ctx, struct acd_watch *w);
 /* Queues one line (json + '\n') to a client; drops the client when its
  * unread backlog passes the limit. Steals no reference. */
 void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg);
@@ -545,7 +547,8 @@ void acd_prio_session_gone(struct acd_ctx *ctx);
 int acd_prio_oom_adj(pid_t pid, int adj);
 /* A call without its own priority takes its session's. */
 void acd_prio_call_resolve(struct acd_ctx *ctx, struct acd_call *call);
-void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid);
+/* oom_score_adj of the class for pid (a stub: what it starts inherits it). */
+void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid);
 void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s);
 
 /* pressure.c: detection. The root's budget is written and its watchers

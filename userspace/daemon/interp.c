@@ -196,15 +196,6 @@ static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame,
 
 /* ---- death ------------------------------------------------------------ */
 
-static void close_watch(struct acd_ctx *ctx, struct acd_watch *w)
-{
-	if (w->fd < 0)
-		return;
-	acd_watch_del(ctx, w);
-	close(w->fd);
-	w->fd = -1;
-}
-
 static void fail_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
 {
 	if (!strcmp(op->op, "exec") && op->call) {
@@ -252,10 +243,10 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 		return;
 	in->dead = true;
 	ac_strlcpy(in->why, why, sizeof(in->why));
-	close_watch(ctx, &in->sockw);
-	close_watch(ctx, &in->outw);
-	close_watch(ctx, &in->errw);
-	close_watch(ctx, &in->pidw);
+	acd_watch_close(ctx, &in->sockw);
+	acd_watch_close(ctx, &in->outw);
+	acd_watch_close(ctx, &in->errw);
+	acd_watch_close(ctx, &in->pidw);
 	if (in->stub_ctl >= 0)
 		close(in->stub_ctl);
 	in->stub_ctl = -1;
@@ -430,13 +421,13 @@ static void drain_output(struct acd_ctx *ctx, struct acd_interp *in, struct acd_
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
-				close_watch(ctx, w);
+				acd_watch_close(ctx, w);
 			return;
 		}
 		if (in->exec)
 			acd_call_capture(ctx, in->exec, err, buf, (size_t)n);
 	}
-	close_watch(ctx, w); /* EOF */
+	acd_watch_close(ctx, w); /* EOF */
 }
 
 static void on_output(struct acd_ctx *ctx, struct acd_interp *in, struct acd_watch *w, bool err)
@@ -447,7 +438,7 @@ static void on_output(struct acd_ctx *ctx, struct acd_interp *in, struct acd_wat
 	if (n > 0 && in->exec)
 		acd_call_capture(ctx, in->exec, err, buf, (size_t)n);
 	else if (n == 0)
-		close_watch(ctx, w);
+		acd_watch_close(ctx, w);
 }
 
 static void on_stdout(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -557,7 +548,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		return;
 	if (n <= 0 || acd_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
 		/* The death itself comes through the pidfd. */
-		close_watch(ctx, w);
+		acd_watch_close(ctx, w);
 		return;
 	}
 	while (in->in.len >= 4 && !in->dead) {

@@ -81,6 +81,8 @@ static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spa
 		if (r < 0)
 			return r;
 		ctx->cg.has_clone_into_cgroup = sp->stub.used_clone3;
+		/* the session's class, off the request path */
+		acd_prio_process(ctx, s->priority, sp->stub.pid);
 	}
 	return 1;
 }

@@ -42,15 +42,6 @@
 
 #define DOM_OF(w, member) ((struct acd_domain *)((char *)(w) - offsetof(struct acd_domain, member)))
 
-static void watch_close(struct acd_ctx *ctx, struct acd_watch *w)
-{
-	if (w->fd < 0)
-		return;
-	acd_watch_del(ctx, w);
-	close(w->fd);
-	w->fd = -1;
-}
-
 /* ---- host memory (the root without a budget) ------------------------- */
 
 static int meminfo(uint64_t *total, uint64_t *avail)
@@ -159,7 +150,7 @@ static void on_psi(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	struct acd_domain *d = DOM_OF(w, psi);
 
 	if (events & EPOLLERR) { /* the cgroup went away */
-		watch_close(ctx, w);
+		acd_watch_close(ctx, w);
 		return;
 	}
 	d->psi_until_ns = ac_now_ns() + PSI_HOLD_NS;
@@ -174,7 +165,7 @@ static void on_thresholds(struct acd_ctx *ctx, struct acd_watch *w, uint32_t eve
 	uint64_t n;
 
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		watch_close(ctx, w);
+		acd_watch_close(ctx, w);
 	acd_contain_kick(ctx, "threshold");
 }
 
@@ -316,25 +307,33 @@ static int watch_thresholds(struct acd_ctx *ctx, struct acd_domain *d)
 	return acd_watch_add(ctx, &d->thresholds, EPOLLIN);
 }
 
+/* A source that failed is closed (it may have been opened, not watched):
+ * daemon.info says which are armed. */
 static void domain_watch(struct acd_ctx *ctx, struct acd_domain *d)
 {
 	int r;
 
 	d->psi.fd = d->memevents.fd = d->thresholds.fd = -1;
-	if ((r = watch_psi(ctx, d)) < 0)
+	if ((r = watch_psi(ctx, d)) < 0) {
 		ac_log_errno(r, "pressure: no PSI trigger on %s", d->path);
+		acd_watch_close(ctx, &d->psi);
+	}
 	if ((r = watch_memevents(ctx, d->node, &d->memevents, d->last_events,
-				 on_dom_memevents)) < 0)
+				 on_dom_memevents)) < 0) {
 		ac_log_errno(r, "pressure: cannot watch memory.events of %s", d->path);
-	if ((r = watch_thresholds(ctx, d)) < 0)
+		acd_watch_close(ctx, &d->memevents);
+	}
+	if ((r = watch_thresholds(ctx, d)) < 0) {
 		ac_log_errno(r, "pressure: no usage thresholds on %s", d->path);
+		acd_watch_close(ctx, &d->thresholds);
+	}
 }
 
 static void domain_unwatch(struct acd_ctx *ctx, struct acd_domain *d)
 {
-	watch_close(ctx, &d->psi);
-	watch_close(ctx, &d->memevents);
-	watch_close(ctx, &d->thresholds);
+	acd_watch_close(ctx, &d->psi);
+	acd_watch_close(ctx, &d->memevents);
+	acd_watch_close(ctx, &d->thresholds);
 }
 
 /* ---- setup ----------------------------------------------------------- */
@@ -418,13 +417,13 @@ void acd_pressure_session_add(struct acd_ctx *ctx, struct acd_session *s)
 	r = watch_memevents(ctx, &s->node, &s->memevents, s->last_events, on_session_memevents);
 	if (r < 0) {
 		ac_log_errno(r, "pressure: cannot watch memory.events of %s", s->path);
-		s->memevents.fd = -1;
+		acd_watch_close(ctx, &s->memevents); /* opened, not watched */
 	}
 }
 
 void acd_pressure_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 {
-	watch_close(ctx, &s->memevents);
+	acd_watch_close(ctx, &s->memevents);
 }
 
 static const char *band_name(enum acd_band b)

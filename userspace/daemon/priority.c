@@ -130,15 +130,15 @@ void acd_prio_call_resolve(struct acd_ctx *ctx, struct acd_call *call)
 	}
 }
 
-void acd_prio_call_process(struct acd_ctx *ctx, struct acd_call *call, pid_t pid)
+void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid)
 {
 	int r;
 
 	if (!acd_contain_enabled(ctx) || pid <= 0)
 		return;
-	r = acd_prio_oom_adj(pid, ctx->cfg.contain.cls[call->intent.priority].oom_score_adj);
+	r = acd_prio_oom_adj(pid, ctx->cfg.contain.cls[prio].oom_score_adj);
 	if (r < 0 && r != -ESRCH)
-		ac_log_errno(r, "oom_score_adj of %s", call->path);
+		ac_log_errno(r, "oom_score_adj of process %d", (int)pid);
 }
 
 void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s)

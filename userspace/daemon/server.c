@@ -78,6 +78,15 @@ void acd_watch_del(struct acd_ctx *ctx, struct acd_watch *w)
 		epoll_ctl(ctx->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
+void acd_watch_close(struct acd_ctx *ctx, struct acd_watch *w)
+{
+	if (w->fd < 0)
+		return;
+	acd_watch_del(ctx, w);
+	close(w->fd);
+	w->fd = -1; /* later events of this batch skip it */
+}
+
 static void client_set_out(struct acd_ctx *ctx, struct acd_client *c, bool want)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = &c->w };
@@ -94,8 +103,7 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
 	acd_calls_client_gone(ctx, c);
 	acd_client_gone_interp(ctx, c);
-	acd_watch_del(ctx, &c->w);
-	close(c->w.fd);
+	acd_watch_close(ctx, &c->w);
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
 	acd_buf_free(&c->in);
@@ -109,7 +117,6 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	ctx->n_clients--;
 	if (c->subscribed)
 		ctx->n_subscribed--;
-	c->w.fd = -1; /* later events of this batch skip it */
 	c->next = ctx->dead_clients;
 	ctx->dead_clients = c;
 }
@@ -386,9 +393,7 @@ int acd_server_listen(struct acd_ctx *ctx)
 void acd_server_close(struct acd_ctx *ctx)
 {
 	if (ctx->listen_w.fd >= 0) {
-		acd_watch_del(ctx, &ctx->listen_w);
-		close(ctx->listen_w.fd);
-		ctx->listen_w.fd = -1;
+		acd_watch_close(ctx, &ctx->listen_w);
 		unlink(ctx->socket_path);
 	}
 }
