@@ -277,7 +277,15 @@ static int get_budget_pids(struct ctx *c, const char *path, const json_t *v, uin
 
 /* ---- objects ---------------------------------------------------------- */
 
-static int get_budget(struct ctx *c, const char *path, const json_t *v, struct ac_budget *b)
+/* One key of an object: 0, a negative errno (reported), or -ENOKEY when
+ * the key is not one it knows. */
+typedef int (*key_fn)(struct ctx *c, const char *kp, const char *key, const json_t *x, void *out);
+
+/* Calls one() for every key of the object v at path, with the key's path
+ * for messages; an unknown key is an error. what: the message when v is
+ * not an object. */
+static int each_key(struct ctx *c, const char *path, const json_t *v, const char *what,
+		    key_fn one, void *out)
 {
 	char kp[KEY_PATH_MAX];
 	const char *key;
@@ -285,68 +293,79 @@ static int get_budget(struct ctx *c, const char *path, const json_t *v, struct a
 	int r;
 
 	if (!json_is_object(v))
-		return fail(c, path, "must be an object {\"memory_max\", \"cpu\", \"pids\"}");
+		return fail(c, path, "%s", what);
 	json_object_foreach((json_t *)v, key, x) {
 		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "memory_max") == 0) {
-			r = get_size(c, kp, x, &b->memory_max, AC_MEMORY_MIN, true);
-		} else if (strcmp(key, "cpu") == 0) {
-			r = get_cpu(c, kp, x, &b->cpu);
-		} else if (strcmp(key, "pids") == 0) {
-			r = get_budget_pids(c, kp, x, &b->pids_max);
-		} else {
+		r = one(c, kp, key, x, out);
+		if (r == -ENOKEY)
 			r = fail(c, kp, "unknown key");
-		}
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
+static int budget_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+		      void *out)
+{
+	struct ac_budget *b = out;
+
+	if (strcmp(key, "memory_max") == 0)
+		return get_size(c, kp, x, &b->memory_max, AC_MEMORY_MIN, true);
+	if (strcmp(key, "cpu") == 0)
+		return get_cpu(c, kp, x, &b->cpu);
+	if (strcmp(key, "pids") == 0)
+		return get_budget_pids(c, kp, x, &b->pids_max);
+	return -ENOKEY;
+}
+
+static int get_budget(struct ctx *c, const char *path, const json_t *v, struct ac_budget *b)
+{
+	return each_key(c, path, v, "must be an object {\"memory_max\", \"cpu\", \"pids\"}",
+			budget_key, b);
+}
+
+static int defaults_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			void *out)
+{
+	struct ac_intent_defaults *d = out;
+	int r;
+
+	if (strcmp(key, "memory") == 0) {
+		r = get_size(c, kp, x, &d->memory, 0, false);
+		if (r == 0 && d->memory && d->memory < AC_MEMORY_MIN)
+			r = fail(c, kp, "must be 0 (none) or at least 1M");
+		return r;
+	}
+	if (strcmp(key, "memory_max_factor") == 0)
+		return get_factor(c, kp, x, &d->memory_max_factor);
+	if (strcmp(key, "cpu") == 0)
+		return get_cpu(c, kp, x, &d->cpu);
+	if (strcmp(key, "pids") == 0)
+		return get_default_pids(c, kp, x, &d->pids);
+	if (strcmp(key, "timeout") == 0) {
+		r = get_duration(c, kp, x, &d->timeout_ns);
+		if (r == 0 && d->timeout_ns && d->timeout_ns < AC_TIMEOUT_MIN_NS)
+			r = fail(c, kp, "must be 0 (none) or at least 1ms");
+		return r;
+	}
+	if (strcmp(key, "priority") == 0) {
+		if (!json_is_string(x) || ac_priority_parse(json_string_value(x), &d->priority) < 0)
+			return fail(c, kp, "must be \"low\", \"normal\" or \"high\"");
+		return 0;
+	}
+	if (strcmp(key, "on_exceed") == 0) {
+		if (!json_is_string(x) || ac_on_exceed_parse(json_string_value(x), &d->on_exceed) < 0)
+			return fail(c, kp, "must be \"kill\", \"freeze\" or \"report\"");
+		return 0;
+	}
+	return -ENOKEY;
+}
+
 static int get_defaults(struct ctx *c, const char *path, const json_t *v,
 			struct ac_intent_defaults *d)
 {
-	char kp[KEY_PATH_MAX];
-	const char *key;
-	json_t *x;
-	int r;
-
-	if (!json_is_object(v))
-		return fail(c, path, "must be an object");
-	json_object_foreach((json_t *)v, key, x) {
-		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "memory") == 0) {
-			r = get_size(c, kp, x, &d->memory, 0, false);
-			if (r == 0 && d->memory && d->memory < AC_MEMORY_MIN)
-				r = fail(c, kp, "must be 0 (none) or at least 1M");
-		} else if (strcmp(key, "memory_max_factor") == 0) {
-			r = get_factor(c, kp, x, &d->memory_max_factor);
-		} else if (strcmp(key, "cpu") == 0) {
-			r = get_cpu(c, kp, x, &d->cpu);
-		} else if (strcmp(key, "pids") == 0) {
-			r = get_default_pids(c, kp, x, &d->pids);
-		} else if (strcmp(key, "timeout") == 0) {
-			r = get_duration(c, kp, x, &d->timeout_ns);
-			if (r == 0 && d->timeout_ns && d->timeout_ns < AC_TIMEOUT_MIN_NS)
-				r = fail(c, kp, "must be 0 (none) or at least 1ms");
-		} else if (strcmp(key, "priority") == 0) {
-			if (!json_is_string(x) || ac_priority_parse(json_string_value(x), &d->priority) < 0)
-				r = fail(c, kp, "must be \"low\", \"normal\" or \"high\"");
-			else
-				r = 0;
-		} else if (strcmp(key, "on_exceed") == 0) {
-			if (!json_is_string(x) ||
-			    ac_on_exceed_parse(json_string_value(x), &d->on_exceed) < 0)
-				r = fail(c, kp, "must be \"kill\", \"freeze\" or \"report\"");
-			else
-				r = 0;
-		} else {
-			r = fail(c, kp, "unknown key");
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return each_key(c, path, v, "must be an object", defaults_key, d);
 }
 
 /* "tenants": {name: budget}; replaces the whole list. A tenant's absent
@@ -370,45 +389,38 @@ static int get_pool_size(struct ctx *c, const char *path, const json_t *v, int *
 }
 
 /* "interpreters": {"user", "python", "bash", "pool": {"python": N, "bash": N}} */
+static int pool_key(struct ctx *c, const char *kp, const char *key, const json_t *x, void *out)
+{
+	struct ac_interp_config *ic = out;
+
+	if (strcmp(key, "python") == 0)
+		return get_pool_size(c, kp, x, &ic->pool_python);
+	if (strcmp(key, "bash") == 0)
+		return get_pool_size(c, kp, x, &ic->pool_bash);
+	return fail(c, kp, "unknown language (python, bash)");
+}
+
+static int interpreters_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			    void *out)
+{
+	struct ac_interp_config *ic = out;
+
+	if (strcmp(key, "user") == 0)
+		return get_user(c, kp, x, ic->user, sizeof(ic->user));
+	if (strcmp(key, "python") == 0)
+		return get_string(c, kp, x, ic->python, sizeof(ic->python), false);
+	if (strcmp(key, "bash") == 0)
+		return get_string(c, kp, x, ic->bash, sizeof(ic->bash), false);
+	if (strcmp(key, "pool") == 0)
+		return each_key(c, kp, x, "must be an object {\"python\": N, \"bash\": N}", pool_key,
+				ic);
+	return -ENOKEY;
+}
+
 static int get_interpreters(struct ctx *c, const char *path, const json_t *v,
 			    struct ac_interp_config *ic)
 {
-	char kp[KEY_PATH_MAX], kp2[KEY_PATH_MAX];
-	const char *key, *k2;
-	json_t *x, *y;
-	int r = 0;
-
-	if (!json_is_object(v))
-		return fail(c, path, "must be an object");
-	json_object_foreach((json_t *)v, key, x) {
-		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "user") == 0) {
-			r = get_user(c, kp, x, ic->user, sizeof(ic->user));
-		} else if (strcmp(key, "python") == 0) {
-			r = get_string(c, kp, x, ic->python, sizeof(ic->python), false);
-		} else if (strcmp(key, "bash") == 0) {
-			r = get_string(c, kp, x, ic->bash, sizeof(ic->bash), false);
-		} else if (strcmp(key, "pool") == 0) {
-			if (!json_is_object(x))
-				return fail(c, kp, "must be an object {\"python\": N, \"bash\": N}");
-			json_object_foreach(x, k2, y) {
-				join(kp2, sizeof(kp2), kp, k2);
-				if (strcmp(k2, "python") == 0)
-					r = get_pool_size(c, kp2, y, &ic->pool_python);
-				else if (strcmp(k2, "bash") == 0)
-					r = get_pool_size(c, kp2, y, &ic->pool_bash);
-				else
-					r = fail(c, kp2, "unknown language (python, bash)");
-				if (r < 0)
-					return r;
-			}
-		} else {
-			r = fail(c, kp, "unknown key");
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return each_key(c, path, v, "must be an object", interpreters_key, ic);
 }
 
 /* A fraction of a budget: 0 < x <= 1. */
@@ -430,92 +442,76 @@ static int get_int_range(struct ctx *c, const char *path, const json_t *v, int l
 }
 
 /* {"cpu_weight": 1..10000, "oom_score_adj": -999..1000, "protect": bool} */
-static int get_prio_class(struct ctx *c, const char *path, const json_t *v,
-			  struct ac_prio_class *pc)
+static int prio_class_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			  void *out)
 {
-	char kp[KEY_PATH_MAX];
-	const char *key;
-	json_t *x;
+	struct ac_prio_class *pc = out;
 	int r, w;
 
-	if (!json_is_object(v))
-		return fail(c, path, "must be an object");
-	json_object_foreach((json_t *)v, key, x) {
-		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "cpu_weight") == 0) {
-			r = get_int_range(c, kp, x, 1, 10000, &w);
-			if (r == 0)
-				pc->cpu_weight = (uint32_t)w;
-		} else if (strcmp(key, "oom_score_adj") == 0) {
-			/* -1000 would make the class unkillable: the OOM killer
-			 * must always have a last resort. */
-			r = get_int_range(c, kp, x, -999, 1000, &pc->oom_score_adj);
-		} else if (strcmp(key, "protect") == 0) {
-			r = get_bool(c, kp, x, &pc->protect);
-		} else {
-			r = fail(c, kp, "unknown key");
-		}
-		if (r < 0)
-			return r;
+	if (strcmp(key, "cpu_weight") == 0) {
+		r = get_int_range(c, kp, x, 1, 10000, &w);
+		if (r == 0)
+			pc->cpu_weight = (uint32_t)w;
+		return r;
 	}
-	return 0;
+	/* -1000 would make the class unkillable: the OOM killer must always
+	 * have a last resort. */
+	if (strcmp(key, "oom_score_adj") == 0)
+		return get_int_range(c, kp, x, -999, 1000, &pc->oom_score_adj);
+	if (strcmp(key, "protect") == 0)
+		return get_bool(c, kp, x, &pc->protect);
+	return -ENOKEY;
+}
+
+/* "classes": {"low"|"normal"|"high": class} */
+static int class_key(struct ctx *c, const char *kp, const char *key, const json_t *x, void *out)
+{
+	struct ac_prio_class *cls = out;
+	enum ac_priority p;
+
+	if (ac_priority_parse(key, &p) < 0)
+		return fail(c, kp, "unknown class (low, normal or high)");
+	return each_key(c, kp, x, "must be an object", prio_class_key, &cls[p]);
+}
+
+static int containment_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			   void *out)
+{
+	struct ac_containment *k = out;
+	int r;
+
+	if (strcmp(key, "enabled") == 0)
+		return get_bool(c, kp, x, &k->enabled);
+	if (strcmp(key, "throttle_at") == 0)
+		return get_fraction(c, kp, x, &k->throttle_at);
+	if (strcmp(key, "freeze_at") == 0)
+		return get_fraction(c, kp, x, &k->freeze_at);
+	if (strcmp(key, "kill_at") == 0)
+		return get_fraction(c, kp, x, &k->kill_at);
+	if (strcmp(key, "thaw_below") == 0)
+		return get_fraction(c, kp, x, &k->thaw_below);
+	if (strcmp(key, "step") == 0) {
+		r = get_duration(c, kp, x, &k->step_ns);
+		if (r == 0 && (k->step_ns < 10 * 1000000ULL || k->step_ns > 10000000000ULL))
+			r = fail(c, kp, "must be from 10ms to 10s");
+		return r;
+	}
+	if (strcmp(key, "interpreter_oom_score_offset") == 0)
+		return get_int_range(c, kp, x, -1000, 0, &k->interp_oom_score_offset);
+	if (strcmp(key, "classes") == 0)
+		return each_key(c, kp, x, "must be an object", class_key, k->cls);
+	return -ENOKEY;
 }
 
 static int get_containment(struct ctx *c, const char *path, const json_t *v,
 			   struct ac_containment *k)
 {
-	char kp[KEY_PATH_MAX];
-	const char *key;
-	json_t *x;
-	int r;
+	int r = each_key(c, path, v, "must be an object", containment_key, k);
 
-	if (!json_is_object(v))
-		return fail(c, path, "must be an object");
-	json_object_foreach((json_t *)v, key, x) {
-		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "enabled") == 0) {
-			r = get_bool(c, kp, x, &k->enabled);
-		} else if (strcmp(key, "throttle_at") == 0) {
-			r = get_fraction(c, kp, x, &k->throttle_at);
-		} else if (strcmp(key, "freeze_at") == 0) {
-			r = get_fraction(c, kp, x, &k->freeze_at);
-		} else if (strcmp(key, "kill_at") == 0) {
-			r = get_fraction(c, kp, x, &k->kill_at);
-		} else if (strcmp(key, "thaw_below") == 0) {
-			r = get_fraction(c, kp, x, &k->thaw_below);
-		} else if (strcmp(key, "step") == 0) {
-			r = get_duration(c, kp, x, &k->step_ns);
-			if (r == 0 && (k->step_ns < 10 * 1000000ULL || k->step_ns > 10000000000ULL))
-				r = fail(c, kp, "must be from 10ms to 10s");
-		} else if (strcmp(key, "interpreter_oom_score_offset") == 0) {
-			r = get_int_range(c, kp, x, -1000, 0, &k->interp_oom_score_offset);
-		} else if (strcmp(key, "classes") == 0) {
-			const char *cn;
-			json_t *cv;
-			char cp[KEY_PATH_MAX];
-
-			r = json_is_object(x) ? 0 : fail(c, kp, "must be an object");
-			json_object_foreach(x, cn, cv) {
-				enum ac_priority p;
-
-				if (r < 0)
-					break;
-				join(cp, sizeof(cp), kp, cn);
-				if (ac_priority_parse(cn, &p) < 0)
-					r = fail(c, cp, "unknown class (low, normal or high)");
-				else
-					r = get_prio_class(c, cp, cv, &k->cls[p]);
-			}
-		} else {
-			r = fail(c, kp, "unknown key");
-		}
-		if (r < 0)
-			return r;
-	}
-	if (!(k->thaw_below < k->throttle_at && k->throttle_at <= k->freeze_at &&
-	      k->freeze_at <= k->kill_at))
-		return fail(c, path, "needs thaw_below < throttle_at <= freeze_at <= kill_at");
-	return 0;
+	if (r == 0 && !(k->thaw_below < k->throttle_at && k->throttle_at <= k->freeze_at &&
+			k->freeze_at <= k->kill_at))
+		r = fail(c, path, "needs thaw_below < throttle_at <= freeze_at <= kill_at");
+	return r;
 }
 
 /* Peaks of a label: 1 .. AC_HISTORY_WINDOW_MAX. */
@@ -529,42 +525,36 @@ static int get_samples(struct ctx *c, const char *path, const json_t *v, uint32_
 }
 
 /* "adaptive": {"enabled", "margin", "min_samples", "window"} */
+static int adaptive_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			void *out)
+{
+	struct ac_adaptive_config *a = out;
+
+	if (strcmp(key, "enabled") == 0)
+		return get_bool(c, kp, x, &a->enabled);
+	if (strcmp(key, "margin") == 0) {
+		if (!json_is_number(x) || !(json_number_value(x) >= 1.0 &&
+					    json_number_value(x) <= AC_HISTORY_MARGIN_MAX))
+			return fail(c, kp, "must be a number from 1 to %g", AC_HISTORY_MARGIN_MAX);
+		a->margin = json_number_value(x);
+		return 0;
+	}
+	if (strcmp(key, "min_samples") == 0)
+		return get_samples(c, kp, x, &a->min_samples);
+	if (strcmp(key, "window") == 0)
+		return get_samples(c, kp, x, &a->window);
+	return -ENOKEY;
+}
+
 static int get_adaptive(struct ctx *c, const char *path, const json_t *v,
 			struct ac_adaptive_config *a)
 {
-	char kp[KEY_PATH_MAX];
-	const char *key;
-	json_t *x;
-	int r;
+	int r = each_key(c, path, v, "must be an object", adaptive_key, a);
 
-	if (!json_is_object(v))
-		return fail(c, path, "must be an object");
-	json_object_foreach((json_t *)v, key, x) {
-		join(kp, sizeof(kp), path, key);
-		if (strcmp(key, "enabled") == 0) {
-			r = get_bool(c, kp, x, &a->enabled);
-		} else if (strcmp(key, "margin") == 0) {
-			if (!json_is_number(x) || !(json_number_value(x) >= 1.0 &&
-						    json_number_value(x) <= AC_HISTORY_MARGIN_MAX)) {
-				r = fail(c, kp, "must be a number from 1 to %g", AC_HISTORY_MARGIN_MAX);
-			} else {
-				a->margin = json_number_value(x);
-				r = 0;
-			}
-		} else if (strcmp(key, "min_samples") == 0) {
-			r = get_samples(c, kp, x, &a->min_samples);
-		} else if (strcmp(key, "window") == 0) {
-			r = get_samples(c, kp, x, &a->window);
-		} else {
-			r = fail(c, kp, "unknown key");
-		}
-		if (r < 0)
-			return r;
-	}
-	if (a->min_samples > a->window)
-		return fail(c, path, "min_samples (%u) must not be more than window (%u)",
-			    a->min_samples, a->window);
-	return 0;
+	if (r == 0 && a->min_samples > a->window)
+		r = fail(c, path, "min_samples (%u) must not be more than window (%u)",
+			 a->min_samples, a->window);
+	return r;
 }
 
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
