@@ -17,7 +17,6 @@ Prints TAP-style lines and "# N passed, N failed (test_adaptive.py)".
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 AGENTCGD = os.path.join(BUILD, "agentcgd")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from tap import nok, ok, summary  # noqa: E402
+from tap import nok, summary  # noqa: E402
 from rpcclient import Client, check, res  # noqa: E402
 
 MiB = 1 << 20

@@ -7,6 +7,7 @@ exactly what brings the root to a fraction of its budget, so the bands the
 test aims at do not depend on how much an interpreter or a stub takes.
 
 Usage: python3 tests/integration/test_pressure.py BUILD_DIR   (as root)"""
+import contextlib
 import os
 import sys
 import time
@@ -86,15 +87,32 @@ def verdict(msg):
     return res(msg).get("verdict") or {}
 
 
-def ladder_to_kill(sock, uf):
-    """A low-priority call holds 45% of the budget; a high-priority call
-    climbs through the throttle, freeze and kill bands."""
+@contextlib.contextmanager
+def scenario(sock, sessions):
+    """A client, a second one following events, and the sessions
+    {name: priority or (priority, lang)} under /p; all closed at the end."""
     c = Client(sock)
     ev = Client(sock)
     ev.call("events.subscribe", path="/")
-    for name, prio in (("low", "low"), ("high", "high")):
-        r = c.call("session.create", path="/p/" + name, priority=prio)
-        check("session.create %s priority" % prio, "result" in r, r)
+    for name, how in sessions.items():
+        prio, lang = how if isinstance(how, tuple) else (how, None)
+        params = {"path": "/p/" + name, "priority": prio}
+        if lang:
+            params["lang"] = lang
+        r = c.call("session.create", **params)
+        check("session.create /p/%s (%s)" % (name, prio), "result" in r, r)
+    try:
+        yield c, ev
+    finally:
+        for name in sessions:
+            c.call("session.close", path="/p/" + name)
+        c.close()
+        ev.close()
+
+
+def ladder_to_kill(c, ev, uf):
+    """A low-priority call holds 45% of the budget; a high-priority call
+    climbs through the throttle, freeze and kill bands."""
     lo = alloc_call(c, "low", uf, ["root:0.45:20"], "hold")
     time.sleep(1.0)
     hi = alloc_call(c, "high", uf, ["root:0.80:1", "root:0.90:1", "root:0.995:1"], "climb")
@@ -123,10 +141,6 @@ def ladder_to_kill(sock, uf):
           (ct.get("domain") or {}).get("usage", 0) >= 0.99 * BUDGET * 0.99, ct)
     check("killed by SIGKILL", (res(rlo).get("exit") or {}).get("signal_name") == "SIGKILL",
           res(rlo).get("exit"))
-    for s in ("low", "high"):
-        c.call("session.close", path="/p/" + s)
-    c.close()
-    ev.close()
 
 
 CELL = """
@@ -141,15 +155,9 @@ hold()
 """
 
 
-def cell_interrupted(sock, uf):
+def cell_interrupted(c, ev, uf):
     """The kill step on a session.exec cell interrupts it: the interpreter
     and the session's state live on."""
-    c = Client(sock)
-    ev = Client(sock)
-    ev.call("events.subscribe", path="/")
-    r = c.call("session.create", path="/p/nb", priority="low", lang="python")
-    check("a low-priority python session", "result" in r, r)
-    c.call("session.create", path="/p/high2", priority="high")
     c.call("session.exec", path="/p/nb", code="marker = 41")
     ex = c.send("session.exec", {"path": "/p/nb", "code": CELL % (uf, BUDGET)})
     time.sleep(2.0)
@@ -170,21 +178,12 @@ def cell_interrupted(sock, uf):
           "alive", res(rex).get("session"))
     r = c.call("session.exec", path="/p/nb", code="marker + 1")
     check("and the session keeps its state", res(r).get("value") == 42, r)
-    for s in ("nb", "high2"):
-        c.call("session.close", path="/p/" + s)
-    c.close()
-    ev.close()
 
 
-def freeze_and_thaw(sock, uf):
+def freeze_and_thaw(c, ev, uf):
     """A low-priority call holds half the budget; a normal one pushes the
     root into the freeze band and ends: the low call is frozen, let go
     step by step when the usage falls, and completes."""
-    c = Client(sock)
-    ev = Client(sock)
-    ev.call("events.subscribe", path="/")
-    c.call("session.create", path="/p/lo2", priority="low")
-    c.call("session.create", path="/p/mid", priority="normal")
     lo = alloc_call(c, "lo2", uf, ["root:0.50:4"], "hold")
     time.sleep(1.0)
     mid = alloc_call(c, "mid", uf, ["root:0.89:1"], "spike")
@@ -218,21 +217,12 @@ def freeze_and_thaw(sock, uf):
           vmid)
     info = res(c.call("daemon.info")).get("pressure") or {}
     check("nothing contained at the end", info.get("contained") == 0, info)
-    for s in ("lo2", "mid", "lo2b"):
-        c.call("session.close", path="/p/" + s)
-    c.close()
-    ev.close()
 
 
-def stall_drains(sock, uf):
+def stall_drains(c, ev, uf):
     """A high-priority call holds the budget in the freeze band and does
     not move: the frozen low call is not left frozen for ever, it is let
     go (stall) and finishes."""
-    c = Client(sock)
-    ev = Client(sock)
-    ev.call("events.subscribe", path="/")
-    c.call("session.create", path="/p/hold", priority="high")
-    c.call("session.create", path="/p/lo3", priority="low")
     hi = alloc_call(c, "hold", uf, ["root:0.55:9"], "base")
     time.sleep(1.0)
     lo = alloc_call(c, "lo3", uf, ["root:0.90:2"], "work")
@@ -249,10 +239,6 @@ def stall_drains(sock, uf):
     check("stall: ... and completed", vlo.get("status") == "ok" and
           ct.get("frozen", 0) + ct.get("throttled", 0) >= 1, vlo)
     check("stall: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
-    for s in ("hold", "lo3"):
-        c.call("session.close", path="/p/" + s)
-    c.close()
-    ev.close()
 
 
 def priority_knobs(sock):
@@ -285,9 +271,11 @@ def priority_knobs(sock):
     r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"])
     check("a high-priority call's processes have oom_score_adj 100",
           res(r).get("stdout", "").strip() == "100", res(r).get("stdout"))
-    r = c.call("call.run", path="/p/khigh", argv=["true"], intent={"priority": "low"})
-    check("a call's own priority wins over its session's",
-          (res(r).get("intent") or {}).get("priority") == "low", res(r).get("intent"))
+    r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"],
+               intent={"priority": "low"})
+    check("a call's own priority wins over its session's, its processes too",
+          (res(r).get("intent") or {}).get("priority") == "low" and
+          res(r).get("stdout", "").strip() == "600", res(r))
     r = c.call("call.run", path="/p/khigh", argv=["true"])
     check("a call without one takes its session's, shown as assumed",
           (res(r).get("intent") or {}).get("priority") == "high" and
@@ -318,10 +306,14 @@ def main():
         uf = usage_file(c)
         c.close()
         priority_knobs(sock)
-        ladder_to_kill(sock, uf)
-        cell_interrupted(sock, uf)
-        freeze_and_thaw(sock, uf)
-        stall_drains(sock, uf)
+        with scenario(sock, {"low": "low", "high": "high"}) as (c, ev):
+            ladder_to_kill(c, ev, uf)
+        with scenario(sock, {"nb": ("low", "python"), "high2": "high"}) as (c, ev):
+            cell_interrupted(c, ev, uf)
+        with scenario(sock, {"lo2": "low", "mid": "normal", "lo2b": "low"}) as (c, ev):
+            freeze_and_thaw(c, ev, uf)
+        with scenario(sock, {"hold": "high", "lo3": "low"}) as (c, ev):
+            stall_drains(c, ev, uf)
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):
         c = Client(sock)

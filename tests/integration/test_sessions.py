@@ -13,7 +13,6 @@ Prints TAP-style lines and "# N passed, N failed (test_sessions.py)".
 import json
 import os
 import pwd
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,91 +23,16 @@ AGENTCGD = os.path.join(BUILD, "agentcgd")
 AGENTCG = os.path.join(BUILD, "agentcg")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from tap import nok, ok, summary  # noqa: E402
-
-
-def check(desc, cond, why=""):
-    if cond:
-        ok(desc)
-    else:
-        nok(desc, why)
-
-
-class Client:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.next_id = 0
-        self.replies = {}
-
-    def send(self, method, params):
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
-        self.s.sendall((json.dumps(msg) + "\n").encode())
-        return self.next_id
-
-    def wait(self, rid, timeout=60):
-        """The reply to request rid; replies to others are kept for later."""
-        self.s.settimeout(timeout)
-        while True:
-            if rid in self.replies:
-                return self.replies.pop(rid)
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                msg = json.loads(line)
-                if "id" in msg:
-                    self.replies[msg["id"]] = msg
-            if rid in self.replies:
-                continue
-            data = self.s.recv(1 << 20)
-            if not data:
-                raise EOFError("daemon closed the connection")
-            self.buf += data
-
-    def call(self, method, timeout=60, **params):
-        return self.wait(self.send(method, params), timeout)
-
-    def close(self):
-        self.s.close()
-
-
-def res(msg):
-    return msg.get("result") or {}
-
-
-def err(msg):
-    return msg.get("error") or {}
+from tap import summary  # noqa: E402
+from rpcclient import Client, check, daemon, err, res  # noqa: E402
 
 
 def main():
     cfg = json.load(open(os.path.join(HERE, "agentcgd-test.json")))
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 1}}
-    cfgf = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    json.dump(cfg, cfgf)
-    cfgf.close()
-    sock = "/tmp/agentcg-sessions-%d.sock" % os.getpid()
-    root = "agentcg-sessions-%d" % os.getpid()
-    log = tempfile.NamedTemporaryFile("w+", delete=False)
-    d = subprocess.Popen([AGENTCGD, "--config", cfgf.name, "--root", root, "--socket", sock],
-                         stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
+    with daemon(AGENTCGD, cfg, "sessions") as (sock, pid):
         time.sleep(0.5)  # the warm pool starts in idle steps
-        run(sock, d.pid)
-    finally:
-        d.terminate()
-        try:
-            d.wait(15)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            nok("daemon stops on SIGTERM")
-        check("daemon exits 0", d.returncode == 0, "exit %s; log: %s" % (d.returncode, open(log.name).read()[-2000:]))
-        os.unlink(cfgf.name)
-        os.unlink(log.name)
+        run(sock, pid)
     sys.exit(summary("test_sessions.py"))
 
 
