@@ -237,13 +237,17 @@ class Daemon:
         cfg["bpf"] = bool(bpf)
         if extra_config:
             cfg.update(extra_config)
+        self.setup(agentcgd, cfg, bpf, tag, workdir, "bpfbench")
+
+    def setup(self, agentcgd, cfg, bpf, tag, workdir, bench):
+        """Writes cfg for this daemon; names its root, socket and log."""
         self.bpf = bool(bpf)
         self.tag = tag
         self.cfg_path = os.path.join(workdir, f"agentcgd-{tag}.json")
         with open(self.cfg_path, "w") as f:
             json.dump(cfg, f, indent=1)
-        self.root_name = f"agentcg-bpfbench-{os.getpid()}-{tag}"
-        self.socket = f"/tmp/agentcg-bpfbench-{os.getpid()}-{tag}.sock"
+        self.root_name = f"agentcg-{bench}-{os.getpid()}-{tag}"
+        self.socket = f"/tmp/agentcg-{bench}-{os.getpid()}-{tag}.sock"
         self.log_path = os.path.join(workdir, f"agentcgd-{tag}.log")
         self.agentcgd = agentcgd
         self.proc = None

@@ -318,20 +318,10 @@ class ReplayDaemon(bb.Daemon):
     check) with this bench's config, root and socket."""
 
     def __init__(self, agentcgd, cfg, tag, workdir):
+        # bpf False: use BPF when it loads, do not insist
+        self.setup(agentcgd, cfg, False, tag, workdir, "replay")
         self.cfg = cfg
-        self.bpf = False            # use BPF when it loads, do not insist
-        self.tag = tag
-        self.cfg_path = os.path.join(workdir, f"agentcgd-{tag}.json")
-        with open(self.cfg_path, "w") as f:
-            json.dump(cfg, f, indent=1)
         self.cfg_text = json.dumps(cfg)
-        self.root_name = f"agentcg-replay-{os.getpid()}-{tag}"
-        self.socket = f"/tmp/agentcg-replay-{os.getpid()}-{tag}.sock"
-        self.log_path = os.path.join(workdir, f"agentcgd-{tag}.log")
-        self.agentcgd = agentcgd
-        self.proc = None
-        self.info = None
-        self.roots = []
         self.children_seen = set()
 
     def note_children(self):

@@ -22,28 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-	echo "run_bpf.sh: needs root (it creates cgroups and runs agentcgd)" >&2
-	exit 1
-fi
-
-build_rev() {
-	local rev=$1 sha src
-	sha=$(git rev-parse --short "$rev^{commit}")
-	src=/tmp/agentcg-bench-src-$sha
-	if [ ! -x "$src/build/agentcgd" ]; then
-		rm -rf "$src"
-		mkdir -p "$src"
-		git archive "$sha" | tar -x -C "$src"
-		make -C "$src" all >"$src/build.log" 2>&1 || {
-			echo "run_bpf.sh: building $rev failed, see $src/build.log" >&2
-			exit 1
-		}
-	fi
-	echo "run_bpf.sh: revision $rev = $sha, built in $src" >&2
-	REV_DIR=$src
-	REV_SHA=$sha
-}
+. bench/lib.sh
+need_root
 
 REV="" QUICK=0 SAVE=0 ONLY=""
 while [ $# -gt 0 ]; do

@@ -22,28 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-	echo "run_launch.sh: needs root (it creates cgroups and runs agentcgd)" >&2
-	exit 1
-fi
-
-# A committed revision, exported with `git archive` and built under /tmp.
-build_rev() {
-	local rev=$1 sha src
-	sha=$(git rev-parse --short "$rev^{commit}")
-	src=/tmp/agentcg-bench-src-$sha
-	if [ ! -x "$src/build/agentcgd" ] || [ ! -x "$src/build/agentcg" ]; then
-		rm -rf "$src"
-		mkdir -p "$src"
-		git archive "$sha" | tar -x -C "$src"
-		make -C "$src" all >"$src/build.log" 2>&1 || {
-			echo "run_launch.sh: building $rev failed, see $src/build.log" >&2
-			exit 1
-		}
-	fi
-	echo "run_launch.sh: revision $rev = $sha, built in $src" >&2
-	REV_DIR=$src
-}
+. bench/lib.sh
+need_root
 
 REV="" REV2=""
 while [ $# -gt 0 ]; do

@@ -23,10 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-	echo "run_replay.sh: needs root (it creates cgroups and runs agentcgd)" >&2
-	exit 1
-fi
+. bench/lib.sh
+need_root
 
 REV="" QUICK=0 SAVE=0
 ARGS=()
@@ -48,20 +46,9 @@ mkdir -p build/bench
 cc -O2 -Wall -Wextra -D_GNU_SOURCE bench/tracealloc.c -o build/bench/tracealloc
 
 if [ -n "$REV" ]; then
-	sha=$(git rev-parse --short "$REV^{commit}")
-	src=/tmp/agentcg-bench-src-$sha
-	if [ ! -x "$src/build/agentcgd" ]; then
-		rm -rf "$src"
-		mkdir -p "$src"
-		git archive "$sha" | tar -x -C "$src"
-		make -C "$src" all >"$src/build.log" 2>&1 || {
-			echo "run_replay.sh: building $REV failed, see $src/build.log" >&2
-			exit 1
-		}
-	fi
-	echo "run_replay.sh: revision $REV = $sha, built in $src" >&2
-	BUILD=$src/build
-	DESC=$sha
+	build_rev "$REV"
+	BUILD=$REV_DIR/build
+	DESC=$REV_SHA
 else
 	[ -x build/agentcgd ] || make all >&2
 	BUILD=build

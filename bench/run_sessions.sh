@@ -19,10 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-	echo "run_sessions.sh: needs root (it creates cgroups and runs agentcgd)" >&2
-	exit 1
-fi
+. bench/lib.sh
+need_root
 PY=/usr/bin/python3
 if ! "$PY" -c 'import jupyter_client, ipykernel' 2>/dev/null; then
 	echo "run_sessions.sh: $PY lacks jupyter_client/ipykernel;" \
