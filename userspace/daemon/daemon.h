@@ -432,6 +432,9 @@ int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_li
 bool acd_idle_step(struct acd_ctx *ctx);
 /* 0: a step is due now; >0: ms until one may run; -1: nothing to do. */
 int acd_idle_delay_ms(struct acd_ctx *ctx);
+/* Removal steps, without waiting for an idle moment, while more finished
+ * calls wait for removal than the backlog bound. */
+void acd_removal_catch_up(struct acd_ctx *ctx);
 /* Kills the stubs and removes the spare cgroups of a session. */
 void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s);
 void acd_pool_init_session(struct acd_ctx *ctx, struct acd_session *s);

@@ -124,6 +124,7 @@ static int run_loop(struct acd_ctx *ctx)
 			if (w->fd >= 0)
 				w->fn(ctx, w, evs[i].events);
 		}
+		acd_removal_catch_up(ctx);
 		acd_free_dead(ctx);
 	}
 }

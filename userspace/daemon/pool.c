@@ -211,6 +211,16 @@ int acd_idle_delay_ms(struct acd_ctx *ctx)
 	return (int)((due - now + 999999) / 1000000);
 }
 
+/* A daemon that always has an event ready (calls back to back on several
+ * connections) never sees an idle moment: past ACD_REMOVAL_BACKLOG finished
+ * calls, each still holding its cgroup's fds, removal steps run after every
+ * batch of events until the backlog is back at the bound. */
+void acd_removal_catch_up(struct acd_ctx *ctx)
+{
+	while (ctx->n_removing > ACD_REMOVAL_BACKLOG && acd_calls_remove_step(ctx))
+		;
+}
+
 bool acd_idle_step(struct acd_ctx *ctx)
 {
 	if (!ctx->idle_work || acd_idle_delay_ms(ctx) != 0)
