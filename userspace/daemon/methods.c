@@ -107,9 +107,16 @@ static json_t *list_calls(struct acd_ctx *ctx, struct acd_session *s)
 
 		if (call->state == CALL_WAITING || !call->created)
 			continue;
-		e = entry(ctx, call->name, call->path, "call", call->end.frozen, &call->node);
-		json_object_set_new(e, "state", json_string(call->end.frozen ? "frozen" :
+		/* frozen by a budget, an operator, or the containment ladder */
+		bool frozen = call->end.frozen || call->contain.level == CONTAIN_FROZEN;
+
+		e = entry(ctx, call->name, call->path, "call", frozen, &call->node);
+		json_object_set_new(e, "state", json_string(frozen ? "frozen" :
 							    acd_call_state_name(call->state)));
+		if (call->contain.level != CONTAIN_NONE)
+			json_object_set_new(e, "contained",
+					    json_string(call->contain.level == CONTAIN_FROZEN ?
+								"frozen" : "throttled"));
 		json_object_set_new(e, "pid", json_integer(call->pid));
 		json_object_set_new(e, "argv0", json_string(call->argv[0]));
 		json_array_append_new(arr, e);
@@ -818,16 +825,21 @@ static void m_tenant_remove(struct acd_ctx *ctx, struct acd_client *c, json_t *i
 static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
 {
 	json_t *roots = json_array();
+	int waiting = 0;
 
+	for (const struct acd_call *w = ctx->waiting; w; w = w->wait_next)
+		waiting++;
 	for (int h = 0; h < ctx->cg.n_hier; h++)
 		json_array_append_new(roots, json_string(ctx->cg.root_path[h]));
 	json_t *res =
-			 json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:b}", "version",
+			 json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:b}", "version",
 				   ACD_VERSION, "backend", ac_cg_kind_name(ctx->cg.kind), "root",
 				   ctx->cg.root_path[0], "roots", roots, "socket", ctx->socket_path,
 				   "pid", (int)getpid(), "calls_running", ctx->calls_running,
 				   "calls_total", (json_int_t)ctx->calls_total, "clients",
-				   ctx->n_clients, "clone_into_cgroup",
+				   ctx->n_clients, "subscribers", ctx->n_subscribed,
+				   "calls_waiting", waiting, "calls_removing", ctx->n_removing,
+				   "clone_into_cgroup",
 				   ctx->cg.has_clone_into_cgroup);
 
 	json_object_set_new(res, "pool", json_pack("{s:i, s:I, s:I}", "size", ctx->cfg.call_pool,
