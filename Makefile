@@ -50,14 +50,16 @@ DEPS := \
 	procps:/usr/bin/pgrep \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
 	busybox-static:/bin/busybox
+# More for one target only (make check-stress: stress-ng).
+EXTRA_DEPS ?=
 
-.PHONY: all deps demo check unit integration vmtest bench clean install
+.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install
 .DEFAULT_GOAL := all
 
 all: $(AGENTCGD) $(AGENTCG)
 
 deps:
-	@missing=""; for d in $(DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \
+	@missing=""; for d in $(DEPS) $(EXTRA_DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \
 	  [ -e "$$f" ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing$$missing"; \
@@ -151,11 +153,27 @@ bench-sessions: all
 bench-replay: all
 	bash bench/run_replay.sh
 
+# Unit tests, the integration suite, then the VM suite; every phase runs,
+# and the end prints each one's time and a closing "check: N passed, N failed".
 check: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) unit
-	$(MAKE) integration
-	$(MAKE) vmtest
+	bash tests/check.sh $(BUILD)
+
+# The integration suite while both cores are kept busy (stress-ng, started
+# and stopped here): run it before you say an issue is resolved. The whole
+# check under load: bash tests/with_cpu_load.sh make check.
+check-stress:
+	$(MAKE) deps EXTRA_DEPS=stress-ng:/usr/bin/stress-ng
+	$(MAKE) all
+	bash tests/with_cpu_load.sh bash tests/integration/run.sh $(BUILD)
+
+# Soaks, out of make check: 100 000 calls through the BPF layer, 8 at a
+# time (the BPF map empties, no record lost, the daemon's memory and open
+# files stay bounded). make check runs the same test on 3 000 calls.
+# About 8 minutes here; figures in bench/RESULTS.md.
+soak: all
+	AGENTCG_CHURN_CALLS=$${AGENTCG_CHURN_CALLS:-100000} AGENTCG_SUITE_TIMEOUT=$${AGENTCG_SUITE_TIMEOUT:-5400} \
+	  bash tests/integration/run.sh $(BUILD) test_bpf_churn.sh
 
 demo: deps
 	$(MAKE) all

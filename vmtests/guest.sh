@@ -20,6 +20,8 @@ echo "guest: psi: $(head -1 /proc/pressure/memory 2>/dev/null || echo none)"
 
 # TCG runs calls ~30x slower: the map-churn test does fewer of them here.
 export AGENTCG_CHURN_CALLS=${AGENTCG_CHURN_CALLS:-1000}
+# Waits for a state get a longer deadline under TCG (25-60x slower).
+export AGENTCG_TEST_WAIT=${AGENTCG_TEST_WAIT:-300}
 
 t0=$(date +%s)
 pass=0; fail=0

@@ -41,7 +41,8 @@ svc_start() {
 	sh -c 'echo 0 >"$1/cgroup.procs" && shift && exec "$@"' sh "$SVC" \
 		"$AGENTCGD" --config "$T_CONFIG" >"$T_DAEMON_LOG" 2>&1 &
 	T_DAEMON_PID=$!
-	for _ in $(seq 1 200); do
+	local end=$((SECONDS + T_WAIT))
+	while [ "$SECONDS" -lt "$end" ]; do
 		[ -S "$AGENTCG_SOCKET" ] && "$AGENTCG" info >/dev/null 2>&1 && return 0
 		kill -0 "$T_DAEMON_PID" 2>/dev/null || return 1
 		sleep 0.05
@@ -71,7 +72,7 @@ j=$($A run /t1/s1 --json --mem 32M --mem-max 48M -- python3 -c 'x = bytearray(30
 expect_match "memory_max overrun in the delegated tree: killed by the OOM killer" \
 	"$(jget "$j" 'd["verdict"]["exceeded"]')" '"resource": "memory_max".*"action": "killed"'
 $A run /t1/s2 -- sleep "$SL" & bg=$!
-sleep 0.5
+wait_until call_running /t1/s2 1
 $A kill /t1/s2/call-1 >/dev/null
 wait $bg; rc=$?
 expect_eq "kill works in the delegated tree" "$rc" 137
@@ -96,7 +97,8 @@ expect_eq "after the restart's exit nothing is left" \
 
 # --- sharing its cgroup with another process: refused, nothing left -----
 sh -c 'echo 0 >"$1/cgroup.procs" && exec sleep "$2"' sh "$SVC" "$SL" & other=$!
-sleep 0.2
+shares_svc() { grep -qx "$other" "$SVC/cgroup.procs"; }
+wait_until shares_svc
 if svc_start; then
 	nok "the daemon refuses a cgroup that other processes share (it started)"
 	daemon_stop

@@ -17,6 +17,22 @@ expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else nok "$1 (got '$2', want '$3
 # expect_match DESC TEXT REGEX
 expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else nok "$1 (no /$3/ in: $(printf '%s' "$2" | head -c 600))"; fi; }
 
+# Deadlines: tests wait for a state (an event, a cgroup file, a count)
+# and never for a fixed time; a deadline only ends a wait that would
+# otherwise hang. Generous, since machines of one kind differ 4-10x in
+# speed and the suite also runs under CPU load (make check-stress).
+T_WAIT=${AGENTCG_TEST_WAIT:-60}
+
+# wait_until CMD...: runs CMD every 50 ms until it succeeds (0) or
+# T_WAIT seconds have passed (1).
+wait_until() {
+	local end=$((SECONDS + T_WAIT))
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
 # jq-less JSON field access: jget JSON 'python expression on d'
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list,bool)) or v is None else v)' "$1" "$2"; }
 
@@ -33,7 +49,8 @@ T_DAEMON_PID=
 daemon_start() {
 	"$AGENTCGD" --config "$T_CONFIG" --root "$T_ROOT" "$@" >"$T_DAEMON_LOG" 2>&1 &
 	T_DAEMON_PID=$!
-	for _ in $(seq 1 100); do
+	local end=$((SECONDS + T_WAIT))
+	while [ "$SECONDS" -lt "$end" ]; do
 		[ -S "$AGENTCG_SOCKET" ] && "$AGENTCG" info >/dev/null 2>&1 && return 0
 		kill -0 "$T_DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
@@ -42,13 +59,53 @@ daemon_start() {
 	return 1
 }
 
+daemon_gone() { ! kill -0 "$T_DAEMON_PID" 2>/dev/null; }
+
+# info_at_least EXPR N: the daemon.info field EXPR (on d) is >= N.
+info_at_least() { [ "$(jget "$("$AGENTCG" --json info)" "$1")" -ge "$2" ]; }
+info_at_most() { [ "$(jget "$("$AGENTCG" --json info)" "$1")" -le "$2" ]; }
+
+# events_start FILE [agentcg events ARGS]: follows events into FILE in the
+# background (T_EV_PID), once the daemon counts the new subscriber;
+# events_stop ends it and waits until the daemon has let it go.
+T_EV_PID=
+events_start() {
+	local f=$1 n0
+	shift
+	n0=$(jget "$("$AGENTCG" --json info)" 'd["subscribers"]')
+	"$AGENTCG" events "$@" >"$f" 2>&1 &
+	T_EV_PID=$!
+	wait_until info_at_least 'd["subscribers"]' $((n0 + 1))
+}
+events_stop() {
+	local n0
+	n0=$(jget "$("$AGENTCG" --json info)" 'd["subscribers"]')
+	kill "$T_EV_PID" 2>/dev/null
+	wait "$T_EV_PID" 2>/dev/null
+	T_EV_PID=
+	wait_until info_at_most 'd["subscribers"]' $((n0 - 1))
+}
+# file_has FILE REGEX...: FILE has a line matching each extended REGEX.
+file_has() {
+	local f=$1 re
+	shift
+	for re in "$@"; do grep -Eq -- "$re" "$f" || return 1; done
+}
+
+# call_running SESSION N: call-N of SESSION is listed as running.
+call_running() {
+	local j
+	j=$("$AGENTCG" --json ls "$1" 2>/dev/null) || return 1
+	[ "$(jget "$j" "any(c.get('name') == 'call-$2' and c.get('state') == 'running' for c in d.get('children', []))")" = true ]
+}
+
 # All root directories of the daemon, in every hierarchy.
 daemon_roots() { "$AGENTCG" --json info | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["roots"]))'; }
 
 daemon_stop() {
 	[ -n "$T_DAEMON_PID" ] || return 0
 	kill -TERM "$T_DAEMON_PID" 2>/dev/null
-	for _ in $(seq 1 200); do kill -0 "$T_DAEMON_PID" 2>/dev/null || break; sleep 0.05; done
+	wait_until daemon_gone
 	if kill -0 "$T_DAEMON_PID" 2>/dev/null; then
 		nok "daemon stops on SIGTERM"; kill -KILL "$T_DAEMON_PID"
 	fi
@@ -59,7 +116,7 @@ daemon_stop() {
 # Every call-* directory below the root, in any hierarchy, is a spare the
 # daemon reports (sessions keep call_pool cgroups ready, already named
 # after their next calls): none is left over from a finished call. Waits up
-# to 2 s for removals, which happen after the reply.
+# up to T_WAIT seconds for removals, which happen after the reply.
 leftover_calls() {
 	"$AGENTCG" --json ls -R / | python3 -c '
 import json, os, sys
@@ -80,10 +137,11 @@ for r in roots:
 ' $(daemon_roots)
 }
 no_call_cgroups() {
-	local left
-	for _ in $(seq 1 40); do
+	local left end=$((SECONDS + T_WAIT))
+	while :; do
 		left=$(leftover_calls)
 		[ -z "$left" ] && return 0
+		[ "$SECONDS" -lt "$end" ] || break
 		sleep 0.05
 	done
 	echo "$left"

@@ -28,7 +28,7 @@ AGENTCGD = os.path.join(BUILD, "agentcgd")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from tap import nok, summary  # noqa: E402
-from rpcclient import Client, check, res  # noqa: E402
+from rpcclient import WAIT, Client, check, res  # noqa: E402
 
 MiB = 1 << 20
 MARGIN = 1.25
@@ -73,7 +73,8 @@ class Daemon:
         root = "agentcg-adaptive-%s-%d" % (tag, os.getpid())
         self.proc = subprocess.Popen([AGENTCGD, "--config", self.cfgf.name, "--root", root,
                                       "--socket", self.sock], stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(200):
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
             if os.path.exists(self.sock) or self.proc.poll() is not None:
                 break
             time.sleep(0.05)
@@ -93,7 +94,7 @@ class Daemon:
             pass
         self.proc.terminate()
         try:
-            self.proc.wait(15)
+            self.proc.wait(WAIT)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -268,7 +269,7 @@ def run_enabled(d):
         record("grow", r)
 
     # --- a killed call's peak counts too ----------------------------------------
-    r = d.run("grow", ["python3", "-c", ALLOC + "\nimport time\ntime.sleep(30)", "16"], timeout="1s")
+    r = d.run("grow", ["python3", "-c", ALLOC + "\nimport time\ntime.sleep(120)", "16"], timeout="5s")
     check("grow: a call killed at its timeout (%s)" % res(r).get("verdict", {}).get("summary"),
           actions(r, "timeout") == ["killed"] and peak_of(r) > 16 * MiB, res(r).get("verdict"))
     record("grow", r)

@@ -27,8 +27,7 @@ fi
 r() { jget "$j" "$1"; }
 
 # --- lifecycle: the call's processes --------------------------------------
-$A events /t1 >"$EV" 2>&1 & evpid=$!
-sleep 0.3
+events_start "$EV" /t1
 j=$($A run /t1/life --json -- sh -c '/bin/echo hi >/dev/null; (exit 4); sh -c "exit 5"; sleep 0.05 & wait; kill -9 $$')
 main=$(r 'd["pid"]')
 expect_match "lifecycle: the main process is listed first, with its exec'd file" \
@@ -45,9 +44,11 @@ expect_eq "lifecycle: sh -c \"exit 5\" exits 5" \
 expect_eq "lifecycle: 5 processes, 4 forks" "$(r '[d["processes_total"], len(d["processes"]), d["usage"]["forks"]]')" \
 	"[5, 5, 4]"
 expect_eq "lifecycle: every process has a peak RSS" "$(r 'all(p["peak_rss"] > 100000 for p in d["processes"])')" true
-sleep 0.3
-kill "$evpid" 2>/dev/null; wait "$evpid" 2>/dev/null
 call=$(r 'd["path"]')
+# Records reach the daemon lazily (up to 100 ms while someone follows):
+# wait for the ones looked at below.
+wait_until file_has "$EV" "proc.exec +$call .*exe=/bin/echo" "proc.fork +$call " "proc.exit +$call .*exit=\"exit 5\""
+events_stop
 expect_match "events: proc.exec of /bin/echo, live" "$(grep "$call" "$EV")" "proc.exec +$call .*exe=/bin/echo"
 expect_match "events: proc.fork with the parent" "$(grep "$call" "$EV")" "proc.fork +$call .*ppid=$main"
 expect_match "events: proc.exit with the exit status" "$(grep "$call" "$EV")" "proc.exit +$call .*exit=\"exit 5\""
@@ -69,8 +70,10 @@ path=$(r 'd["path"]')
 expect_eq "cpu_time freeze: the call is left frozen" "$(r '[d["verdict"]["exceeded"][0]["action"], d["verdict"].get("frozen")]')" '["frozen", true]'
 pid=$(head -1 "$(daemon_roots | head -1)$path/cgroup.procs")
 $A thaw "$path" >/dev/null
-sleep 0.3
-expect_match "cpu_time freeze: after thaw the stopped task runs again" "$(awk '/^State:/ {print $2}' /proc/$pid/status 2>&1)" '^R$'
+task_state() { awk '/^State:/ {print $2}' /proc/$pid/status 2>&1; }
+task_runs() { [ "$(task_state)" = R ]; }
+wait_until task_runs
+expect_match "cpu_time freeze: after thaw the stopped task runs again" "$(task_state)" '^R$'
 $A kill "$path" >/dev/null
 
 # --- forks: a fork budget of the whole call -------------------------------
@@ -102,8 +105,7 @@ if [ "$BACKEND" = hybrid ]; then
 fi
 
 # --- OOM: the victim, named from the kernel's event -----------------------
-$A events /t1/oom >"$EV" 2>&1 & evpid=$!
-sleep 0.3
+events_start "$EV" /t1/oom
 # tail -n 1 of input without a newline keeps all of it: a quick anonymous
 # allocation from a small binary (python's own file pages would thrash
 # for long at the limit under qemu TCG before the OOM killer acts).
@@ -118,22 +120,23 @@ check "oom: the victim's RSS near the 64M limit ($rss)" test "$rss" -ge $((40 <<
 expect_eq "oom: the limit hit is the call's memory_max" "$(r '[d["verdict"]["oom"]["limit"]["level"], d["verdict"]["oom"]["limit"]["bytes"]]')" \
 	'["call", 67108864]'
 expect_match "oom: the summary names the victim" "$(r 'd["verdict"]["summary"]')" "OOM killer killed tail .pid $victim"
-sleep 0.2
-kill "$evpid" 2>/dev/null; wait "$evpid" 2>/dev/null
+wait_until file_has "$EV" "oom +/t1/oom/call-[0-9]+ .*pid=$victim"
+events_stop
 expect_match "oom: an oom event, live" "$(cat "$EV")" "oom +/t1/oom/call-[0-9]+ .*pid=$victim"
 
 # --- nothing outside the daemon's cgroups is reported or signalled --------
 # The same things as the calls below (forks, execs, CPU, memory), in this
 # test's own cgroup, while calls with tiny budgets run.
 sh -c 'while :; do /bin/true; python3 -c "x = bytearray(40 << 20)"; done' >/dev/null 2>&1 & outside=$!
-$A events / >"$EV" 2>&1 & evpid=$!
-sleep 0.3
+events_start "$EV" /
 for i in 1 2 3; do
 	$A run /t1/out --json --cpu-time 50ms --forks 3 --mem 16M --mem-max 64M -- \
 		sh -c 'for i in 1 2 3 4 5; do /bin/true; done; python3 -c "x = bytearray(40 << 20)"; while :; do :; done' >/dev/null
 done
-sleep 0.3
-kill "$evpid" 2>/dev/null; wait "$evpid" 2>/dev/null
+# The calls' own records have arrived: any of the outside process's,
+# which ran all along, would have come before them.
+wait_until file_has "$EV" "proc.exit +/t1/out/call-3 "
+events_stop
 check "outside: a busy process outside the root survives the calls' budgets" kill -0 "$outside"
 kids=$(pgrep -P "$outside" | tr '\n' ' ')
 bad=""

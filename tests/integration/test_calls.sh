@@ -132,20 +132,24 @@ expect_eq "output capture flags truncation" "$(jget "$j" 'd["stdout_truncated"]'
 # --- admission ------------------------------------------------------------
 out=$($A run /small/a --mem 300M --mem-max 400M -- true 2>&1); rc=$?
 expect_match "a call larger than its tenant's whole budget is refused" "$out" "admission refused.*budget"
-$A run /small/a --mem 100M --mem-max 200M -- sleep 3 & bg=$!
-sleep 0.5
+# The first call holds 100M of /small's 256M until it is killed below.
+$A run /small/a --mem 100M --mem-max 200M -- sleep $SL & bg=$!
+wait_until call_running /small/a 1
 out=$($A run /small/b --mem 200M --mem-max 250M -- true 2>&1); rc=$?
 expect_match "a call that does not fit the remaining budget is refused" "$out" "admission refused.*left"
-start=$(date +%s%N)
-out=$($A run /small/b --wait --mem 200M --mem-max 250M -- echo admitted 2>&1)
-el=$((($(date +%s%N) - start) / 1000000))
-expect_eq "with --wait it runs once budget frees up" "$out" admitted
-check "with --wait it waited for the running call (${el}ms)" test "$el" -ge 1500
+$A run /small/b --wait --mem 200M --mem-max 250M -- echo admitted >/tmp/acg-wait.$$ 2>&1 & wbg=$!
+wait_until info_at_least 'd["calls_waiting"]' 1
+expect_eq "with --wait it waits while the budget is taken" \
+	"$(jget "$($A --json info)" 'd["calls_waiting"]') $(cat /tmp/acg-wait.$$)" "1 "
+$A kill /small/a/call-1 >/dev/null
 wait $bg
+wait $wbg
+expect_eq "with --wait it runs once budget frees up" "$(cat /tmp/acg-wait.$$)" admitted
+rm -f /tmp/acg-wait.$$
 
 # --- operator commands ----------------------------------------------------
 $A run /t1/ops -- sleep $SL & bg=$!
-sleep 0.5
+wait_until call_running /t1/ops 1
 ls_out=$($A ls /t1/ops)
 expect_match "ls shows the running call" "$ls_out" "call-1"
 stat_out=$($A --json stat /t1/ops/call-1)
@@ -170,11 +174,10 @@ out=$($A cat /t1/ops/nosuch/memory.peak 2>&1)
 expect_match "cat of a missing call is a clear error" "$out" "no such"
 
 # --- events ---------------------------------------------------------------
-$A --json events /t1/ev > /tmp/acg-ev.$$ & evp=$!
-sleep 0.3
+events_start /tmp/acg-ev.$$ --json /t1/ev
 $A run /t1/ev -- true
-sleep 0.3
-kill $evp; wait $evp 2>/dev/null
+wait_until file_has /tmp/acg-ev.$$ '"type": *"call.end"'
+events_stop
 evs=$(cat /tmp/acg-ev.$$)
 expect_match "events: session.create" "$evs" '"type": *"session.create"'
 expect_match "events: call.start" "$evs" '"type": *"call.start"'
@@ -184,7 +187,7 @@ expect_match "events: call.end with status" "$evs" '"type": *"call.end".*"status
 $A session create /t1/sc --mem-max 1G --priority high >/dev/null
 expect_match "session create sets its budget" "$($A cat /t1/sc/memory.max)" "^1073741824$"
 $A run /t1/sc -- sleep $SL & bg=$!
-sleep 0.4
+wait_until call_running /t1/sc 1
 out=$($A session close /t1/sc)
 wait $bg
 expect_match "session close kills its running call" "$out" "1"

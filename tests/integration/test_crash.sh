@@ -11,12 +11,13 @@ daemon_start || { nok "daemon starts"; t_summary; exit 1; }
 roots=$(daemon_roots)
 $A run /t1/crash -- sleep "$SL" 2>/dev/null &
 cli=$!
-for _ in $(seq 1 40); do pgrep -f "^sleep $SL" >/dev/null && break; sleep 0.05; done
 running() { pgrep -f "$1" >/dev/null; }
+wait_until running "^sleep $SL"
 check "the call is running" running "^sleep $SL"
 kill -KILL "$T_DAEMON_PID"; wait "$T_DAEMON_PID" 2>/dev/null; T_DAEMON_PID=
 wait $cli 2>/dev/null
-gone() { for _ in $(seq 1 40); do pgrep -f "$1" >/dev/null || return 0; sleep 0.05; done; return 1; }
+not_running() { ! pgrep -f "$1" >/dev/null; }
+gone() { wait_until not_running "$1"; }
 check "the call's process dies with the daemon" gone "^sleep $SL"
 check "the spare stubs die with the daemon" gone "[a]gentcgd --config $T_CONFIG"
 left=0; for r in $roots; do [ -d "$r" ] && left=$((left + 1)); done

@@ -9,39 +9,49 @@ test aims at do not depend on how much an interpreter or a stub takes.
 Usage: python3 tests/integration/test_pressure.py BUILD_DIR   (as root)"""
 import contextlib
 import os
+import shutil
 import sys
-import time
+import tempfile
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 AGENTCGD = os.path.join(BUILD, "agentcgd")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from tap import summary  # noqa: E402
-from rpcclient import Client, check, daemon, err, res  # noqa: E402
+from rpcclient import Client, check, daemon, err, res, wait_for  # noqa: E402
 
 BUDGET = 640 << 20
 MIB = 1 << 20
 
-# argv: USAGE_FILE BUDGET STEP... ; a step is "abs:MIB:HOLD_S" (allocate
-# MIB) or "root:FRACTION:HOLD_S" (allocate what the root lacks to reach
-# FRACTION of BUDGET, measured once at the step's start).
+# The pressure is driven step by step, never by time: each allocating
+# process makes a file when a step is done and holds its memory until
+# the test makes the step's gate file, so every band the test aims at is
+# in place, and seen by the daemon, before the test asserts.
+#
+# argv: USAGE_FILE BUDGET GATES TAG STEP...; a step is "abs:MIB" (allocate
+# MIB) or "root:FRACTION" (allocate what the root lacks to reach FRACTION
+# of BUDGET, measured once at the step's start). After step i it makes
+# GATES/TAG.done<i> and waits for GATES/TAG.go<i> (at most 10 minutes).
 ALLOC = r"""
-import sys, time
-usage_file, budget = sys.argv[1], int(sys.argv[2])
+import os, sys, time
+usage_file, budget, gates, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 keep = []
 def usage():
     with open(usage_file) as f:
         return int(f.read())
-for step in sys.argv[3:]:
-    kind, val, hold = step.split(":")
+for i, step in enumerate(sys.argv[5:]):
+    kind, val = step.split(":")
     if kind == "abs":
         n = int(val)
     else:
         n = max(0, int((float(val) * budget - usage()) / (1 << 20)))
     for _ in range(n):
         keep.append(b"\x01" * (1 << 20))
-    print("step", step, n, usage(), flush=True)
-    time.sleep(float(hold))
+    with open(os.path.join(gates, "%s.done%d" % (tag, i)), "w") as f:
+        f.write(str(usage()))
+    end = time.monotonic() + 600
+    while not os.path.exists(os.path.join(gates, "%s.go%d" % (tag, i))) and time.monotonic() < end:
+        time.sleep(0.01)
 """
 
 
@@ -49,7 +59,7 @@ def config():
     return {
         "memory_budget": BUDGET,
         "output_limit": "64K",
-        "defaults": {"memory": 0, "pids": 256, "timeout": "60s"},
+        "defaults": {"memory": 0, "pids": 256, "timeout": "10m"},
         "session_budget": {"memory_max": "max", "pids": 1024},
         "interpreters": {"pool": {"python": 0, "bash": 0}},
         "containment": {"enabled": True, "step": "50ms"},
@@ -65,10 +75,35 @@ def usage_file(c):
     return os.path.join(roots[0], "memory.current")
 
 
-def alloc_call(c, session, uf, steps, label):
+class Gates:
+    """A directory of step files, writable by the interpreters' user too."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="agentcg-pressure-")
+        os.chmod(self.dir, 0o1777)
+
+    def done(self, tag, i):
+        """Waits until step i of TAG is done; the root's usage then."""
+        f = os.path.join(self.dir, "%s.done%d" % (tag, i))
+        wait_for(lambda: os.path.exists(f) and open(f).read(), "%s to finish step %d" % (tag, i))
+        return int(open(f).read())
+
+    def go(self, tag, i):
+        open(os.path.join(self.dir, "%s.go%d" % (tag, i)), "w").close()
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def alloc_call(c, gates, session, uf, steps, label, tag):
     return c.send("call.run", {"path": "/p/" + session,
-                               "argv": ["python3", "-c", ALLOC, uf, str(BUDGET)] + steps,
-                               "intent": {"label": label}})
+                               "argv": ["python3", "-c", ALLOC, uf, str(BUDGET), gates.dir, tag] +
+                               steps, "intent": {"label": label}})
+
+
+def is_step(path, kind, step):
+    return lambda p: (p.get("type") == kind and p.get("step") == step and
+                      p.get("path", "").startswith(path))
 
 
 def events_of(notes, path):
@@ -87,13 +122,25 @@ def verdict(msg):
     return res(msg).get("verdict") or {}
 
 
+def frozen_calls(c, session):
+    """The calls of a session whose cgroup is frozen now."""
+    kids = res(c.call("cg.list", path=session)).get("children") or []
+    return [k["path"] for k in kids if k.get("kind") == "call" and k.get("frozen")]
+
+
+def root_band(c):
+    return ((c.info().get("pressure") or {}).get("domains") or [{}])[0].get("band")
+
+
 @contextlib.contextmanager
 def scenario(sock, sessions):
-    """A client, a second one following events, and the sessions
-    {name: priority or (priority, lang)} under /p; all closed at the end."""
+    """A client, a second one following events, step gates, and the
+    sessions {name: priority or (priority, lang)} under /p; all closed at
+    the end."""
     c = Client(sock)
     ev = Client(sock)
     ev.call("events.subscribe", path="/")
+    gates = Gates()
     for name, how in sessions.items():
         prio, lang = how if isinstance(how, tuple) else (how, None)
         params = {"path": "/p/" + name, "priority": prio}
@@ -102,23 +149,35 @@ def scenario(sock, sessions):
         r = c.call("session.create", **params)
         check("session.create /p/%s (%s)" % (name, prio), "result" in r, r)
     try:
-        yield c, ev
+        yield c, ev, gates
     finally:
         for name in sessions:
             c.call("session.close", path="/p/" + name)
+        gates.remove()
         c.close()
         ev.close()
 
 
-def ladder_to_kill(c, ev, uf):
+def climb(c, ev, gates, session, uf, victim, steps):
+    """A high-priority call climbs through the bands: 80% (throttle), 90%
+    (freeze), 99.5% (kill); at each, the victim's contain event `steps[i]`
+    is awaited before the next climb. Returns the high call's reply."""
+    hi = alloc_call(c, gates, session, uf, ["root:0.80", "root:0.90", "root:0.995"], "climb", "hi")
+    for i, step in enumerate(steps):
+        gates.done("hi", i)
+        ev.wait_note(is_step(victim, "contain", step), "%s %s" % (victim, step))
+        gates.go("hi", i)
+    return c.wait(hi)
+
+
+def ladder_to_kill(c, ev, gates, uf):
     """A low-priority call holds 45% of the budget; a high-priority call
     climbs through the throttle, freeze and kill bands."""
-    lo = alloc_call(c, "low", uf, ["root:0.45:20"], "hold")
-    time.sleep(1.0)
-    hi = alloc_call(c, "high", uf, ["root:0.80:1", "root:0.90:1", "root:0.995:1"], "climb")
-    rhi = c.wait(hi, 60)
-    rlo = c.wait(lo, 60)
-    notes = ev.collect(0.3)
+    lo = alloc_call(c, gates, "low", uf, ["root:0.45"], "hold", "lo")
+    gates.done("lo", 0)
+    rhi = climb(c, ev, gates, "high", uf, "/p/low/", ["throttled", "frozen", "killed"])
+    rlo = c.wait(lo)
+    notes = ev.notes
     vhi, vlo = verdict(rhi), verdict(rlo)
     check("high-priority call completes", vhi.get("status") == "ok" and
           (res(rhi).get("exit") or {}).get("code") == 0, vhi)
@@ -144,27 +203,30 @@ def ladder_to_kill(c, ev, uf):
 
 
 CELL = """
-import time
+import os, time
 def hold():
     with open(%r) as f:
         n = max(0, int((0.45 * %d - int(f.read())) / (1 << 20)))
     keep = [b"\\x01" * (1 << 20) for _ in range(n)]
-    time.sleep(20)
+    open(%r, "w").write("1")
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        time.sleep(0.01)
     return len(keep)
 hold()
 """
 
 
-def cell_interrupted(c, ev, uf):
+def cell_interrupted(c, ev, gates, uf):
     """The kill step on a session.exec cell interrupts it: the interpreter
     and the session's state live on."""
     c.call("session.exec", path="/p/nb", code="marker = 41")
-    ex = c.send("session.exec", {"path": "/p/nb", "code": CELL % (uf, BUDGET)})
-    time.sleep(2.0)
-    hi = alloc_call(c, "high2", uf, ["root:0.80:1", "root:0.90:1", "root:0.995:1"], "climb")
-    rhi = c.wait(hi, 60)
-    rex = c.wait(ex, 60)
-    notes = ev.collect(0.3)
+    held = os.path.join(gates.dir, "cell.done0")
+    ex = c.send("session.exec", {"path": "/p/nb", "code": CELL % (uf, BUDGET, held)})
+    wait_for(lambda: os.path.exists(held), "the cell to hold its memory")
+    rhi = climb(c, ev, gates, "high2", uf, "/p/nb/", ["throttled", "frozen", "interrupted"])
+    rex = c.wait(ex)
+    notes = ev.notes
     vex = verdict(rex)
     check("high-priority call completes beside the cell", verdict(rhi).get("status") == "ok",
           verdict(rhi))
@@ -180,26 +242,33 @@ def cell_interrupted(c, ev, uf):
     check("and the session keeps its state", res(r).get("value") == 42, r)
 
 
-def freeze_and_thaw(c, ev, uf):
+def freeze_and_thaw(c, ev, gates, uf):
     """A low-priority call holds half the budget; a normal one pushes the
     root into the freeze band and ends: the low call is frozen, let go
     step by step when the usage falls, and completes."""
-    lo = alloc_call(c, "lo2", uf, ["root:0.50:4"], "hold")
-    time.sleep(1.0)
-    mid = alloc_call(c, "mid", uf, ["root:0.89:1"], "spike")
-    time.sleep(0.6)
+    lo = alloc_call(c, gates, "lo2", uf, ["root:0.50"], "hold", "lo")
+    gates.done("lo", 0)
+    mid = alloc_call(c, gates, "mid", uf, ["root:0.89"], "spike", "mid")
+    gates.done("mid", 0)
+    ev.wait_note(is_step("/p/lo2/", "contain", "frozen"), "the low call frozen")
+    wait_for(lambda: root_band(c) == "freeze", "the daemon to see the root in the freeze band")
     r = c.call("call.run", path="/p/lo2b", argv=["true"], intent={"priority": "low"})
     check("in the freeze band a new low-priority call is held back at admission",
           err(r).get("code") == -32002 and (err(r).get("data") or {}).get("pressure") is True
           and "memory pressure" in err(r).get("message", ""), r)
+    nwait = c.info().get("calls_waiting", 0)
     held = c.send("call.run", {"path": "/p/lo2b", "argv": ["true"], "wait": True,
                                "intent": {"priority": "low"}})
-    rmid = c.wait(mid, 60)
-    rheld = c.wait(held, 60)
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1, "the call to wait")
+    gates.go("mid", 0)
+    rmid = c.wait(mid)
+    rheld = c.wait(held)
     check("... and with wait it runs once the pressure falls",
           verdict(rheld).get("status") == "ok", rheld)
-    rlo = c.wait(lo, 60)
-    notes = ev.collect(0.3)
+    ev.wait_note(is_step("/p/lo2/", "release", "released"), "the low call let go")
+    gates.go("lo", 0)
+    rlo = c.wait(lo)
+    notes = ev.notes
     vlo, vmid = verdict(rlo), verdict(rmid)
     ev_lo = events_of(notes, "/p/lo2/")
     check("low call completes after the thaw", vlo.get("status") == "ok" and
@@ -215,24 +284,30 @@ def freeze_and_thaw(c, ev, uf):
     check("normal call in the freeze band is throttled, not frozen, and completes",
           vmid.get("status") == "ok" and (vmid.get("containment") or {}).get("frozen", 0) == 0,
           vmid)
-    info = res(c.call("daemon.info")).get("pressure") or {}
+    info = wait_for(lambda: (lambda p: p if p.get("contained") == 0 else None)(
+        c.info().get("pressure") or {}), "nothing contained")
     check("nothing contained at the end", info.get("contained") == 0, info)
 
 
-def stall_drains(c, ev, uf):
+def stall_drains(c, ev, gates, uf):
     """A high-priority call holds the budget in the freeze band and does
     not move: the frozen low call is not left frozen for ever, it is let
     go (stall) and finishes."""
-    hi = alloc_call(c, "hold", uf, ["root:0.55:9"], "base")
-    time.sleep(1.0)
-    lo = alloc_call(c, "lo3", uf, ["root:0.90:2"], "work")
-    rlo = c.wait(lo, 60)
-    rhi = c.wait(hi, 60)
-    notes = ev.collect(0.3)
-    ev_lo = events_of(notes, "/p/lo3/")
-    vlo = verdict(rlo)
+    hi = alloc_call(c, gates, "hold", uf, ["root:0.55"], "base", "hi")
+    gates.done("hi", 0)
+    lo = alloc_call(c, gates, "lo3", uf, ["root:0.90"], "work", "lo")
     # (on v2 the throttle, memory.high at its charge, may stall it before
-    # it reaches the freeze band: either way it must be let go)
+    # it reaches 90%: it gets there once it is let go)
+    gates.done("lo", 0)
+    wait_for(lambda: frozen_calls(c, "/p/lo3"), "the low call frozen at 90%")
+    # Told to end now, the low call can do so only once it is let go.
+    gates.go("lo", 0)
+    rlo = c.wait(lo)
+    gates.go("hi", 0)
+    rhi = c.wait(hi)
+    ev.wait_note(is_step("/p/lo3/", "release", "released"), "the low call let go")
+    ev_lo = events_of(ev.notes, "/p/lo3/")
+    vlo = verdict(rlo)
     check("stall: the low call was contained, then let go while the budget stayed full",
           ev_lo and ev_lo[0][0] == "contain" and ("release", "released") in ev_lo, ev_lo)
     ct = vlo.get("containment") or {}
@@ -306,14 +381,15 @@ def main():
         uf = usage_file(c)
         c.close()
         priority_knobs(sock)
-        with scenario(sock, {"low": "low", "high": "high"}) as (c, ev):
-            ladder_to_kill(c, ev, uf)
-        with scenario(sock, {"nb": ("low", "python"), "high2": "high"}) as (c, ev):
-            cell_interrupted(c, ev, uf)
-        with scenario(sock, {"lo2": "low", "mid": "normal", "lo2b": "low"}) as (c, ev):
-            freeze_and_thaw(c, ev, uf)
-        with scenario(sock, {"hold": "high", "lo3": "low"}) as (c, ev):
-            stall_drains(c, ev, uf)
+        for fn, sessions in ((ladder_to_kill, {"low": "low", "high": "high"}),
+                             (cell_interrupted, {"nb": ("low", "python"), "high2": "high"}),
+                             (freeze_and_thaw, {"lo2": "low", "mid": "normal", "lo2b": "low"}),
+                             (stall_drains, {"hold": "high", "lo3": "low"})):
+            with scenario(sock, sessions) as (c, ev, gates):
+                try:
+                    fn(c, ev, gates, uf)
+                except TimeoutError as e:
+                    check("%s: every awaited state came" % fn.__name__, False, e)
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):
         c = Client(sock)

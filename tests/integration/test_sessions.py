@@ -24,14 +24,13 @@ AGENTCG = os.path.join(BUILD, "agentcg")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from tap import summary  # noqa: E402
-from rpcclient import Client, check, daemon, err, res  # noqa: E402
+from rpcclient import Client, check, daemon, err, res, wait_for  # noqa: E402
 
 
 def main():
     cfg = json.load(open(os.path.join(HERE, "agentcgd-test.json")))
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 1}}
     with daemon(AGENTCGD, cfg, "sessions") as (sock, pid):
-        time.sleep(0.5)  # the warm pool starts in idle steps
         run(sock, pid)
     sys.exit(summary("test_sessions.py"))
 
@@ -102,11 +101,16 @@ def run(sock, dpid):
 
     # --- interrupt keeps the state -----------------------------------------
     c2 = Client(sock)
-    rid = c2.send("session.exec", {"path": "/t1/py", "code": "keep = 'kept'\nwhile True: pass"})
-    time.sleep(1.0)
+    # The cell says it runs by making a file (the interpreter's user may
+    # write /tmp); the interrupt goes only once it is there.
+    running = "/tmp/agentcg-test-cell-%d" % os.getpid()
+    rid = c2.send("session.exec", {"path": "/t1/py", "code":
+                                   "keep = 'kept'\nopen(%r, 'w').close()\nwhile True: pass" % running})
+    wait_for(lambda: os.path.exists(running), "the cell to start")
+    os.unlink(running)
     r = c.call("session.interrupt", path="/t1/py")
     check("session.interrupt interrupts a running cell", res(r).get("interrupted") is True, r)
-    r = c2.wait(rid, 10)
+    r = c2.wait(rid)
     check("the interrupted cell reports KeyboardInterrupt", res(r).get("interrupted") is True
           and res(r).get("error", {}).get("type") == "KeyboardInterrupt", r)
     r = c.call("session.exec", path="/t1/py", code="(keep, x)")
@@ -114,13 +118,22 @@ def run(sock, dpid):
     c2.close()
 
     # --- a client that leaves with requests pending ----------------------------
+    # The cell runs until a file appears, made once the daemon has seen
+    # the client go: the queued gets are answered after it is gone.
+    gate = "/tmp/agentcg-test-gate-%d" % os.getpid()
+    nclients = c.info().get("clients")
     c3 = Client(sock)
-    c3.send("session.exec", {"path": "/t1/py", "code": "import time; time.sleep(0.5)"})
+    c3.send("session.exec", {"path": "/t1/py", "code":
+                             "import os, time\nfor _ in range(12000):\n"
+                             "    if os.path.exists(%r): break\n    time.sleep(0.01)" % gate})
     for _ in range(20):  # queued behind the exec, answered after the client is gone
         c3.send("session.get", {"path": "/t1/py", "name": "keep"})
+    wait_for(lambda: c.info().get("clients") == nclients + 1, "the third client to be counted")
     c3.close()
-    time.sleep(1.0)
+    wait_for(lambda: c.info().get("clients") == nclients, "the daemon to see the client go")
+    open(gate, "w").close()
     r = c.call("session.exec", path="/t1/py", code="keep")
+    os.unlink(gate)
     check("a client gone with requests pending: the daemon and the session carry on",
           res(r).get("value") == "kept", r)
 
@@ -257,13 +270,20 @@ def run(sock, dpid):
     # --- nothing left ----------------------------------------------------------
     for path in ("/t1/py", "/t1/sl", "/t1/sh"):
         c.call("session.close", path=path)
-    time.sleep(0.5)
-    left = []
-    for r in roots:
-        for dpath, dirs, _ in os.walk(r):
-            for x in dirs:
-                if x.startswith("call-") or x in ("py", "sl", "sh", "cold", "bad") or x.startswith("m"):
-                    left.append(os.path.join(dpath, x))
+
+    def leftovers():
+        left = []
+        for r in roots:
+            for dpath, dirs, _ in os.walk(r):
+                for x in dirs:
+                    if x.startswith("call-") or x in ("py", "sl", "sh", "cold", "bad") or x.startswith("m"):
+                        left.append(os.path.join(dpath, x))
+        return left
+    try:
+        wait_for(lambda: not leftovers(), "session and call cgroups to be removed")
+    except TimeoutError:
+        pass
+    left = leftovers()
     check("no session or call cgroup left", not left, left[:5])
     for _ in range(600):
         pool = res(c.call("daemon.info")).get("interpreters", {})
