@@ -63,4 +63,17 @@ int ac_snprintf(char *buf, size_t size, const char *fmt, ...) AC_PRINTF(3, 4);
 
 uint64_t ac_now_ns(void); /* CLOCK_MONOTONIC */
 
+/* Milliseconds until a moment ns away, rounded up (a timer set to it never
+ * fires early); 0 for 0, INT32_MAX at most (an epoll timeout). */
+static inline int ac_ns_to_ms_ceil(uint64_t ns)
+{
+	uint64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* The name of signal sig: "SIGKILL", "SIGRTMIN+3", or "SIG99" for a number
+ * with no name. Always NUL-terminated. */
+void ac_signal_name(int sig, char *buf, size_t len);
+
 #endif

@@ -353,20 +353,6 @@ static const char *stopped_by(enum ac_stop_reason stop)
 	}
 }
 
-static void signal_name(int sig, char *buf, size_t len)
-{
-	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
-
-	if (abbrev)
-		snprintf(buf, len, "SIG%s", abbrev);
-	else if (sig == SIGRTMIN)
-		snprintf(buf, len, "SIGRTMIN");
-	else if (sig > SIGRTMIN && sig <= SIGRTMAX)
-		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
-	else
-		snprintf(buf, len, "SIG%d", sig);
-}
-
 static json_t *exit_json(const struct ac_call_end *end)
 {
 	char name[32];
@@ -374,7 +360,7 @@ static json_t *exit_json(const struct ac_call_end *end)
 	if (end->exited)
 		return json_pack("{s:i}", "code", end->exit_code);
 	if (end->term_signal > 0) {
-		signal_name(end->term_signal, name, sizeof(name));
+		ac_signal_name(end->term_signal, name, sizeof(name));
 		return json_pack("{s:i, s:s}", "signal", end->term_signal, "signal_name", name);
 	}
 	return json_object();
@@ -505,7 +491,7 @@ static void summarize(struct line *l, const struct findings *fs, const struct ac
 	} else if (end->exited && end->exit_code != 0) {
 		line_add(l, "exited with code %d ", end->exit_code);
 	} else if (!end->exited && end->term_signal > 0) {
-		signal_name(end->term_signal, sig, sizeof(sig));
+		ac_signal_name(end->term_signal, sig, sizeof(sig));
 		line_add(l, "killed by signal %s ", sig);
 	} else {
 		line_add(l, "within intent ");

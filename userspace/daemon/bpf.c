@@ -373,7 +373,7 @@ int acd_bpf_tick(struct acd_ctx *ctx)
 		ring_buffer__consume(b->rb);
 		b->next_poll_ns = now + ACD_BPF_POLL_MS * 1000000ULL;
 	}
-	return (int)((b->next_poll_ns - now + 999999) / 1000000);
+	return ac_ns_to_ms_ceil(b->next_poll_ns - now);
 }
 
 void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_call *call)

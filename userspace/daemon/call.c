@@ -1053,9 +1053,9 @@ void acd_calls_admit_waiting(struct acd_ctx *ctx)
 
 static int ms_until(uint64_t now, uint64_t t)
 {
-	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 0;
+	int ms = t > now ? ac_ns_to_ms_ceil(t - now) : 0;
 
-	return ms > 60000 ? 60000 : (int)ms;
+	return ms > 60000 ? 60000 : ms;
 }
 
 /* The SIGCONT that lets tasks the BPF programs stopped (SIGSTOP) enter

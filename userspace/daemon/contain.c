@@ -425,8 +425,7 @@ int acd_contain_tick(struct acd_ctx *ctx)
 	if (!ctx->contain_next_ns)
 		return -1;
 	now = ac_now_ns();
-	return ctx->contain_next_ns > now ? (int)((ctx->contain_next_ns - now + 999999) / 1000000) :
-					    0;
+	return ctx->contain_next_ns > now ? ac_ns_to_ms_ceil(ctx->contain_next_ns - now) : 0;
 }
 
 void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)

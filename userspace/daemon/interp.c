@@ -216,11 +216,14 @@ static void fail_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *
 
 static void describe_wstatus(int wstatus, char *buf, size_t len)
 {
-	if (WIFEXITED(wstatus))
+	char sig[32];
+
+	if (WIFEXITED(wstatus)) {
 		snprintf(buf, len, "exited with code %d", WEXITSTATUS(wstatus));
-	else
-		snprintf(buf, len, "killed by SIG%s", sigabbrev_np(WTERMSIG(wstatus)) ?
-							      sigabbrev_np(WTERMSIG(wstatus)) : "?");
+		return;
+	}
+	ac_signal_name(WTERMSIG(wstatus), sig, sizeof(sig));
+	snprintf(buf, len, "killed by %s", sig);
 }
 
 /* Kills what is in a cgroup and waits (up to 200 ms) for it to empty. */

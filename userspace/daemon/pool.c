@@ -208,7 +208,7 @@ int acd_idle_delay_ms(struct acd_ctx *ctx)
 	if (!ctx->idle_work || ctx->calls_running == 0 || ctx->n_removing > ACD_REMOVAL_BACKLOG ||
 	    now >= due)
 		return ctx->idle_work ? 0 : -1;
-	return (int)((due - now + 999999) / 1000000);
+	return ac_ns_to_ms_ceil(due - now);
 }
 
 /* A daemon that always has an event ready (calls back to back on several

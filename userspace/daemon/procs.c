@@ -84,18 +84,13 @@ void acd_procs_record(struct acd_procs *p, const struct acb_event *e)
 
 json_t *acd_wstatus_json(int wstatus)
 {
-	const char *abbrev;
 	char name[32];
 	int sig;
 
 	if (WIFEXITED(wstatus))
 		return json_pack("{s:i}", "code", WEXITSTATUS(wstatus));
 	sig = WTERMSIG(wstatus);
-	abbrev = sigabbrev_np(sig);
-	if (abbrev)
-		snprintf(name, sizeof(name), "SIG%s", abbrev);
-	else
-		snprintf(name, sizeof(name), "SIG%d", sig);
+	ac_signal_name(sig, name, sizeof(name));
 	return json_pack("{s:i, s:s}", "signal", sig, "signal_name", name);
 }
 
