@@ -22,6 +22,7 @@ expect_match() { if printf '%s' "$2" | grep -Eq -- "$3"; then ok "$1"; else nok 
 # otherwise hang. Generous, since machines of one kind differ 4-10x in
 # speed and the suite also runs under CPU load (make check-stress).
 T_WAIT=${AGENTCG_TEST_WAIT:-60}
+T_WAIT=${T_WAIT%%.*} # whole seconds here
 
 # wait_until CMD...: runs CMD every 50 ms until it succeeds (0) or
 # T_WAIT seconds have passed (1).
@@ -62,8 +63,9 @@ daemon_start() {
 daemon_gone() { ! kill -0 "$T_DAEMON_PID" 2>/dev/null; }
 
 # info_at_least EXPR N: the daemon.info field EXPR (on d) is >= N.
-info_at_least() { [ "$(jget "$("$AGENTCG" --json info)" "$1")" -ge "$2" ]; }
-info_at_most() { [ "$(jget "$("$AGENTCG" --json info)" "$1")" -le "$2" ]; }
+# (each CLI call is bounded too: a stuck daemon must not outlast T_WAIT)
+info_at_least() { [ "$(jget "$(timeout "$T_WAIT" "$AGENTCG" --json info)" "$1")" -ge "$2" ] 2>/dev/null; }
+info_at_most() { [ "$(jget "$(timeout "$T_WAIT" "$AGENTCG" --json info)" "$1")" -le "$2" ] 2>/dev/null; }
 
 # events_start FILE [agentcg events ARGS]: follows events into FILE in the
 # background (T_EV_PID), once the daemon counts the new subscriber;
@@ -95,7 +97,7 @@ file_has() {
 # call_running SESSION N: call-N of SESSION is listed as running.
 call_running() {
 	local j
-	j=$("$AGENTCG" --json ls "$1" 2>/dev/null) || return 1
+	j=$(timeout "$T_WAIT" "$AGENTCG" --json ls "$1" 2>/dev/null) || return 1
 	[ "$(jget "$j" "any(c.get('name') == 'call-$2' and c.get('state') == 'running' for c in d.get('children', []))")" = true ]
 }
 

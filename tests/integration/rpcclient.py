@@ -78,11 +78,12 @@ class Client:
             self._read(left)
         return self.replies.pop(rid)
 
-    def wait_note(self, pred, what, timeout=None):
-        """The first notification (already received or arriving within
-        timeout, WAIT by default) for which pred(params) is true."""
+    def wait_note(self, pred, what, timeout=None, since=0):
+        """The first notification from index `since` of self.notes on
+        (already received or arriving within timeout, WAIT by default)
+        for which pred(params) is true."""
         deadline = time.monotonic() + (WAIT if timeout is None else timeout)
-        seen = 0
+        seen = since
         while True:
             for n in self.notes[seen:]:
                 if pred(n.get("params") or {}):

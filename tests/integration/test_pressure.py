@@ -118,6 +118,15 @@ def events_of(notes, path):
     return out
 
 
+def drain(ev, *paths):
+    """Reads the events up to the call.end of each call under paths, so
+    that a check of the events sees all of each call's."""
+    for path in paths:
+        ev.wait_note(lambda p, path=path: p.get("type") == "call.end" and
+                     p.get("path", "").startswith(path), "call.end under " + path)
+    return ev.notes
+
+
 def verdict(msg):
     return res(msg).get("verdict") or {}
 
@@ -177,7 +186,7 @@ def ladder_to_kill(c, ev, gates, uf):
     gates.done("lo", 0)
     rhi = climb(c, ev, gates, "high", uf, "/p/low/", ["throttled", "frozen", "killed"])
     rlo = c.wait(lo)
-    notes = ev.notes
+    notes = drain(ev, "/p/low/", "/p/high/")
     vhi, vlo = verdict(rhi), verdict(rlo)
     check("high-priority call completes", vhi.get("status") == "ok" and
           (res(rhi).get("exit") or {}).get("code") == 0, vhi)
@@ -226,7 +235,7 @@ def cell_interrupted(c, ev, gates, uf):
     wait_for(lambda: os.path.exists(held), "the cell to hold its memory")
     rhi = climb(c, ev, gates, "high2", uf, "/p/nb/", ["throttled", "frozen", "interrupted"])
     rex = c.wait(ex)
-    notes = ev.notes
+    notes = drain(ev, "/p/high2/")
     vex = verdict(rex)
     check("high-priority call completes beside the cell", verdict(rhi).get("status") == "ok",
           verdict(rhi))
@@ -260,15 +269,17 @@ def freeze_and_thaw(c, ev, gates, uf):
     held = c.send("call.run", {"path": "/p/lo2b", "argv": ["true"], "wait": True,
                                "intent": {"priority": "low"}})
     wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1, "the call to wait")
+    after_drop = len(ev.notes)
     gates.go("mid", 0)
     rmid = c.wait(mid)
     rheld = c.wait(held)
     check("... and with wait it runs once the pressure falls",
           verdict(rheld).get("status") == "ok", rheld)
-    ev.wait_note(is_step("/p/lo2/", "release", "released"), "the low call let go")
+    ev.wait_note(is_step("/p/lo2/", "release", "released"), "the low call let go",
+                 since=after_drop)
     gates.go("lo", 0)
     rlo = c.wait(lo)
-    notes = ev.notes
+    notes = drain(ev, "/p/lo2/", "/p/mid/")
     vlo, vmid = verdict(rlo), verdict(rmid)
     ev_lo = events_of(notes, "/p/lo2/")
     check("low call completes after the thaw", vlo.get("status") == "ok" and
@@ -306,7 +317,7 @@ def stall_drains(c, ev, gates, uf):
     gates.go("hi", 0)
     rhi = c.wait(hi)
     ev.wait_note(is_step("/p/lo3/", "release", "released"), "the low call let go")
-    ev_lo = events_of(ev.notes, "/p/lo3/")
+    ev_lo = events_of(drain(ev, "/p/lo3/"), "/p/lo3/")
     vlo = verdict(rlo)
     check("stall: the low call was contained, then let go while the budget stayed full",
           ev_lo and ev_lo[0][0] == "contain" and ("release", "released") in ev_lo, ev_lo)

@@ -1312,7 +1312,10 @@ json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call)
 		json_array_append_new(argv, json_string(*a));
 	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:I}", "path", call->path, "kind",
 			 "call", "state",
-			 call->end.frozen ? "frozen" : acd_call_state_name(call->state), "pid",
+			 call->end.frozen || call->contain.level == CONTAIN_FROZEN ?
+				 "frozen" :
+				 acd_call_state_name(call->state),
+			 "pid",
 			 (int)call->pid, "uid", (int)call->uid, "argv", argv, "intent",
 			 ac_intent_to_json(&call->intent), "limits", limits_to_json(&call->limits),
 			 "elapsed_ms",
