@@ -62,10 +62,12 @@ daemon_start() {
 
 daemon_gone() { ! kill -0 "$T_DAEMON_PID" 2>/dev/null; }
 
-# info_at_least EXPR N: the daemon.info field EXPR (on d) is >= N.
-# (each CLI call is bounded too: a stuck daemon must not outlast T_WAIT)
-info_at_least() { [ "$(jget "$(timeout "$T_WAIT" "$AGENTCG" --json info)" "$1")" -ge "$2" ] 2>/dev/null; }
-info_at_most() { [ "$(jget "$(timeout "$T_WAIT" "$AGENTCG" --json info)" "$1")" -le "$2" ] 2>/dev/null; }
+# info_get EXPR: the daemon.info field EXPR (on d); each CLI call is
+# bounded too, so a stuck daemon cannot outlast T_WAIT.
+info_get() { jget "$(timeout "$T_WAIT" "$AGENTCG" --json info)" "$1"; }
+# info_at_least / info_at_most EXPR N: that field is >= / <= N.
+info_at_least() { [ "$(info_get "$1")" -ge "$2" ] 2>/dev/null; }
+info_at_most() { [ "$(info_get "$1")" -le "$2" ] 2>/dev/null; }
 
 # events_start FILE [agentcg events ARGS]: follows events into FILE in the
 # background (T_EV_PID), once the daemon counts the new subscriber;
@@ -74,14 +76,14 @@ T_EV_PID=
 events_start() {
 	local f=$1 n0
 	shift
-	n0=$(jget "$("$AGENTCG" --json info)" 'd["subscribers"]')
+	n0=$(info_get 'd["subscribers"]')
 	"$AGENTCG" events "$@" >"$f" 2>&1 &
 	T_EV_PID=$!
 	wait_until info_at_least 'd["subscribers"]' $((n0 + 1))
 }
 events_stop() {
 	local n0
-	n0=$(jget "$("$AGENTCG" --json info)" 'd["subscribers"]')
+	n0=$(info_get 'd["subscribers"]')
 	kill "$T_EV_PID" 2>/dev/null
 	wait "$T_EV_PID" 2>/dev/null
 	T_EV_PID=

@@ -19,16 +19,21 @@ from tap import nok, ok
 WAIT = float(os.environ.get("AGENTCG_TEST_WAIT", "60"))
 
 
+def deadline(timeout=None):
+    """The monotonic time `timeout` seconds (WAIT by default) from now."""
+    return time.monotonic() + (WAIT if timeout is None else timeout)
+
+
 def wait_for(pred, what, timeout=None, every=0.05):
     """Polls pred() until it returns something true, which is returned;
     raises TimeoutError naming `what` after `timeout` (WAIT) seconds."""
-    deadline = time.monotonic() + (WAIT if timeout is None else timeout)
+    end = deadline(timeout)
     while True:
         v = pred()
         if v:
             return v
-        if time.monotonic() > deadline:
-            raise TimeoutError("waited %.0fs for %s" % (WAIT if timeout is None else timeout, what))
+        if time.monotonic() > end:
+            raise TimeoutError("waited in vain for " + what)
         time.sleep(every)
 
 
@@ -70,9 +75,9 @@ class Client:
 
     def wait(self, rid, timeout=None):
         """The reply to request rid; replies to others are kept for later."""
-        deadline = time.monotonic() + (WAIT if timeout is None else timeout)
+        end = deadline(timeout)
         while rid not in self.replies:
-            left = deadline - time.monotonic()
+            left = end - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no reply to request %d" % rid)
             self._read(left)
@@ -82,14 +87,14 @@ class Client:
         """The first notification from index `since` of self.notes on
         (already received or arriving within timeout, WAIT by default)
         for which pred(params) is true."""
-        deadline = time.monotonic() + (WAIT if timeout is None else timeout)
+        end = deadline(timeout)
         seen = since
         while True:
             for n in self.notes[seen:]:
                 if pred(n.get("params") or {}):
                     return n
             seen = len(self.notes)
-            left = deadline - time.monotonic()
+            left = end - time.monotonic()
             if left <= 0:
                 raise TimeoutError("no notification: %s" % what)
             try:
@@ -140,8 +145,8 @@ def daemon(agentcgd, cfg, name):
     d = subprocess.Popen([agentcgd, "--config", cfgf.name, "--root", root, "--socket", sock],
                          stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
+        end = deadline()
+        while time.monotonic() < end:
             if os.path.exists(sock) or d.poll() is not None:
                 break
             time.sleep(0.05)

@@ -31,7 +31,7 @@ OUTPUT_LIMIT = 65536           # "output_limit": "64K" below
 # Deadlines end waits that would otherwise hang; they are not timings:
 # machines of one kind differ 4-10x in speed, and the suite also runs
 # under CPU load (make check-stress). A blocked daemon never answers.
-WAIT = float(os.environ.get("AGENTCG_TEST_WAIT", "60"))
+# WAIT (rpcclient, AGENTCG_TEST_WAIT) bounds waits for a state.
 QUICK = 10.0                   # others are answered, each within this
 
 # The same configuration as the shell tests (tenants t1 and small).
@@ -42,6 +42,7 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agentcgd-tes
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tap import counts, nok, ok, summary  # noqa: E402
+from rpcclient import WAIT  # noqa: E402
 
 
 def check(desc, why):

@@ -1303,6 +1303,16 @@ bool acd_calls_all_gone(struct acd_ctx *ctx)
 	return true;
 }
 
+bool acd_call_frozen(const struct acd_call *call)
+{
+	return call->end.frozen || call->contain.level == CONTAIN_FROZEN;
+}
+
+const char *acd_call_shown_state(const struct acd_call *call)
+{
+	return acd_call_frozen(call) ? "frozen" : acd_call_state_name(call->state);
+}
+
 json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call)
 {
 	json_t *argv = json_array();
@@ -1311,11 +1321,7 @@ json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call)
 	for (char **a = call->argv; a && *a; a++)
 		json_array_append_new(argv, json_string(*a));
 	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:I}", "path", call->path, "kind",
-			 "call", "state",
-			 call->end.frozen || call->contain.level == CONTAIN_FROZEN ?
-				 "frozen" :
-				 acd_call_state_name(call->state),
-			 "pid",
+			 "call", "state", acd_call_shown_state(call), "pid",
 			 (int)call->pid, "uid", (int)call->uid, "argv", argv, "intent",
 			 ac_intent_to_json(&call->intent), "limits", limits_to_json(&call->limits),
 			 "elapsed_ms",

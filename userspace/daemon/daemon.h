@@ -409,6 +409,10 @@ void acd_free_dead(struct acd_ctx *ctx);
 bool acd_calls_all_gone(struct acd_ctx *ctx);
 json_t *acd_call_describe(struct acd_ctx *ctx, const struct acd_call *call);
 const char *acd_call_state_name(enum acd_call_state st);
+/* Frozen now: by a budget, an operator, or the containment ladder. */
+bool acd_call_frozen(const struct acd_call *call);
+/* "frozen" for a frozen call, else its state's name. */
+const char *acd_call_shown_state(const struct acd_call *call);
 
 /* adaptive.c: adaptive intents from per-label memory history */
 int acd_adaptive_init(struct acd_ctx *ctx);

@@ -107,12 +107,8 @@ static json_t *list_calls(struct acd_ctx *ctx, struct acd_session *s)
 
 		if (call->state == CALL_WAITING || !call->created)
 			continue;
-		/* frozen by a budget, an operator, or the containment ladder */
-		bool frozen = call->end.frozen || call->contain.level == CONTAIN_FROZEN;
-
-		e = entry(ctx, call->name, call->path, "call", frozen, &call->node);
-		json_object_set_new(e, "state", json_string(frozen ? "frozen" :
-							    acd_call_state_name(call->state)));
+		e = entry(ctx, call->name, call->path, "call", acd_call_frozen(call), &call->node);
+		json_object_set_new(e, "state", json_string(acd_call_shown_state(call)));
 		if (call->contain.level != CONTAIN_NONE)
 			json_object_set_new(e, "contained",
 					    json_string(call->contain.level == CONTAIN_FROZEN ?
