@@ -13,11 +13,13 @@ CLANG     ?= clang
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 
 COMMON_SRC := $(wildcard userspace/common/*.c)
+CGROUP_SRC := $(wildcard userspace/cgroup/*.c)
 DAEMON_SRC := $(wildcard userspace/daemon/*.c)
 CLI_SRC    := $(wildcard userspace/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_blob.o
+CGROUP_OBJ := $(CGROUP_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/daemon/runner_blob.o
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -31,6 +33,9 @@ BPF_SKEL  := $(BUILD)/include/agentcg.skel.h
 AGENTCGD := $(BUILD)/agentcgd
 AGENTCG  := $(BUILD)/agentcg
 LIBCOMMON := $(BUILD)/libagentcg-common.a
+# The bottom layer: the cgroup backends and the stub spawner (the daemon
+# and bench/ link the same code).
+LIBCGROUP := $(BUILD)/libagentcg-cgroup.a
 
 # Debian packages the build, the tests and the benchmarks need, with a file
 # that tells whether each is there.
@@ -98,8 +103,11 @@ $(BUILD)/userspace/daemon/runner_blob.o: userspace/daemon/runner_blob.S userspac
 $(LIBCOMMON): $(COMMON_OBJ)
 	ar rcs $@ $^
 
-$(AGENTCGD): $(DAEMON_OBJ) $(LIBCOMMON)
-	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)
+$(LIBCGROUP): $(CGROUP_OBJ)
+	ar rcs $@ $^
+
+$(AGENTCGD): $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON)
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)
 
 $(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
