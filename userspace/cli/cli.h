@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agentcg/buf.h"
 #include "agentcg/util.h"
 
 #define CLI_PROG "agentcg"
@@ -33,9 +34,7 @@
 #define CLI_LINE_MAX (64u * 1024 * 1024)
 
 struct cli_rbuf {
-	char *data;
-	size_t len;	/* bytes held */
-	size_t cap;	/* bytes allocated */
+	struct ac_buf b;
 	size_t scanned; /* prefix already known to hold no '\n' */
 };
 

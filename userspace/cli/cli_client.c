@@ -26,8 +26,8 @@ void cli_done(struct cli *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	free(c->rbuf.data);
-	memset(&c->rbuf, 0, sizeof(c->rbuf));
+	ac_buf_free(&c->rbuf.b);
+	c->rbuf.scanned = 0;
 }
 
 int cli_connect(struct cli *c)
@@ -125,48 +125,27 @@ int64_t cli_send(struct cli *c, const char *method, json_t *params, const int *f
 	return r < 0 ? r : id;
 }
 
-/* Makes room for more input; -EMSGSIZE once a line would exceed the cap. */
-static int cli_rbuf_grow(struct cli_rbuf *b)
-{
-	size_t cap;
-	char *p;
-
-	if (b->len < b->cap)
-		return 0;
-	if (b->cap >= CLI_LINE_MAX)
-		return -EMSGSIZE;
-	cap = b->cap ? b->cap * 2 : CLI_LINE_INIT;
-	if (cap > CLI_LINE_MAX)
-		cap = CLI_LINE_MAX;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
 /* Takes the first complete line out of the buffer: 1 with *out, 0 when
  * there is none yet, -EPROTO for a line that is not a JSON object. */
-static int cli_rbuf_take(struct cli_rbuf *b, json_t **out)
+static int cli_rbuf_take(struct cli_rbuf *rb, json_t **out)
 {
+	struct ac_buf *b = &rb->b;
+
 	for (;;) {
-		char *nl = b->len > b->scanned ?
-				   memchr(b->data + b->scanned, '\n', b->len - b->scanned) :
+		char *nl = b->len > rb->scanned ?
+				   memchr(b->data + rb->scanned, '\n', b->len - rb->scanned) :
 				   NULL;
-		size_t line_len, rest;
+		size_t line_len;
 		json_t *msg;
 
 		if (!nl) {
-			b->scanned = b->len;
+			rb->scanned = b->len;
 			return 0;
 		}
 		line_len = (size_t)(nl - b->data);
 		msg = line_len ? json_loadb(b->data, line_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-		rest = b->len - line_len - 1;
-		memmove(b->data, nl + 1, rest);
-		b->len = rest;
-		b->scanned = 0;
+		ac_buf_consume(b, line_len + 1);
+		rb->scanned = 0;
 		if (line_len == 0)
 			continue; /* blank line */
 		if (!json_is_object(msg)) {
@@ -180,18 +159,19 @@ static int cli_rbuf_take(struct cli_rbuf *b, json_t **out)
 
 int cli_recv(struct cli *c, json_t **out)
 {
-	struct cli_rbuf *b = &c->rbuf;
+	struct ac_buf *b = &c->rbuf.b;
 
 	for (;;) {
 		ssize_t n;
-		int r = cli_rbuf_take(b, out);
+		long room;
+		int r = cli_rbuf_take(&c->rbuf, out);
 
 		if (r != 0)
 			return r < 0 ? r : 0;
-		r = cli_rbuf_grow(b);
-		if (r < 0)
-			return r;
-		n = recv(c->fd, b->data + b->len, b->cap - b->len, 0);
+		room = ac_buf_room(b, CLI_LINE_INIT, CLI_LINE_MAX);
+		if (room < 0) /* a line longer than the cap */
+			return room == -ENOBUFS ? -EMSGSIZE : (int)room;
+		n = recv(c->fd, b->data + b->len, (size_t)room, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -62,8 +62,8 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	for (int i = 0; i < 3; i++)
 		if (call->stdio[i] >= 0)
 			close(call->stdio[i]);
-	acd_buf_free(&call->out.buf);
-	acd_buf_free(&call->err.buf);
+	ac_buf_free(&call->out.buf);
+	ac_buf_free(&call->err.buf);
 	json_decref(call->req_id);
 	call->req_id = NULL;
 	acd_procs_free(&call->procs);
@@ -430,7 +430,7 @@ static void capture_append(struct acd_ctx *ctx, struct acd_capture *cap, const c
 	if (n > room)
 		cap->truncated = true;
 	if (room)
-		acd_buf_append(&cap->buf, data, n < room ? n : room, limit);
+		ac_buf_append(&cap->buf, data, n < room ? n : room, limit);
 }
 
 void acd_call_capture(struct acd_ctx *ctx, struct acd_call *call, bool err, const char *data,
@@ -695,7 +695,7 @@ static void on_cgroup_events(struct acd_ctx *ctx, struct acd_watch *w, uint32_t 
 }
 
 /* Output text as a JSON string; invalid UTF-8 bytes become U+FFFD. */
-static json_t *text_json(const struct acd_buf *b)
+static json_t *text_json(const struct ac_buf *b)
 {
 	json_t *s = json_stringn(b->data ? b->data : "", b->len);
 	char *clean, *o;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agentcg/buf.h"
 #include "agentcg/cgroup.h"
 #include "agentcg/config.h"
 #include "agentcg/intent.h"
@@ -51,14 +52,6 @@ struct acd_watch {
 	void (*fn)(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 };
 
-struct acd_buf {
-	char *data;
-	size_t len, cap;
-};
-int acd_buf_append(struct acd_buf *b, const void *data, size_t len, size_t limit);
-void acd_buf_consume(struct acd_buf *b, size_t n);
-void acd_buf_free(struct acd_buf *b);
-
 struct acd_call;
 
 struct acd_client {
@@ -70,7 +63,7 @@ struct acd_client {
 	gid_t gid;
 	gid_t groups[AC_GROUPS_MAX];
 	int n_groups;
-	struct acd_buf in, out;
+	struct ac_buf in, out;
 	int fds[ACD_MAX_PASSED_FDS]; /* received with SCM_RIGHTS, not yet used */
 	int n_fds;
 	bool want_out;	   /* EPOLLOUT registered */
@@ -89,7 +82,7 @@ enum acd_call_state {
 
 struct acd_capture {
 	struct acd_watch w; /* read end of the pipe, -1 when closed */
-	struct acd_buf buf;
+	struct ac_buf buf;
 	bool truncated;
 	struct acd_call *call; /* owner */
 };

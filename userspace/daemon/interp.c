@@ -60,7 +60,7 @@ struct acd_interp {
 	pid_t pid;
 	int stub_ctl; /* tells why the exec of the runner failed, if it did */
 	struct acd_watch pidw, sockw, outw, errw;
-	struct acd_buf in, out;
+	struct ac_buf in, out;
 	bool want_out;
 	bool ready, dead;
 	char why[200];
@@ -144,7 +144,7 @@ static int flush_out(struct acd_ctx *ctx, struct acd_interp *in)
 			break;
 		if (n <= 0)
 			return -EPIPE;
-		acd_buf_consume(&in->out, (size_t)n);
+		ac_buf_consume(&in->out, (size_t)n);
 	}
 	if (!!in->out.len != in->want_out) {
 		struct epoll_event ev = { .events = EPOLLIN | (in->out.len ? EPOLLOUT : 0),
@@ -184,12 +184,12 @@ static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame,
 			free(text);
 			return -EIO;
 		}
-		r = acd_buf_append(&in->out, hdr + 1, 3, FRAME_MAX + 8);
+		r = ac_buf_append(&in->out, hdr + 1, 3, FRAME_MAX + 8);
 	} else {
-		r = acd_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
+		r = ac_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
 	}
 	if (r == 0)
-		r = acd_buf_append(&in->out, text, len, FRAME_MAX + 8);
+		r = ac_buf_append(&in->out, text, len, FRAME_MAX + 8);
 	free(text);
 	return r < 0 ? r : flush_out(ctx, in);
 }
@@ -253,8 +253,8 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 	if (in->stub_ctl >= 0)
 		close(in->stub_ctl);
 	in->stub_ctl = -1;
-	acd_buf_free(&in->in);
-	acd_buf_free(&in->out);
+	ac_buf_free(&in->in);
+	ac_buf_free(&in->out);
 	in->exec = NULL;
 	in->cur = NULL;
 	if (exec) {
@@ -549,7 +549,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || acd_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
+	if (n <= 0 || ac_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
 		/* The death itself comes through the pidfd. */
 		acd_watch_close(ctx, w);
 		return;
@@ -566,7 +566,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		if (in->in.len < 4 + len)
 			return;
 		msg = json_loadb(in->in.data + 4, len, 0, NULL);
-		acd_buf_consume(&in->in, 4 + len);
+		ac_buf_consume(&in->in, 4 + len);
 		if (json_is_object(msg))
 			on_frame(ctx, in, msg);
 		json_decref(msg);

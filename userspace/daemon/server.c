@@ -19,52 +19,6 @@
 
 #define READ_CHUNK 65536
 
-int acd_buf_append(struct acd_buf *b, const void *data, size_t len, size_t limit)
-{
-	if (b->len + len > limit)
-		return -ENOBUFS;
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *n;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		if (cap > limit)
-			cap = limit;
-		n = realloc(b->data, cap);
-		if (!n)
-			return -ENOMEM;
-		b->data = n;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
-void acd_buf_consume(struct acd_buf *b, size_t n)
-{
-	if (n >= b->len) {
-		b->len = 0;
-	} else {
-		memmove(b->data, b->data + n, b->len - n);
-		b->len -= n;
-	}
-	/* Give memory back after a burst (a big reply, a long line). */
-	if (b->len == 0 && b->cap > 65536) {
-		free(b->data);
-		b->data = NULL;
-		b->cap = 0;
-	}
-}
-
-void acd_buf_free(struct acd_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = w };
@@ -106,8 +60,8 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	acd_watch_close(ctx, &c->w);
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
-	acd_buf_free(&c->in);
-	acd_buf_free(&c->out);
+	ac_buf_free(&c->in);
+	ac_buf_free(&c->out);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -136,7 +90,7 @@ static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 			acd_client_drop(ctx, c, "write failed");
 			return -EPIPE;
 		}
-		acd_buf_consume(&c->out, (size_t)n);
+		ac_buf_consume(&c->out, (size_t)n);
 	}
 	client_set_out(ctx, c, c->out.len > 0);
 	return 0;
@@ -153,7 +107,7 @@ void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
 	}
 	len = strlen(text);
 	text[len] = '\n'; /* replaces the NUL: we send len + 1 bytes */
-	if (acd_buf_append(&c->out, text, len + 1, ctx->cfg.max_reply_backlog) < 0) {
+	if (ac_buf_append(&c->out, text, len + 1, ctx->cfg.max_reply_backlog) < 0) {
 		free(text);
 		acd_client_drop(ctx, c, "does not read its replies (backlog limit reached)");
 		return;
@@ -212,7 +166,7 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c)
 			acd_rpc_handle_line(ctx, c, c->in.data, n);
 		if (c->w.fd < 0)
 			return;
-		acd_buf_consume(&c->in, n + 1);
+		ac_buf_consume(&c->in, n + 1);
 	}
 	/* What is left is one unfinished line. */
 	if (c->in.len >= ctx->cfg.max_request) {
@@ -257,7 +211,7 @@ static void client_read(struct acd_ctx *ctx, struct acd_client *c)
 	}
 	/* Bounded: less than max_request of an unfinished line plus one chunk
 	 * (client_process_input cuts a longer line). */
-	if (acd_buf_append(&c->in, buf, (size_t)n, ctx->cfg.max_request + READ_CHUNK) < 0) {
+	if (ac_buf_append(&c->in, buf, (size_t)n, ctx->cfg.max_request + READ_CHUNK) < 0) {
 		acd_client_drop(ctx, c, "out of memory for its request");
 		return;
 	}
