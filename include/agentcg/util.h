@@ -26,6 +26,9 @@ static inline void ac_closep(int *fd)
 		close(*fd);
 }
 
+/* Frees a NULL-terminated array of strings and the strings (NULL: nothing). */
+void ac_strv_free(char **v);
+
 #define _cleanup_free_ __attribute__((cleanup(ac_freep)))
 #define _cleanup_close_ __attribute__((cleanup(ac_closep)))
 

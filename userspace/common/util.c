@@ -148,3 +148,12 @@ void ac_signal_name(int sig, char *buf, size_t len)
 	else
 		snprintf(buf, len, "SIG%d", sig);
 }
+
+void ac_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}

@@ -190,6 +190,15 @@ struct acd_call {
 	enum acd_lang interp_lang;
 	/* contain.c: the ladder's hold on it (end.contain is the report) */
 	struct acd_contain_state contain;
+	/* call_timers.c: its place in ctx->call_timers (+1; 0 none), and when */
+	uint32_t heap_idx;
+	uint64_t heap_due;
+};
+
+/* call_timers.c: the calls' next deadlines, a binary min-heap. */
+struct acd_call_heap {
+	struct acd_call **v;
+	uint32_t n, cap;
 };
 
 struct acd_tenant;
@@ -301,6 +310,7 @@ struct acd_ctx {
 	uint64_t client_serial;
 	struct acd_tenant *tenants;
 	struct acd_call *waiting; /* admission queue, FIFO */
+	struct acd_call_heap call_timers;
 	struct acd_call *removing; /* calls whose cgroups are being removed */
 	bool idle_work;		   /* pool or removal work may be pending */
 	uint64_t last_idle_ns;	   /* last background step */
@@ -373,7 +383,6 @@ int acd_tree_init(struct acd_ctx *ctx);
 void acd_tree_destroy(struct acd_ctx *ctx);
 struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name);
 struct acd_session *acd_session_find(struct acd_tenant *t, const char *name);
-struct acd_call *acd_call_find(struct acd_session *s, const char *name);
 int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_budget *b,
 		      struct acd_tenant **out);
 int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t);
@@ -386,7 +395,22 @@ int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const s
 int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_errors *errs);
 json_t *acd_budget_to_json(const struct ac_budget *b);
 
-/* call.c */
+/* call.c, call_admission.c */
+struct acd_call *acd_call_new(void);
+/* Unlinks a call from its client and session and frees it. */
+void acd_call_discard(struct acd_ctx *ctx, struct acd_call *call);
+/* The intent completed (history, defaults, the session's priority), its
+ * limits and reservation; the call joins its session and its client. */
+void acd_call_enlist(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+		     struct acd_call *call);
+/* Admission of an enlisted command: it starts, waits (wait: up to wait_ns)
+ * or is refused (replied, and discarded). */
+void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint64_t wait_ns);
+/* Admission of an enlisted cell: queued at its interpreter, or refused. */
+void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call);
+struct acd_call *acd_call_find(struct acd_session *s, const char *name);
+void acd_call_timers_free(struct acd_ctx *ctx);
+/* methods_call.c */
 void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params);
 /* The client went away: kill its calls, forget it. */
 void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c);

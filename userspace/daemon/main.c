@@ -230,6 +230,7 @@ int main(int argc, char **argv)
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
 	acd_adaptive_free(ctx);
+	acd_call_timers_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -26,14 +26,6 @@ struct acd_session *acd_session_find(struct acd_tenant *t, const char *name)
 	return NULL;
 }
 
-struct acd_call *acd_call_find(struct acd_session *s, const char *name)
-{
-	for (struct acd_call *c = s->calls; c; c = c->next)
-		if (!strcmp(c->name, name) && c->state != CALL_WAITING)
-			return c;
-	return NULL;
-}
-
 int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const struct ac_budget *b)
 {
 	struct ac_limits l;

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Admission: a call reserves what it declares of its session's and
+ * tenant's memory budgets, and starts, waits in a FIFO queue (wait), or is
+ * refused with what it asked and what is left. Under memory pressure a
+ * call the containment ladder would freeze at once waits too. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "call_priv.h"
+
+/* What a call reserves of its session's and tenant's memory: what it
+ * declares it needs (memory), else its ceiling (memory_max). Bursts up
+ * to memory_max overcommit the budget on purpose: the containment ladder
+ * defends it (contain.c). */
+static uint64_t reservation(const struct ac_limits *l)
+{
+	if (l->memory_high != AC_UNLIMITED)
+		return l->memory_high;
+	if (l->memory_max != AC_UNLIMITED)
+		return l->memory_max;
+	return 0;
+}
+
+/* A memory assumed from the label's history is a guess: it reserves
+ * nothing (admission holds back declared needs only; a guess that queued
+ * calls made high-priority agents wait behind them in the replay). */
+uint64_t call_reservation(const struct acd_call *call)
+{
+	return call->adaptive.samples ? 0 : reservation(&call->limits);
+}
+
+int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struct admission *a)
+{
+	const struct acd_session *s = call->session;
+	const struct acd_domain *d;
+	const struct acd_tenant *t = s->tenant;
+	const struct {
+		const char *level, *path;
+		uint64_t budget, reserved;
+	} lv[2] = {
+		{ "session", s->path, s->budget.memory_max, s->reserved_mem },
+		{ "tenant", t->path, t->budget.memory_max, t->reserved_mem },
+	};
+
+	for (int i = 0; i < 2; i++) {
+		if (lv[i].budget == AC_UNLIMITED)
+			continue;
+		a->level = lv[i].level;
+		a->path = lv[i].path;
+		a->budget = lv[i].budget;
+		a->remaining = lv[i].budget > lv[i].reserved ? lv[i].budget - lv[i].reserved : 0;
+		if (call->reserved_mem > lv[i].budget)
+			return -E2BIG;
+		if (call->reserved_mem > a->remaining)
+			return -EAGAIN;
+	}
+	/* A call the containment ladder would freeze as it starts waits
+	 * before it allocates, rather than hold memory frozen. */
+	a->pressure = false;
+	d = acd_contain_holds_back(ctx, s, call->intent.priority);
+	if (d) {
+		a->level = "budget";
+		a->path = d->host ? "host" : d->path;
+		a->budget = d->budget;
+		a->remaining = d->budget > d->usage ? d->budget - d->usage : 0;
+		a->pressure = true;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+void call_reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
+			  const struct acd_call *call, const struct admission *a, int r, bool waited)
+{
+	char msg[320], req_s[32], rem_s[32], bud_s[32];
+
+	ac_format_size(call->reserved_mem, req_s, sizeof(req_s));
+	ac_format_size(a->remaining, rem_s, sizeof(rem_s));
+	ac_format_size(a->budget, bud_s, sizeof(bud_s));
+	if (r == -E2BIG)
+		snprintf(msg, sizeof(msg),
+			 "admission refused: the call needs %s of memory, more than %s %s's whole "
+			 "budget of %s; declare less memory (memory_max)",
+			 req_s, a->level, a->path, bud_s);
+	else if (a->pressure)
+		snprintf(msg, sizeof(msg),
+			 "admission refused%s: memory pressure: %s has %s of its %s left and a "
+			 "%s-priority call would be frozen as it starts; retry later, pass wait, or "
+			 "raise the priority", waited ? " after waiting" : "", a->path, rem_s,
+			 bud_s, ac_priority_name(call->intent.priority));
+	else
+		snprintf(msg, sizeof(msg),
+			 "admission refused: the call needs %s of memory, %s %s has %s of its %s "
+			 "left%s; retry later, declare less, or pass wait",
+			 req_s, a->level, a->path, rem_s, bud_s, waited ? " after waiting" : "");
+	acd_reply_error(ctx, c, id, RPC_ADMISSION, msg,
+			json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:b}", "level", a->level, "path",
+				  a->path, "resource", "memory", "requested",
+				  (json_int_t)call->reserved_mem, "remaining",
+				  (json_int_t)a->remaining, "budget", (json_int_t)a->budget,
+				  "never_fits", r == -E2BIG, "pressure", a->pressure));
+}
+
+void call_reserve(struct acd_call *call, bool take)
+{
+	struct acd_session *s = call->session;
+
+	if (take) {
+		s->reserved_mem += call->reserved_mem;
+		s->tenant->reserved_mem += call->reserved_mem;
+	} else {
+		s->reserved_mem -= call->reserved_mem;
+		s->tenant->reserved_mem -= call->reserved_mem;
+	}
+}
+
+static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
+{
+	call_reserve(call, true);
+	if (call_start(ctx, call) < 0) {
+		call_reserve(call, false);
+		acd_call_discard(ctx, call);
+	}
+}
+
+void acd_calls_admit_waiting(struct acd_ctx *ctx)
+{
+	struct acd_call **pp = &ctx->waiting;
+
+	while (*pp) {
+		struct acd_call *call = *pp;
+		struct admission a;
+
+		if (!call->session->frozen && !call->session->tenant->frozen &&
+		    call_admission_check(ctx, call, &a) == 0) {
+			*pp = call->wait_next;
+			admit_one(ctx, call);
+			continue;
+		}
+		pp = &call->wait_next;
+	}
+}
+
+void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint64_t wait_ns)
+{
+	struct admission a;
+	int r = call_admission_check(ctx, call, &a);
+
+	if (r == 0) {
+		admit_one(ctx, call);
+		return;
+	}
+	if (r == -EAGAIN && wait) {
+		struct acd_call **pp = &ctx->waiting;
+
+		call->state = CALL_WAITING;
+		call->wait_deadline_ns = ac_now_ns() + wait_ns;
+		while (*pp)
+			pp = &(*pp)->wait_next;
+		*pp = call;
+		call_timer_update(ctx, call);
+		return;
+	}
+	call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
+	acd_call_discard(ctx, call);
+}
+
+void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct admission a;
+	int r = call_admission_check(ctx, call, &a);
+
+	if (r < 0) {
+		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
+		acd_call_discard(ctx, call);
+		return;
+	}
+	call_reserve(call, true);
+	call->state = CALL_WAITING; /* in its interpreter's queue */
+	acd_interp_exec(ctx, call);
+}
+
+void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct admission a;
+	int r = call_admission_check(ctx, call, &a);
+
+	call_unlink_waiting(ctx, call);
+	call_reply_admission(ctx, call->client, call->req_id, call, &a, r == 0 ? -EAGAIN : r, true);
+	acd_call_discard(ctx, call);
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The call methods: call.run (a command, as a call of a session made on
+ * demand) and session.exec (a cell of the session's interpreter). They
+ * check the request and hand the call to the call module (call.h). */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentcg/units.h"
+#include "agentcg/util.h"
+#include "daemon.h"
+
+#define DEFAULT_WAIT_NS (60ULL * 1000000000)
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static char **strv_from_json(const json_t *arr, size_t max, const char *field,
+			     struct ac_errors *errs, bool need_eq)
+{
+	size_t n, i;
+	char **v;
+
+	if (!json_is_array(arr)) {
+		ac_errors_add(errs, field, "must be an array of strings");
+		return NULL;
+	}
+	n = json_array_size(arr);
+	if (n > max) {
+		ac_errors_add(errs, field, "has %zu entries, at most %zu allowed", n, max);
+		return NULL;
+	}
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const json_t *s = json_array_get(arr, i);
+
+		if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s)) {
+			ac_errors_add(errs, field, "entry %zu is not a string without NUL bytes", i);
+			goto fail;
+		}
+		if (need_eq && !strchr(json_string_value(s), '=')) {
+			ac_errors_add(errs, field, "entry %zu is not of the form NAME=VALUE", i);
+			goto fail;
+		}
+		v[i] = strdup(json_string_value(s));
+		if (!v[i])
+			goto fail;
+	}
+	return v;
+fail:
+	ac_strv_free(v);
+	return NULL;
+}
+
+static int resolve_user(const json_t *user, struct acd_call *call, struct ac_errors *errs)
+{
+	char buf[4096];
+	struct passwd pw, *res = NULL;
+	int ng = AC_GROUPS_MAX;
+
+	if (json_is_integer(user)) {
+		json_int_t uid = json_integer_value(user);
+
+		if (uid < 0 || uid > 0x7fffffff) {
+			ac_errors_add(errs, "user", "uid out of range");
+			return -EINVAL;
+		}
+		getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res);
+		if (!res) { /* a uid without a passwd entry: its own group, no others */
+			call->uid = (uid_t)uid;
+			call->gid = (gid_t)uid;
+			call->groups[0] = call->gid;
+			call->n_groups = 1;
+			return 0;
+		}
+	} else if (json_is_string(user)) {
+		getpwnam_r(json_string_value(user), &pw, buf, sizeof(buf), &res);
+		if (!res) {
+			ac_errors_add(errs, "user", "no such user '%.64s'", json_string_value(user));
+			return -EINVAL;
+		}
+	} else {
+		ac_errors_add(errs, "user", "must be a user name or a uid");
+		return -EINVAL;
+	}
+	call->uid = pw.pw_uid;
+	call->gid = pw.pw_gid;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, call->groups, &ng) < 0)
+		ng = AC_GROUPS_MAX;
+	call->n_groups = ng;
+	return 0;
+}
+
+static const char *const run_params[] = { "path", "argv", "env", "cwd", "user", "stdio",
+					  "wait", "wait_timeout", "intent", NULL };
+
+struct run_req {
+	struct ac_path path;
+	bool wait;
+	uint64_t wait_ns;
+	bool fds;
+};
+
+/* Fills call (command, credentials, intent) and req from params. */
+static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *params,
+		     struct acd_call *call, struct run_req *req, struct ac_errors *errs,
+		     int *rpc_code)
+{
+	const json_t *v;
+
+	*rpc_code = RPC_INVALID_PARAMS;
+	acd_params_unknown(params, run_params, errs);
+	v = json_object_get(params, "path");
+	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &req->path) < 0 ||
+	    req->path.depth != AC_LEVEL_SESSION)
+		ac_errors_add(errs, "path", "must be a session path \"/tenant/session\" of names "
+					    "[A-Za-z0-9_.-]{1,64}");
+	v = json_object_get(params, "argv");
+	if (!v)
+		ac_errors_add(errs, "argv", "is required (the command and its arguments)");
+	else if ((call->argv = strv_from_json(v, ACD_MAX_ARGS, "argv", errs, false)) &&
+		 !call->argv[0]) {
+		ac_errors_add(errs, "argv", "must not be empty");
+	} else if (call->argv && !call->argv[0][0]) {
+		ac_errors_add(errs, "argv", "argv[0] must not be empty");
+	}
+	v = json_object_get(params, "env");
+	if (v)
+		call->envp = strv_from_json(v, ACD_MAX_ENV, "env", errs, true);
+	else if ((call->envp = calloc(2, sizeof(char *))))
+		call->envp[0] = strdup(DEFAULT_PATH);
+	v = json_object_get(params, "cwd");
+	if (v && (!json_is_string(v) || json_string_value(v)[0] != '/' ||
+		  strlen(json_string_value(v)) != json_string_length(v)))
+		ac_errors_add(errs, "cwd", "must be an absolute path without NUL bytes");
+	else
+		call->cwd = strdup(v ? json_string_value(v) : "/");
+	v = json_object_get(params, "stdio");
+	if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "capture") &&
+					 strcmp(json_string_value(v), "fds"))))
+		ac_errors_add(errs, "stdio", "must be \"capture\" or \"fds\"");
+	req->fds = v && json_is_string(v) && !strcmp(json_string_value(v), "fds");
+	call->capture = !req->fds;
+	v = json_object_get(params, "wait");
+	if (v && !json_is_boolean(v))
+		ac_errors_add(errs, "wait", "must be true or false");
+	req->wait = json_is_true(v);
+	req->wait_ns = DEFAULT_WAIT_NS;
+	v = json_object_get(params, "wait_timeout");
+	if (v && (!json_is_string(v) || ac_parse_duration(json_string_value(v), &req->wait_ns) < 0))
+		ac_errors_add(errs, "wait_timeout", "must be a duration such as \"30s\"");
+	if (req->wait_ns > ctx->cfg.admission_wait_max_ns)
+		req->wait_ns = ctx->cfg.admission_wait_max_ns;
+	{
+		/* ac_intent_from_json starts its own list: merge it into ours. */
+		struct ac_errors ierrs = { 0 };
+
+		if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
+			for (int i = 0; i < ierrs.n; i++)
+				ac_errors_add(errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+	}
+
+	if (!errs->n && (!call->argv || !call->envp || !call->cwd)) {
+		*rpc_code = RPC_SYSTEM;
+		ac_errors_add(errs, "params", "out of memory");
+	}
+	call->uid = c->uid;
+	call->gid = c->gid;
+	call->n_groups = c->n_groups;
+	memcpy(call->groups, c->groups, sizeof(gid_t) * (size_t)c->n_groups);
+	v = json_object_get(params, "user");
+	if (v) {
+		if (c->uid != 0) {
+			*rpc_code = RPC_PERMISSION;
+			ac_errors_add(errs, "user", "only root clients may run a call as another user");
+		} else {
+			resolve_user(v, call, errs);
+		}
+	}
+	return errs->n ? -EINVAL : 0;
+}
+
+static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct acd_client *c,
+						  json_t *id, const struct ac_path *p,
+						  enum ac_priority prio)
+{
+	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
+	struct acd_session *s;
+	char msg[200];
+	int r;
+
+	if (!t && ctx->cfg.tenants_on_demand) {
+		r = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
+		if (r < 0) {
+			acd_reply_errno(ctx, c, id, r, "cannot create tenant");
+			return NULL;
+		}
+	}
+	if (!t) {
+		snprintf(msg, sizeof(msg), "no tenant '%s' (tenants come from the configuration "
+					   "or tenant.create)", p->comp[0]);
+		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, msg, json_pack("{s:s}", "path", p->comp[0]));
+		return NULL;
+	}
+	if (t->frozen) {
+		snprintf(msg, sizeof(msg), "tenant %s is frozen; thaw it first", t->path);
+		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", t->path));
+		return NULL;
+	}
+	s = acd_session_find(t, p->comp[1]);
+	if (!s) {
+		r = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
+		if (r < 0) {
+			acd_reply_errno(ctx, c, id, r, "cannot create session");
+			return NULL;
+		}
+	}
+	if (s->closing) {
+		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, "session is closing",
+				json_pack("{s:s}", "path", s->path));
+		return NULL;
+	}
+	if (s->frozen) {
+		snprintf(msg, sizeof(msg), "session %s is frozen; thaw it first", s->path);
+		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", s->path));
+		return NULL;
+	}
+	return s;
+}
+
+static const char *const exec_params[] = { "path", "code", "intent", NULL };
+
+void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	struct acd_call *call = acd_call_new();
+	struct ac_errors errs = { 0 }, ierrs = { 0 };
+	struct acd_tenant *t;
+	struct acd_session *s;
+	struct acd_call *dummy;
+	struct ac_path p;
+	const json_t *v = json_object_get(params, "path"), *code = json_object_get(params, "code");
+
+	if (!call) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
+		return;
+	}
+	acd_params_unknown(params, exec_params, &errs);
+	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &p) < 0 ||
+	    p.depth != AC_LEVEL_SESSION)
+		ac_errors_add(&errs, "path", "must be a session path \"/tenant/session\"");
+	if (!json_is_string(code) || strlen(json_string_value(code)) != json_string_length(code))
+		ac_errors_add(&errs, "code", "is required: a string without NUL bytes");
+	else if (json_string_length(code) > ctx->cfg.max_request)
+		ac_errors_add(&errs, "code", "is longer than max_request");
+	if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
+		for (int i = 0; i < ierrs.n; i++)
+			ac_errors_add(&errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+	if (errs.n) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				ac_errors_to_json(&errs));
+		goto free_call;
+	}
+	if (acd_resolve(ctx, c, id, &p, &t, &s, &dummy) < 0)
+		goto free_call;
+	if (acd_session_interp_check(ctx, c, id, s, true) < 0)
+		goto free_call;
+	if (s->frozen || t->frozen) {
+		acd_reply_error(ctx, c, id, RPC_FROZEN, "the session is frozen; thaw it first",
+				json_pack("{s:s}", "path", s->path));
+		goto free_call;
+	}
+	call->interp = s->interp;
+	call->interp_lang = acd_interp_lang(s->interp);
+	call->exec_code = json_incref((json_t *)code);
+	call->argv = calloc(2, sizeof(char *));
+	if (!call->argv || !(call->argv[0] = strdup(acd_lang_name(call->interp_lang)))) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
+		goto free_call;
+	}
+	call->capture = true;
+	call->session = s;
+	acd_call_enlist(ctx, c, id, call);
+	acd_call_admit_exec(ctx, call);
+	return;
+free_call:
+	acd_call_discard(ctx, call);
+}
+
+void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+{
+	struct acd_call *call = acd_call_new();
+	struct ac_errors errs = { 0 };
+	struct run_req req = { 0 };
+	int rpc_code;
+
+	if (!call) {
+		acd_reply_errno(ctx, c, id, -ENOMEM, "call.run");
+		return;
+	}
+	if (parse_run(ctx, c, params, call, &req, &errs, &rpc_code) < 0) {
+		acd_reply_error(ctx, c, id, rpc_code,
+				rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params",
+				ac_errors_to_json(&errs));
+		goto free_call;
+	}
+	if (req.fds && acd_client_take_fds(c, call->stdio, 3) < 0) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
+				json_pack("{s:s}", "stdio",
+					  "\"fds\" needs 3 fds (stdin, stdout, stderr) passed with "
+					  "SCM_RIGHTS together with the request"));
+		goto free_call;
+	}
+	call->session = find_or_create_session(ctx, c, id, &req.path, call->intent.priority);
+	if (!call->session)
+		goto free_call;
+	if (call->session->interpreter) {
+		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS,
+				"the session runs an interpreter: use session.exec, or another session "
+				"for commands", json_pack("{s:s}", "path", call->session->path));
+		goto free_call;
+	}
+	acd_call_enlist(ctx, c, id, call);
+	acd_call_admit(ctx, call, req.wait, req.wait_ns);
+	return;
+free_call:
+	acd_call_discard(ctx, call);
+}
