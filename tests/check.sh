@@ -1,5 +1,6 @@
 #!/bin/bash
-# make check, after the build: the unit tests, the integration suite on
+# make check, after the build: the daemon's layering (tests/check_layers.sh),
+# the unit tests, the integration suite on
 # this host, and the suite again on a pure cgroup v2 kernel in a VM. Every
 # phase runs even when one before it failed (CI shows all that is wrong at
 # once); each one's time and counts are printed at the end, then one
@@ -29,6 +30,9 @@ phase() {
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 	case "$name" in
+	layers)
+		p=$(grep -c '^ok ' "$log")
+		f=$(grep -c '^not ok ' "$log") ;;
 	unit) # the runner's own TAP lines
 		p=$((p + $(grep -c '^ok ' "$log")))
 		f=$((f + $(grep -c '^not ok ' "$log"))) ;;
@@ -45,6 +49,7 @@ phase() {
 	summary="$summary$(printf '#   %-12s %5ds  %4d passed, %d failed' "$name" $((SECONDS - t0)) "$p" "$f")"$'\n'
 }
 
+phase layers bash -c "bash tests/check_layers.sh --selftest && bash tests/check_layers.sh '$BUILD'"
 phase unit make --no-print-directory unit BUILD="$BUILD"
 phase integration bash tests/integration/run.sh "$BUILD"
 phase vmtest bash vmtests/run.sh "$BUILD"

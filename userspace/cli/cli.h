@@ -4,6 +4,8 @@
  *   cli_main.c    options, dispatch, usage text
  *   cli_client.c  the unix-socket JSON-RPC connection
  *   cli_run.c     `agentcg run`
+ *   cli_intent.c  intent options, shared by run and session exec
+ *   cli_session.c `agentcg session exec|get|set|reset|interrupt`
  *   cli_cmds.c    every other subcommand
  *   cli_format.c  human output */
 #ifndef AGENTCG_CLI_H

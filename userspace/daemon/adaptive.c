@@ -12,7 +12,8 @@
 #include "agentcg/history.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "adaptive.h"
+#include "call.h"
 
 #define HUMAN_MAX 32
 

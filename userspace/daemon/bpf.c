@@ -3,7 +3,7 @@
  * (each optional: what the kernel refuses is logged once and falls back),
  * register each call's budgets under its cgroup id before its command
  * runs, read the ring buffer from the epoll loop and hand each record to
- * its call, and delete the call's entry when it ends. */
+ * its call (ctx->hooks.bpf_record), and delete the call's entry when it ends. */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -19,7 +19,9 @@
 #include "agentcg/bpf_abi.h"
 #include "agentcg/util.h"
 #include "agentcg.skel.h"
-#include "daemon.h"
+#include "bpf.h"
+#include "pressure.h"
+#include "server.h"
 
 #define CALL_BUCKETS 1024
 #define ACD_BPF_POLL_MS 100
@@ -30,21 +32,21 @@ struct acd_bpf {
 	struct acd_watch w;
 	int calls_fd;
 	struct acd_bpf_features f;
-	struct acd_call *bucket[CALL_BUCKETS]; /* registered calls by cgroup id */
+	struct acd_bpf_call *bucket[CALL_BUCKETS]; /* registered calls by cgroup id */
 	uint64_t records;
 	uint64_t registered, register_failed;
 	uint64_t next_poll_ns;
 };
 
-static struct acd_call **bucket_of(struct acd_bpf *b, uint64_t cgid)
+static struct acd_bpf_call **bucket_of(struct acd_bpf *b, uint64_t cgid)
 {
 	return &b->bucket[(cgid * 0x9E3779B97F4A7C15ULL) >> 54];
 }
 
-static struct acd_call *call_by_cgid(struct acd_bpf *b, uint64_t cgid)
+static struct acd_bpf_call *call_by_cgid(struct acd_bpf *b, uint64_t cgid)
 {
-	for (struct acd_call *c = *bucket_of(b, cgid); c; c = c->bpf_next)
-		if (c->node.id == cgid)
+	for (struct acd_bpf_call *c = *bucket_of(b, cgid); c; c = c->next)
+		if (c->cgid == cgid)
 			return c;
 	return NULL;
 }
@@ -70,7 +72,7 @@ static int on_record(void *data, void *rec, size_t size)
 {
 	struct acd_ctx *ctx = data;
 	const struct acb_event *e = rec;
-	struct acd_call *call;
+	struct acd_bpf_call *bc;
 
 	if (size < sizeof(*e))
 		return 0;
@@ -79,9 +81,9 @@ static int on_record(void *data, void *rec, size_t size)
 		acd_pressure_kernel_event(ctx, e->value);
 		return 0;
 	}
-	call = call_by_cgid(ctx->bpf, e->cgid);
-	if (call)
-		acd_call_on_bpf_event(ctx, call, e);
+	bc = call_by_cgid(ctx->bpf, e->cgid);
+	if (bc)
+		ctx->hooks.bpf_record(ctx, bc, e);
 	return 0;
 }
 
@@ -283,14 +285,16 @@ const struct acd_bpf_features *acd_bpf_features(const struct acd_ctx *ctx)
 	return ctx->bpf ? &ctx->bpf->f : &none;
 }
 
-int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
+int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_bpf_call *bc,
+		       const struct acd_bpf_call_spec *spec)
 {
 	struct acd_bpf *b = ctx->bpf;
 	struct acb_call v = { 0 };
-	const struct ac_intent *in = &call->intent;
-	struct acd_call **head;
+	const struct ac_intent *in = spec->intent;
+	uint64_t cgid = spec->node->id;
+	struct acd_bpf_call **head;
 
-	if (!b || !call->node.id)
+	if (!b || !cgid)
 		return -EOPNOTSUPP;
 	if (in->set & AC_F_CPU_TIME && b->f.cpu_time) {
 		uint64_t us = 0;
@@ -298,7 +302,7 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 		v.cpu_time_ns = in->cpu_time_ns ? in->cpu_time_ns : 1;
 		/* count from what the cgroup has used already (its stub, or
 		 * the interpreter's last moments), as the verdict does */
-		if (ac_cg_cpu_usage_us(&ctx->cg, &call->node, &call->stats, &us) == 0)
+		if (ac_cg_cpu_usage_us(&ctx->cg, spec->node, spec->stats, &us) == 0)
 			v.cpu_ns = us * 1000;
 	}
 	if (in->set & AC_F_FORKS && b->f.forks)
@@ -309,53 +313,55 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_call *call)
 	 * cells are also interrupted at it. */
 	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED &&
 	    ((ctx->cg.kind == AC_CG_HYBRID && !(in->defaulted & AC_F_MEMORY)) ||
-	     (ctx->cg.kind == AC_CG_V2 && call->interp)))
+	     (ctx->cg.kind == AC_CG_V2 && spec->cell)))
 		v.memory_bytes = in->memory;
 	/* also where the root's charge is read from, up the page counters
 	 * (pressure): every call has it (learnt when the cgroup was made) */
 	if (b->f.memory)
-		v.memcg_id = call->node.memcg_id;
+		v.memcg_id = spec->node->memcg_id;
 	v.action = in->on_exceed == AC_EXCEED_FREEZE ? ACB_ACT_STOP :
 		   in->on_exceed == AC_EXCEED_REPORT ? ACB_ACT_REPORT :
-		   call->interp			     ? ACB_ACT_INTERRUPT :
+		   spec->cell			     ? ACB_ACT_INTERRUPT :
 						       ACB_ACT_KILL;
-	if (bpf_map_update_elem(b->calls_fd, &call->node.id, &v, BPF_NOEXIST) < 0) {
+	if (bpf_map_update_elem(b->calls_fd, &cgid, &v, BPF_NOEXIST) < 0) {
 		int r = -errno;
 
 		if (b->register_failed++ == 0)
 			ac_log_errno(r, "bpf: cannot register call %s (more than %d at once?); it "
-					"runs without BPF", call->path, ACB_MAX_CALLS);
+					"runs without BPF", spec->path, ACB_MAX_CALLS);
 		return r;
 	}
 	b->registered++;
-	head = bucket_of(b, call->node.id);
-	call->bpf_next = *head;
-	*head = call;
-	call->bpf_on = true;
+	bc->cgid = cgid;
+	head = bucket_of(b, cgid);
+	bc->next = *head;
+	*head = bc;
+	bc->on = true;
+	bc->tracked = true;
 	return 0;
 }
 
 /* Copies the counters the programs keep into the call. */
-static void read_counters(struct acd_bpf *b, struct acd_call *call)
+static void read_counters(struct acd_bpf *b, struct acd_bpf_call *bc)
 {
 	struct acb_call v;
 
-	if (bpf_map_lookup_elem(b->calls_fd, &call->node.id, &v) == 0) {
-		call->bpf_cpu_ns = v.cpu_ns;
-		call->bpf_forks = v.forks;
+	if (bpf_map_lookup_elem(b->calls_fd, &bc->cgid, &v) == 0) {
+		bc->cpu_ns = v.cpu_ns;
+		bc->forks = v.forks;
 	}
 }
 
-void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_call *call)
+void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_bpf_call *bc)
 {
 	struct acd_bpf *b = ctx->bpf;
 	struct acb_call v;
 
-	if (!b || !call->bpf_on)
+	if (!b || !bc->on)
 		return;
-	if (bpf_map_lookup_elem(b->calls_fd, &call->node.id, &v) == 0) {
+	if (bpf_map_lookup_elem(b->calls_fd, &bc->cgid, &v) == 0) {
 		v.handled = 1;
-		bpf_map_update_elem(b->calls_fd, &call->node.id, &v, BPF_EXIST);
+		bpf_map_update_elem(b->calls_fd, &bc->cgid, &v, BPF_EXIST);
 	}
 }
 
@@ -376,33 +382,33 @@ int acd_bpf_tick(struct acd_ctx *ctx)
 	return ac_ns_to_ms_ceil(b->next_poll_ns - now);
 }
 
-void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_call *call)
+void acd_bpf_call_sync(struct acd_ctx *ctx, struct acd_bpf_call *bc)
 {
 	struct acd_bpf *b = ctx->bpf;
 
-	if (!b || !call->bpf_on)
+	if (!b || !bc->on)
 		return;
 	/* Records of the call's last exits are in the ring before its cgroup
 	 * reports empty: take them now. */
 	ring_buffer__consume(b->rb);
-	read_counters(b, call);
+	read_counters(b, bc);
 }
 
-void acd_bpf_call_end(struct acd_ctx *ctx, struct acd_call *call)
+void acd_bpf_call_end(struct acd_ctx *ctx, struct acd_bpf_call *bc)
 {
 	struct acd_bpf *b = ctx->bpf;
 
-	if (!b || !call->bpf_on)
+	if (!b || !bc->on)
 		return;
-	acd_bpf_call_sync(ctx, call);
-	bpf_map_delete_elem(b->calls_fd, &call->node.id);
-	for (struct acd_call **pp = bucket_of(b, call->node.id); *pp; pp = &(*pp)->bpf_next)
-		if (*pp == call) {
-			*pp = call->bpf_next;
+	acd_bpf_call_sync(ctx, bc);
+	bpf_map_delete_elem(b->calls_fd, &bc->cgid);
+	for (struct acd_bpf_call **pp = bucket_of(b, bc->cgid); *pp; pp = &(*pp)->next)
+		if (*pp == bc) {
+			*pp = bc->next;
 			break;
 		}
-	call->bpf_next = NULL;
-	call->bpf_on = false;
+	bc->next = NULL;
+	bc->on = false;
 }
 
 /* Entries in the calls map right now (walks the keys). */

@@ -26,6 +26,9 @@
 
 #include "agentcg/util.h"
 #include "call_priv.h"
+#include "interp.h"
+#include "pool.h"
+#include "priority.h"
 
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call);
 
@@ -90,32 +93,42 @@ static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 	json_decref(call->req_id);
 	call->req_id = NULL;
 	acd_procs_free(&call->procs);
-	json_decref(call->exec_code);
-	json_decref(call->exec_reply);
-	call->exec_code = call->exec_reply = NULL;
+	json_decref(call->exec.code);
+	json_decref(call->exec.reply);
+	call->exec.code = call->exec.reply = NULL;
 	ac_cg_node_close(&call->node);
 	ac_cg_statfds_close(&call->stats);
 	if (call->stub_ctl >= 0)
 		close(call->stub_ctl);
 	call->pidw.fd = call->eventsw.fd = call->out.w.fd = call->err.w.fd = call->stub_ctl = -1;
-	call->next = ctx->dead_calls;
-	ctx->dead_calls = call;
+	call->next = ctx->calls->dead;
+	ctx->calls->dead = call;
 }
 
-void acd_free_dead(struct acd_ctx *ctx)
+void acd_calls_free_dead(struct acd_ctx *ctx)
 {
-	while (ctx->dead_calls) {
-		struct acd_call *call = ctx->dead_calls;
+	while (ctx->calls && ctx->calls->dead) {
+		struct acd_call *call = ctx->calls->dead;
 
-		ctx->dead_calls = call->next;
+		ctx->calls->dead = call->next;
 		free(call);
 	}
-	while (ctx->dead_clients) {
-		struct acd_client *c = ctx->dead_clients;
+}
 
-		ctx->dead_clients = c->next;
-		free(c);
-	}
+int acd_calls_init(struct acd_ctx *ctx)
+{
+	ctx->calls = calloc(1, sizeof(*ctx->calls));
+	return ctx->calls ? 0 : -ENOMEM;
+}
+
+void acd_calls_free(struct acd_ctx *ctx)
+{
+	if (!ctx->calls)
+		return;
+	acd_calls_free_dead(ctx);
+	free(ctx->calls->timers.v);
+	free(ctx->calls);
+	ctx->calls = NULL;
 }
 
 static void session_unlink_call(struct acd_call *call)
@@ -143,7 +156,7 @@ static void client_unlink_call(struct acd_call *call)
 
 void call_unlink_waiting(struct acd_ctx *ctx, struct acd_call *call)
 {
-	for (struct acd_call **pp = &ctx->waiting; *pp; pp = &(*pp)->wait_next)
+	for (struct acd_call **pp = &ctx->calls->waiting; *pp; pp = &(*pp)->wait_next)
 		if (*pp == call) {
 			*pp = call->wait_next;
 			return;
@@ -164,7 +177,12 @@ void acd_call_enlist(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 {
 	acd_adaptive_assume(ctx, call);
 	ac_intent_apply_defaults(&call->intent, &ctx->cfg.defaults);
-	acd_prio_call_resolve(ctx, call);
+	/* A call that names no priority has its session's. */
+	if (call->intent.defaulted & AC_F_PRIORITY || !(call->intent.set & AC_F_PRIORITY)) {
+		call->intent.priority = call->session->priority;
+		call->intent.set |= AC_F_PRIORITY;
+		call->intent.defaulted |= AC_F_PRIORITY;
+	}
 	ac_intent_to_limits(&call->intent, &call->limits);
 	call->reserved_mem = call_reservation(call);
 	call->req_id = json_incref(id);
@@ -177,6 +195,19 @@ void acd_call_enlist(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 
 /* ---- start ------------------------------------------------------------- */
 
+void call_bpf_begin(struct acd_ctx *ctx, struct acd_call *call)
+{
+	const struct acd_bpf_call_spec spec = {
+		.node = &call->node,
+		.stats = &call->stats,
+		.intent = &call->intent,
+		.cell = call->exec.interp != NULL,
+		.path = call->path,
+	};
+
+	acd_bpf_call_begin(ctx, &call->bpf, &spec);
+}
+
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 
 void call_running(struct acd_ctx *ctx, struct acd_call *call)
@@ -184,7 +215,7 @@ void call_running(struct acd_ctx *ctx, struct acd_call *call)
 	if (call->intent.set & AC_F_TIMEOUT)
 		call->deadline_ns = call->start_ns + call->intent.timeout_ns;
 	/* Without the BPF programs, cpu_time falls back to a poll. */
-	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf_on && acd_bpf_features(ctx)->cpu_time))
+	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf.on && acd_bpf_features(ctx)->cpu_time))
 		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
 	call->state = CALL_RUNNING;
 	ctx->calls_running++;
@@ -219,8 +250,7 @@ int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	call_take_spare(call, sp);
 	stub = sp->stub;
 	free(sp);
-	if (acd_bpf_call_begin(ctx, call) == 0)
-		call->bpf_tracked = true;
+	call_bpf_begin(ctx, call);
 
 	if (call->capture) {
 		if ((r = call_output_open(&call->out, &child_out)) < 0 ||
@@ -289,7 +319,7 @@ fail:
 	call_output_close(ctx, &call->out);
 	call_output_close(ctx, &call->err);
 	ac_stub_discard(&stub);
-	acd_bpf_call_end(ctx, call);
+	acd_bpf_call_end(ctx, &call->bpf);
 	ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
 	call->created = false;
 	return r < 0 ? r : -EIO;
@@ -387,7 +417,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 {
-	acd_bpf_call_end(ctx, call);
+	acd_bpf_call_end(ctx, &call->bpf);
 	if (call->replied) /* the ladder let go of it at its reply */
 		acd_contain_call_end(ctx, call);
 	else
@@ -401,13 +431,13 @@ static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 	call->state = CALL_REMOVING;
 	call->wait_next = NULL;
 	{
-		struct acd_call **pp = &ctx->removing;
+		struct acd_call **pp = &ctx->calls->removing;
 
 		while (*pp)
 			pp = &(*pp)->wait_next;
 		*pp = call;
 	}
-	ctx->n_removing++;
+	ctx->calls->n_removing++;
 	ctx->idle_work = true;
 	call_timer_update(ctx, call);
 	acd_calls_admit_waiting(ctx);
@@ -450,7 +480,9 @@ bool acd_calls_remove_step(struct acd_ctx *ctx)
 {
 	uint64_t now = ac_now_ns();
 
-	for (struct acd_call **pp = &ctx->removing; *pp; pp = &(*pp)->wait_next) {
+	if (!ctx->calls)
+		return false;
+	for (struct acd_call **pp = &ctx->calls->removing; *pp; pp = &(*pp)->wait_next) {
 		struct acd_call *call = *pp;
 		int r = 0;
 
@@ -468,7 +500,7 @@ bool acd_calls_remove_step(struct acd_ctx *ctx)
 		if (r < 0)
 			ac_log_errno(r, "cannot remove %s", call->path);
 		*pp = call->wait_next;
-		ctx->n_removing--;
+		ctx->calls->n_removing--;
 		call_removed(ctx, call);
 		return true;
 	}
@@ -479,7 +511,7 @@ bool acd_calls_remove_step(struct acd_ctx *ctx)
 
 void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reason why)
 {
-	if (call->state == CALL_WAITING && call->interp) { /* queued at its interpreter */
+	if (call->state == CALL_WAITING && call->exec.interp) { /* queued at its interpreter */
 		acd_interp_cancel(ctx, call);
 		acd_call_exec_failed(ctx, call, RPC_NOT_FOUND, "exec cancelled before it started");
 		return;
@@ -499,6 +531,21 @@ void acd_call_kill(struct acd_ctx *ctx, struct acd_call *call, enum ac_stop_reas
 	ac_cg_kill(&ctx->cg, &call->node);
 }
 
+int acd_session_kill_calls(struct acd_ctx *ctx, struct acd_session *s)
+{
+	int n = 0;
+
+	for (struct acd_call *call = s->calls, *nx; call; call = nx) {
+		nx = call->next;
+		if (call->state == CALL_RUNNING || call->state == CALL_DRAINING ||
+		    call->state == CALL_WAITING) {
+			acd_call_kill(ctx, call, AC_STOP_OPERATOR);
+			n++;
+		}
+	}
+	return n;
+}
+
 void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 {
 	while (c->calls) {
@@ -506,10 +553,10 @@ void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 
 		c->calls = call->client_next;
 		call->client = NULL;
-		if (call->interp && call->state == CALL_RUNNING) {
+		if (call->exec.interp && call->state == CALL_RUNNING) {
 			/* the session outlives the connection: stop the cell only */
-			if (!call->replied && acd_interp_interrupt(ctx, call->interp))
-				call->interrupted = true;
+			if (!call->replied && acd_interp_interrupt(ctx, call->exec.interp))
+				call->exec.interrupted = true;
 			continue;
 		}
 		if (!call->replied)
@@ -519,8 +566,8 @@ void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 
 void acd_calls_shutdown(struct acd_ctx *ctx)
 {
-	while (ctx->waiting)
-		acd_call_kill(ctx, ctx->waiting, AC_STOP_SHUTDOWN);
+	while (ctx->calls->waiting)
+		acd_call_kill(ctx, ctx->calls->waiting, AC_STOP_SHUTDOWN);
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		for (struct acd_session *s = t->sessions; s; s = s->next)
 			for (struct acd_call *call = s->calls; call; call = call->next)

@@ -127,7 +127,7 @@ static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
 
 void acd_calls_admit_waiting(struct acd_ctx *ctx)
 {
-	struct acd_call **pp = &ctx->waiting;
+	struct acd_call **pp = &ctx->calls->waiting;
 
 	while (*pp) {
 		struct acd_call *call = *pp;
@@ -153,7 +153,7 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 		return;
 	}
 	if (r == -EAGAIN && wait) {
-		struct acd_call **pp = &ctx->waiting;
+		struct acd_call **pp = &ctx->calls->waiting;
 
 		call->state = CALL_WAITING;
 		call->wait_deadline_ns = ac_now_ns() + wait_ns;

@@ -12,6 +12,7 @@
 #include "agentcg/bpf_abi.h"
 #include "agentcg/util.h"
 #include "call_priv.h"
+#include "interp.h"
 
 /* The SIGCONT that lets tasks the BPF programs stopped (SIGSTOP) enter
  * the cgroup freezer instead, so a thaw resumes them. */
@@ -38,10 +39,10 @@ void acd_call_continue_stopped(struct acd_ctx *ctx, struct acd_call *call)
  * EXEC_GRACE_NS. */
 void call_interrupt_exec(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
 {
-	if (call->kill_deadline_ns)
+	if (call->exec.kill_deadline_ns)
 		return;
-	call->interrupted = acd_interp_interrupt(ctx, call->interp);
-	call->kill_deadline_ns = now + EXEC_GRACE_NS;
+	call->exec.interrupted = acd_interp_interrupt(ctx, call->exec.interp);
+	call->exec.kill_deadline_ns = now + EXEC_GRACE_NS;
 	call_timer_update(ctx, call);
 }
 
@@ -57,17 +58,17 @@ static void budget_exceeded(struct acd_ctx *ctx, struct acd_call *call, enum ac_
 	if (call->intent.on_exceed == AC_EXCEED_REPORT)
 		return; /* the verdict reports it */
 	call->end.stop = why;
-	if (call->interp && call->intent.on_exceed == AC_EXCEED_KILL) {
+	if (call->exec.interp && call->intent.on_exceed == AC_EXCEED_KILL) {
 		call_interrupt_exec(ctx, call, now);
 		return;
 	}
 	if (call->intent.on_exceed == AC_EXCEED_FREEZE) {
 		ac_cg_freeze(&ctx->cg, &call->node, true);
-		acd_bpf_call_handled(ctx, call);
+		acd_bpf_call_handled(ctx, &call->bpf);
 		acd_call_continue_stopped(ctx, call);
 		call->end.frozen = true;
 		call->end_ns = now;
-		acd_bpf_call_sync(ctx, call);
+		acd_bpf_call_sync(ctx, &call->bpf);
 		call_reply(ctx, call); /* it stays, frozen, for an operator */
 	} else {
 		acd_call_kill(ctx, call, why);
@@ -79,13 +80,13 @@ void acd_call_pressure_stop(struct acd_ctx *ctx, struct acd_call *call)
 	if (call->state != CALL_RUNNING || call->replied || call->end.stop != AC_STOP_NONE)
 		return;
 	call->end.stop = AC_STOP_PRESSURE;
-	if (call->interp) {
+	if (call->exec.interp) {
 		/* Never the interpreter: the cell is thawed and interrupted,
 		 * with no kill after it (unlike a budget's). */
 		if (call->contain.level == CONTAIN_FROZEN)
 			ac_cg_freeze(&ctx->cg, &call->node, false);
 		acd_contain_call_end(ctx, call);
-		call->interrupted = acd_interp_interrupt(ctx, call->interp);
+		call->exec.interrupted = acd_interp_interrupt(ctx, call->exec.interp);
 		return;
 	}
 	ac_cg_kill(&ctx->cg, &call->node);
@@ -121,8 +122,9 @@ static json_t *bpf_event_json(const struct acb_event *e)
 	}
 }
 
-void acd_call_on_bpf_event(struct acd_ctx *ctx, struct acd_call *call, const struct acb_event *e)
+void acd_call_bpf_record(struct acd_ctx *ctx, struct acd_bpf_call *bc, const struct acb_event *e)
 {
+	struct acd_call *call = CALL_OF(bc, bpf);
 	static const char *const names[] = { [ACB_EV_FORK] = "proc.fork",
 					     [ACB_EV_EXEC] = "proc.exec",
 					     [ACB_EV_EXIT] = "proc.exit" };

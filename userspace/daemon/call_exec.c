@@ -11,6 +11,7 @@
 
 #include "agentcg/util.h"
 #include "call_priv.h"
+#include "interp.h"
 
 int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp)
 {
@@ -28,14 +29,13 @@ int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_s
 	call_take_spare(call, sp);
 	call->session->last_limits = call->limits;
 	free(sp);
-	call->pid = acd_interp_pid(call->interp);
-	if (acd_bpf_call_begin(ctx, call) == 0)
-		call->bpf_tracked = true;
+	call->pid = acd_interp_pid(call->exec.interp);
+	call_bpf_begin(ctx, call);
 	call->start_ns = ac_now_ns();
 	call_running(ctx, call);
 	acd_event(ctx, "call.start", call->path,
 		  json_pack("{s:i, s:s}", "pid", (int)call->pid, "exec",
-			    acd_lang_name(call->interp_lang)));
+			    acd_lang_name(call->exec.lang)));
 	return 0;
 }
 
@@ -44,23 +44,23 @@ void acd_call_exec_done(struct acd_ctx *ctx, struct acd_call *call, json_t *repl
 	json_t *ec = json_object_get(reply, "exit_code");
 	bool ok = json_is_true(json_object_get(reply, "ok"));
 
-	json_decref(call->exec_reply);
-	call->exec_reply = reply;
-	call->kill_deadline_ns = 0;
+	json_decref(call->exec.reply);
+	call->exec.reply = reply;
+	call->exec.kill_deadline_ns = 0;
 	if (call->replied) /* frozen, answered then */
 		return;
 	call->end_ns = ac_now_ns();
 	call->end.exited = true;
 	call->end.exit_code = json_is_integer(ec) ? (int)json_integer_value(ec) : ok ? 0 : 1;
-	call->end.interrupted = call->interrupted && call->end.stop != AC_STOP_NONE;
-	acd_bpf_call_sync(ctx, call);
+	call->end.interrupted = call->exec.interrupted && call->end.stop != AC_STOP_NONE;
+	acd_bpf_call_sync(ctx, &call->bpf);
 	call_reply(ctx, call);
 }
 
 void acd_call_exec_died(struct acd_ctx *ctx, struct acd_call *call, int wstatus)
 {
-	call->interp_died = true;
-	call->kill_deadline_ns = 0;
+	call->exec.died = true;
+	call->exec.kill_deadline_ns = 0;
 	if (call->replied)
 		return;
 	call->end_ns = ac_now_ns();
@@ -70,10 +70,10 @@ void acd_call_exec_died(struct acd_ctx *ctx, struct acd_call *call, int wstatus)
 	} else {
 		call->end.term_signal = WTERMSIG(wstatus);
 	}
-	json_decref(call->exec_reply);
-	call->exec_reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type",
-				     "InterpreterDied", "message", acd_interp_dead_reason(call->interp));
-	acd_bpf_call_sync(ctx, call);
+	json_decref(call->exec.reply);
+	call->exec.reply = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "type",
+				     "InterpreterDied", "message", acd_interp_dead_reason(call->exec.interp));
+	acd_bpf_call_sync(ctx, &call->bpf);
 	call_reply(ctx, call);
 }
 

@@ -5,7 +5,9 @@
 #ifndef AGENTCGD_CALL_PRIV_H
 #define AGENTCGD_CALL_PRIV_H
 
-#include "daemon.h"
+#include "call.h"
+#include "events.h"
+#include "rpc.h"
 
 #define CPU_TIME_CHECK_NS (20ULL * 1000000)
 #define DRAIN_CHECK_NS (50ULL * 1000000)
@@ -18,6 +20,8 @@
 #define CALL_OF(ptr, member) ((struct acd_call *)((char *)(ptr) - offsetof(struct acd_call, member)))
 
 /* call.c: the state machine */
+/* Registers the call with the BPF programs (its budgets, its records). */
+void call_bpf_begin(struct acd_ctx *ctx, struct acd_call *call);
 /* The command (or cell) runs since call->start_ns: deadlines, counters. */
 void call_running(struct acd_ctx *ctx, struct acd_call *call);
 /* The call's cgroup is the spare's: its name, dirs and usage files. */

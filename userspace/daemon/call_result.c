@@ -37,25 +37,25 @@ static void exec_result(struct acd_call *call, json_t *res, json_t *verdict)
 {
 	static const char *const keys[] = { "value", "value_repr", "error", "interrupted",
 					    "exit_code", "restarted" };
-	json_t *rep = call->exec_reply, *err = json_object_get(rep, "error");
+	json_t *rep = call->exec.reply, *err = json_object_get(rep, "error");
 	const char *status = json_string_value(json_object_get(verdict, "status"));
 
 	json_object_del(res, "argv");
-	json_object_set_new(res, "lang", json_string(acd_lang_name(call->interp_lang)));
+	json_object_set_new(res, "lang", json_string(acd_lang_name(call->exec.lang)));
 	for (size_t i = 0; rep && i < AC_ARRAY_SIZE(keys); i++)
 		if (json_object_get(rep, keys[i]))
 			json_object_set(res, keys[i], json_object_get(rep, keys[i]));
 	json_object_set_new(res, "ok", json_boolean(json_is_true(json_object_get(rep, "ok"))));
 	json_object_set_new(res, "session",
 			    json_pack("{s:s, s:s}", "path", call->session->path, "interpreter",
-				      call->interp_died ? "died" : "alive"));
+				      call->exec.died ? "died" : "alive"));
 	if (status && !strcmp(status, "failed") && json_is_object(err) &&
 	    !json_object_get(verdict, "stopped_by")) {
 		char line[512];
 		const char *type = json_string_value(json_object_get(err, "type"));
 		const char *msg = json_string_value(json_object_get(err, "message"));
 
-		if (call->interp_died)
+		if (call->exec.died)
 			snprintf(line, sizeof(line), "%.300s; the session's state is lost: "
 				 "session.reset starts a new interpreter", msg ? msg : "the interpreter died");
 		else
@@ -109,9 +109,9 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 	json_t *res, *argv = json_array(), *verdict;
 
 	ac_cg_read_usage_fds(&ctx->cg, &call->node, &call->stats, &u);
-	if (call->bpf_tracked) {
+	if (call->bpf.tracked) {
 		u.forks_known = true;
-		u.forks = call->bpf_forks;
+		u.forks = call->bpf.forks;
 	}
 	if (call->end.oom.seen && !call->end.oom.level)
 		oom_limit(ctx, call, &u);
@@ -128,9 +128,9 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 	acd_adaptive_result(ctx, call, u.memory_peak, json_object_get(res, "intent"));
 	if (json_object_get(verdict, "exit"))
 		json_object_set(res, "exit", json_object_get(verdict, "exit"));
-	if (call->interp)
+	if (call->exec.interp)
 		exec_result(call, res, verdict);
-	if (call->bpf_tracked) {
+	if (call->bpf.tracked) {
 		json_object_set_new(res, "processes", acd_procs_json(&call->procs));
 		json_object_set_new(res, "processes_total", json_integer((json_int_t)call->procs.total));
 		if (call->procs.omitted)

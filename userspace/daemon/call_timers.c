@@ -30,7 +30,7 @@ static uint64_t call_due(const struct acd_call *call)
 	case CALL_RUNNING:
 		if (call->replied)
 			return 0;
-		return earliest(earliest(call->deadline_ns, call->kill_deadline_ns),
+		return earliest(earliest(call->deadline_ns, call->exec.kill_deadline_ns),
 				call->next_cpu_check_ns);
 	case CALL_DRAINING:
 		return call->next_populated_check_ns;
@@ -114,12 +114,12 @@ static void heap_delete(struct acd_call_heap *h, struct acd_call *call)
 void call_timer_remove(struct acd_ctx *ctx, struct acd_call *call)
 {
 	if (call->heap_idx)
-		heap_delete(&ctx->call_timers, call);
+		heap_delete(&ctx->calls->timers, call);
 }
 
 void call_timer_update(struct acd_ctx *ctx, struct acd_call *call)
 {
-	struct acd_call_heap *h = &ctx->call_timers;
+	struct acd_call_heap *h = &ctx->calls->timers;
 	uint64_t due = call_due(call);
 
 	if (!due) {
@@ -134,12 +134,6 @@ void call_timer_update(struct acd_ctx *ctx, struct acd_call *call)
 	}
 	heap_up(h, call->heap_idx - 1);
 	heap_down(h, call->heap_idx - 1);
-}
-
-void acd_call_timers_free(struct acd_ctx *ctx)
-{
-	free(ctx->call_timers.v);
-	ctx->call_timers = (struct acd_call_heap){ 0 };
 }
 
 /* ---- the tick ------------------------------------------------------------ */
@@ -159,16 +153,16 @@ static void call_tick(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
 			break;
 		if (call->deadline_ns && call->deadline_ns <= now) {
 			call->deadline_ns = 0;
-			if (call->interp) {
+			if (call->exec.interp) {
 				call->end.stop = AC_STOP_TIMEOUT;
 				call_interrupt_exec(ctx, call, now);
 			} else {
 				acd_call_kill(ctx, call, AC_STOP_TIMEOUT);
 			}
 		}
-		if (call->kill_deadline_ns && call->kill_deadline_ns <= now) {
-			call->interrupted = false; /* it did not stop */
-			call->kill_deadline_ns = 0;
+		if (call->exec.kill_deadline_ns && call->exec.kill_deadline_ns <= now) {
+			call->exec.interrupted = false; /* it did not stop */
+			call->exec.kill_deadline_ns = 0;
 			acd_call_kill(ctx, call, call->end.stop);
 		}
 		if (call->next_cpu_check_ns && call->next_cpu_check_ns <= now)
@@ -203,7 +197,7 @@ static int ms_until(uint64_t now, uint64_t t)
 
 int acd_calls_tick(struct acd_ctx *ctx)
 {
-	struct acd_call_heap *h = &ctx->call_timers;
+	struct acd_call_heap *h = &ctx->calls->timers;
 	uint64_t now = ac_now_ns();
 
 	while (h->n && h->v[0]->heap_due <= now) {

@@ -35,7 +35,12 @@
 
 #include "agentcg/units.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include <stdlib.h>
+
+#include "call.h"
+#include "contain.h"
+#include "events.h"
+#include "pressure.h"
 
 #define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
 /* Contained calls hold their memory: when nothing changed for STALL_NS
@@ -46,6 +51,39 @@
  * instead of waiting for room that only it could make. */
 #define STALL_NS (1500ULL * 1000000)
 #define FREE_NS (3000ULL * 1000000)
+
+/* The ladder's state (ctx->contain). */
+struct acd_contain {
+	uint64_t next_ns;	  /* next ladder step; 0 none */
+	uint64_t last_release_ns;
+	uint64_t last_kill_ns;
+	uint64_t last_change_ns;  /* last step that changed a call's hold */
+	uint64_t change_usage;	  /* the root's usage then */
+	bool admit;		  /* look at waiting calls from the main loop */
+	int contained;		  /* calls throttled or frozen now */
+	uint64_t counts[3];	  /* throttles, freezes, kills so far */
+};
+
+int acd_contain_init(struct acd_ctx *ctx)
+{
+	ctx->contain = calloc(1, sizeof(*ctx->contain));
+	return ctx->contain ? 0 : -ENOMEM;
+}
+
+void acd_contain_free(struct acd_ctx *ctx)
+{
+	free(ctx->contain);
+	ctx->contain = NULL;
+}
+
+json_t *acd_contain_info(struct acd_ctx *ctx)
+{
+	const struct acd_contain *k = ctx->contain;
+
+	return json_pack("{s:i, s:{s:I, s:I, s:I}}", "contained", k->contained, "steps",
+			 "throttled", (json_int_t)k->counts[0], "frozen", (json_int_t)k->counts[1],
+			 "killed", (json_int_t)k->counts[2]);
+}
 
 static bool containable(const struct acd_call *call)
 {
@@ -58,7 +96,7 @@ static bool containable(const struct acd_call *call)
 static const struct acd_domain *call_domain(struct acd_ctx *ctx, const struct acd_call *call,
 					    bool release)
 {
-	const struct acd_domain *t = call->session->tenant->dom, *r = &ctx->root_dom;
+	const struct acd_domain *t = call->session->tenant->dom, *r = &ctx->pressure->root;
 
 	if (!t)
 		return r;
@@ -97,15 +135,15 @@ static bool kill_due(const struct acd_ctx *ctx, const struct acd_domain *d)
 
 static void changed(struct acd_ctx *ctx, uint64_t now)
 {
-	ctx->contain_last_change_ns = now;
-	ctx->contain_change_usage = ctx->root_dom.usage;
+	ctx->contain->last_change_ns = now;
+	ctx->contain->change_usage = ctx->pressure->root.usage;
 }
 
 static bool stalled(const struct acd_ctx *ctx, uint64_t now)
 {
-	return ctx->contained && now >= ctx->contain_last_change_ns + STALL_NS &&
-	       now >= ctx->contain_last_release_ns + STALL_NS &&
-	       ctx->root_dom.usage < ctx->contain_change_usage + ctx->root_dom.budget / 100;
+	return ctx->contain->contained && now >= ctx->contain->last_change_ns + STALL_NS &&
+	       now >= ctx->contain->last_release_ns + STALL_NS &&
+	       ctx->pressure->root.usage < ctx->contain->change_usage + ctx->pressure->root.budget / 100;
 }
 
 static void add_time(struct acd_call *call, uint64_t now)
@@ -193,16 +231,16 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 		return;
 	}
 	if (from == CONTAIN_NONE)
-		ctx->contained++;
+		ctx->contain->contained++;
 	if (to == CONTAIN_NONE)
-		ctx->contained--;
+		ctx->contain->contained--;
 	if (to == CONTAIN_THROTTLED && from == CONTAIN_NONE) {
 		call->end.contain.throttled++;
-		ctx->contain_counts[0]++;
+		ctx->contain->counts[0]++;
 	}
 	if (to == CONTAIN_FROZEN) {
 		call->end.contain.frozen++;
-		ctx->contain_counts[1]++;
+		ctx->contain->counts[1]++;
 	}
 	call->contain.level = to;
 	changed(ctx, now);
@@ -260,15 +298,15 @@ static void kill_call(struct acd_ctx *ctx, struct acd_call *victim, struct acd_d
 {
 	add_time(victim, now);
 	note_domain(victim, vdom);
-	ctx->contain_counts[2]++;
+	ctx->contain->counts[2]++;
 	acd_event(ctx, "contain", victim->path,
 		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
-			    victim->interp ? "interrupted" : "killed", "priority",
+			    victim->exec.interp ? "interrupted" : "killed", "priority",
 			    ac_priority_name(victim->intent.priority), "domain",
 			    vdom->host ? "host" : vdom->path, "memory", (json_int_t)vmem, "usage",
 			    (json_int_t)vdom->usage, "budget", (json_int_t)vdom->budget));
 	ac_info("containment: %s %s-priority %s (%" PRIu64 " bytes) with %s at %" PRIu64
-		" of %" PRIu64, victim->interp ? "interrupting" : "killing",
+		" of %" PRIu64, victim->exec.interp ? "interrupting" : "killing",
 		ac_priority_name(victim->intent.priority), victim->path, vmem, vdom->path,
 		vdom->usage, vdom->budget);
 	acd_call_pressure_stop(ctx, victim);
@@ -285,7 +323,7 @@ static void kill_step(struct acd_ctx *ctx, uint64_t now)
 	if (!v)
 		return;
 	kill_call(ctx, v, d, mem, now);
-	ctx->contain_last_kill_ns = now;
+	ctx->contain->last_kill_ns = now;
 	changed(ctx, now);
 }
 
@@ -321,12 +359,12 @@ static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 	} else {
 		set_level(ctx, best, best->contain.level - 1, bdom, now);
 	}
-	ctx->contain_last_release_ns = now;
+	ctx->contain->last_release_ns = now;
 }
 
 static void limit_hits_seen(struct acd_ctx *ctx)
 {
-	ctx->root_dom.limit_hits_seen = ctx->root_dom.limit_hits;
+	ctx->pressure->root.limit_hits_seen = ctx->pressure->root.limit_hits;
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		if (t->dom)
 			t->dom->limit_hits_seen = t->dom->limit_hits;
@@ -334,7 +372,7 @@ static void limit_hits_seen(struct acd_ctx *ctx)
 
 static bool domain_kill_due(struct acd_ctx *ctx)
 {
-	if (kill_due(ctx, &ctx->root_dom))
+	if (kill_due(ctx, &ctx->pressure->root))
 		return true;
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		if (t->dom && kill_due(ctx, t->dom))
@@ -362,33 +400,33 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 			 call->contain.level)
 			any_release = true;
 	}
-	if (domain_kill_due(ctx) && now >= ctx->contain_last_kill_ns + every)
+	if (domain_kill_due(ctx) && now >= ctx->contain->last_kill_ns + every)
 		kill_step(ctx, now);
 	limit_hits_seen(ctx);
-	if (any_release && now >= ctx->contain_last_release_ns + every)
+	if (any_release && now >= ctx->contain->last_release_ns + every)
 		release_one(ctx, now, false);
 	else if (stalled(ctx, now))
 		release_one(ctx, now, true);
-	else if (ctx->root_dom.usage >= ctx->contain_change_usage + ctx->root_dom.budget / 100)
+	else if (ctx->pressure->root.usage >= ctx->contain->change_usage + ctx->pressure->root.budget / 100)
 		changed(ctx, now); /* still moving: not stuck */
 	acd_pressure_rearm(ctx);
 	/* calls held back by the bands may fit now: looked at from the main
 	 * loop (a step can run inside a call's bookkeeping, via a BPF record) */
-	if (ctx->waiting)
-		ctx->contain_admit = true;
+	if (ctx->calls->waiting)
+		ctx->contain->admit = true;
 	/* While anything is held or a domain is past the throttle mark, the
 	 * ladder keeps stepping; otherwise the kernel's events wake it. */
-	kill_band = ctx->root_dom.band >= BAND_THROTTLE;
+	kill_band = ctx->pressure->root.band >= BAND_THROTTLE;
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		if (t->dom && t->dom->band >= BAND_THROTTLE)
 			kill_band = true;
-	ctx->contain_next_ns = ctx->contained || kill_band ? now + every : 0;
+	ctx->contain->next_ns = ctx->contain->contained || kill_band ? now + every : 0;
 }
 
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
 						enum ac_priority prio)
 {
-	const struct acd_domain *r = &ctx->root_dom, *t = s->tenant->dom;
+	const struct acd_domain *r = &ctx->pressure->root, *t = s->tenant->dom;
 
 	if (!acd_contain_enabled(ctx))
 		return NULL;
@@ -413,19 +451,19 @@ int acd_contain_tick(struct acd_ctx *ctx)
 
 	if (!acd_contain_enabled(ctx))
 		return -1;
-	if (ctx->contain_admit) {
-		ctx->contain_admit = false;
+	if (ctx->contain->admit) {
+		ctx->contain->admit = false;
 		acd_calls_admit_waiting(ctx);
 	}
-	if (!ctx->contain_next_ns)
+	if (!ctx->contain->next_ns)
 		return -1;
 	now = ac_now_ns();
-	if (now >= ctx->contain_next_ns)
+	if (now >= ctx->contain->next_ns)
 		step(ctx, now);
-	if (!ctx->contain_next_ns)
+	if (!ctx->contain->next_ns)
 		return -1;
 	now = ac_now_ns();
-	return ctx->contain_next_ns > now ? ac_ns_to_ms_ceil(ctx->contain_next_ns - now) : 0;
+	return ctx->contain->next_ns > now ? ac_ns_to_ms_ceil(ctx->contain->next_ns - now) : 0;
 }
 
 void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
@@ -433,7 +471,7 @@ void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
 	if (call->contain.level == CONTAIN_NONE)
 		return;
 	add_time(call, ac_now_ns());
-	ctx->contained--;
+	ctx->contain->contained--;
 	changed(ctx, ac_now_ns());
 	call->contain.level = CONTAIN_NONE;
 	call->contain.throttle_written = false;

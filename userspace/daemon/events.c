@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "events.h"
+#include "rpc.h"
+#include "server.h"
 
 static bool covers(const struct ac_path *prefix, const char *path)
 {
@@ -48,20 +50,10 @@ void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *
 	json_decref(params);
 }
 
-void acd_method_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
-				 json_t *params)
+void acd_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, const struct ac_path *prefix)
 {
-	json_t *v = json_object_get(params, "path");
-	struct ac_path p = { .depth = 0 };
-
-	if (v && (!json_is_string(v) || ac_path_parse(json_string_value(v), &p) < 0)) {
-		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
-				json_pack("{s:s}", "path", "must be a path such as \"/tenant\""));
-		return;
-	}
 	if (!c->subscribed)
 		ctx->n_subscribed++;
 	c->subscribed = true;
-	c->sub_path = p;
-	acd_reply_result(ctx, c, id, json_pack("{s:b}", "subscribed", 1));
+	c->sub_path = *prefix;
 }

@@ -31,7 +31,13 @@
 #include <unistd.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "call.h"
+#include "events.h"
+#include "interp.h"
+#include "pool.h"
+#include "priority.h"
+#include "rpc.h"
+#include "server.h"
 
 #define FRAME_MAX (64u << 20)
 #define POOL_NODE AC_CG_INTERP_POOL
@@ -71,6 +77,16 @@ struct acd_interp {
 	struct acd_spare *parked;
 	struct acd_call *exec;
 	uint64_t execs;
+};
+
+/* The warm pool (ctx->interp_pool). */
+struct acd_interp_pool {
+	struct ac_cg_node node; /* <root>/.interpreters */
+	bool made;
+	struct acd_interp *list; /* warm interpreters, not yet given to a session */
+	uint64_t hits, misses;
+	unsigned fails;		 /* pool starts in a row that died unready */
+	uint64_t retry_ns;	 /* no pool start before this */
 };
 
 #define IN_OF(ptr, member) ((struct acd_interp *)((char *)(ptr) - offsetof(struct acd_interp, member)))
@@ -286,7 +302,7 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 
 static void pool_unlink(struct acd_ctx *ctx, struct acd_interp *in)
 {
-	for (struct acd_interp **pp = &ctx->interp_pool; *pp; pp = &(*pp)->next)
+	for (struct acd_interp **pp = &ctx->interp_pool->list; *pp; pp = &(*pp)->next)
 		if (*pp == in) {
 			*pp = in->next;
 			return;
@@ -318,11 +334,11 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		 * the next one, so a broken interpreter is not restarted in a
 		 * loop. */
 		if (!in->ready) {
-			uint64_t backoff = 100000000ULL << (ctx->interp_pool_fails < 8 ?
-							    ctx->interp_pool_fails : 8);
+			uint64_t backoff = 100000000ULL << (ctx->interp_pool->fails < 8 ?
+							    ctx->interp_pool->fails : 8);
 
-			ctx->interp_pool_fails++;
-			ctx->interp_pool_retry_ns = ac_now_ns() + backoff;
+			ctx->interp_pool->fails++;
+			ctx->interp_pool->retry_ns = ac_now_ns() + backoff;
 		}
 		pool_unlink(ctx, in);
 		free(in);
@@ -486,7 +502,7 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 			return;
 		in->ready = true;
 		if (!in->session)
-			ctx->interp_pool_fails = 0;
+			ctx->interp_pool->fails = 0;
 		ac_strlcpy(in->version,
 			   json_string_value(json_object_get(msg, "version")) ?
 				   json_string_value(json_object_get(msg, "version")) : "?",
@@ -717,14 +733,14 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 
 	*from_pool = false;
 	if (poolable)
-		for (struct acd_interp **pp = &ctx->interp_pool; *pp; pp = &(*pp)->next)
+		for (struct acd_interp **pp = &ctx->interp_pool->list; *pp; pp = &(*pp)->next)
 			if ((*pp)->lang == lang && (*pp)->ready && !(*pp)->dead) {
 				in = *pp;
 				*pp = in->next;
 				break;
 			}
 	if (in) {
-		ctx->interp_pool_hits++;
+		ctx->interp_pool->hits++;
 		*from_pool = true;
 		in->next = NULL;
 		in->session = s;
@@ -737,7 +753,7 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 		return 0;
 	}
 	if (poolable)
-		ctx->interp_pool_misses++;
+		ctx->interp_pool->misses++;
 	in = interp_new(lang, binary ? binary : default_binary(ctx, lang));
 	if (!in)
 		return -ENOMEM;
@@ -827,14 +843,14 @@ int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_cl
 
 void acd_interp_exec(struct acd_ctx *ctx, struct acd_call *call)
 {
-	struct acd_interp *in = call->interp;
+	struct acd_interp *in = call->exec.interp;
 	struct acd_iop *op;
 
 	if (in->dead) {
 		acd_call_exec_failed(ctx, call, RPC_INTERP_DEAD, in->why);
 		return;
 	}
-	op = iop_new("exec", NULL, NULL, json_pack("{s:O, s:b}", "code", call->exec_code,
+	op = iop_new("exec", NULL, NULL, json_pack("{s:O, s:b}", "code", call->exec.code,
 						   "persist", in->persist));
 	if (!op) {
 		acd_call_exec_failed(ctx, call, RPC_SYSTEM, "out of memory");
@@ -848,7 +864,7 @@ void acd_interp_exec(struct acd_ctx *ctx, struct acd_call *call)
 /* A queued exec whose call goes away before it starts. */
 void acd_interp_cancel(struct acd_ctx *ctx, struct acd_call *call)
 {
-	struct acd_interp *in = call->interp;
+	struct acd_interp *in = call->exec.interp;
 
 	for (struct acd_iop **pp = &in->ops; *pp; pp = &(*pp)->next)
 		if ((*pp)->call == call) {
@@ -870,7 +886,7 @@ bool acd_interp_interrupt(struct acd_ctx *ctx, struct acd_interp *in)
 	return true;
 }
 
-void acd_client_gone_interp(struct acd_ctx *ctx, struct acd_client *c)
+void acd_interp_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 {
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		for (struct acd_session *s = t->sessions; s; s = s->next) {
@@ -907,20 +923,23 @@ int acd_interp_init(struct acd_ctx *ctx)
 {
 	int r;
 
-	ac_cg_node_init(&ctx->interp_pool_node);
+	ctx->interp_pool = calloc(1, sizeof(*ctx->interp_pool));
+	if (!ctx->interp_pool)
+		return -ENOMEM;
+	ac_cg_node_init(&ctx->interp_pool->node);
 	if (ctx->cfg.interp.pool_python + ctx->cfg.interp.pool_bash == 0)
 		return 0;
-	r = ac_cg_mkdir(&ctx->cg, &ctx->cg.root, POOL_NODE, true, &ctx->interp_pool_node);
+	r = ac_cg_mkdir(&ctx->cg, &ctx->cg.root, POOL_NODE, true, &ctx->interp_pool->node);
 	if (r < 0)
 		return ac_log_errno(r, "cannot create the interpreter pool's cgroup");
-	ctx->interp_pool_made = true;
+	ctx->interp_pool->made = true;
 	ctx->idle_work = true;
 	return 0;
 }
 
 bool acd_interp_pool_step(struct acd_ctx *ctx)
 {
-	if (!ctx->interp_pool_made || ctx->stopping || ac_now_ns() < ctx->interp_pool_retry_ns)
+	if (!ctx->interp_pool->made || ctx->stopping || ac_now_ns() < ctx->interp_pool->retry_ns)
 		return false;
 	for (int l = ACD_LANG_PYTHON; l <= ACD_LANG_BASH; l++) {
 		int have = 0;
@@ -928,7 +947,7 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 		uid_t uid;
 		gid_t gid;
 
-		for (in = ctx->interp_pool; in; in = in->next)
+		for (in = ctx->interp_pool->list; in; in = in->next)
 			have += in->lang == (enum acd_lang)l;
 		if (have >= pool_target(ctx, l))
 			continue;
@@ -939,12 +958,12 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 			return false;
 		in->uid = uid;
 		in->gid = gid;
-		if (interp_spawn(ctx, in, &ctx->interp_pool_node) < 0) {
+		if (interp_spawn(ctx, in, &ctx->interp_pool->node) < 0) {
 			free(in);
 			return false; /* retried when the pool is used next */
 		}
-		in->next = ctx->interp_pool;
-		ctx->interp_pool = in;
+		in->next = ctx->interp_pool->list;
+		ctx->interp_pool->list = in;
 		return true;
 	}
 	return false;
@@ -952,16 +971,20 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 
 void acd_interp_shutdown(struct acd_ctx *ctx)
 {
-	while (ctx->interp_pool) {
-		struct acd_interp *in = ctx->interp_pool;
+	if (!ctx->interp_pool)
+		return;
+	while (ctx->interp_pool->list) {
+		struct acd_interp *in = ctx->interp_pool->list;
 
-		ctx->interp_pool = in->next;
+		ctx->interp_pool->list = in->next;
 		interp_free(ctx, in);
 	}
-	if (ctx->interp_pool_made) {
-		ac_cg_rmdir(&ctx->cg, &ctx->cg.root, POOL_NODE, &ctx->interp_pool_node);
-		ctx->interp_pool_made = false;
+	if (ctx->interp_pool->made) {
+		ac_cg_rmdir(&ctx->cg, &ctx->cg.root, POOL_NODE, &ctx->interp_pool->node);
+		ctx->interp_pool->made = false;
 	}
+	free(ctx->interp_pool);
+	ctx->interp_pool = NULL;
 }
 
 pid_t acd_interp_pid(const struct acd_interp *in)
@@ -978,12 +1001,12 @@ json_t *acd_interp_info(struct acd_ctx *ctx)
 {
 	int ready[2] = { 0, 0 }, starting[2] = { 0, 0 };
 
-	for (struct acd_interp *in = ctx->interp_pool; in; in = in->next)
+	for (struct acd_interp *in = ctx->interp_pool->list; in; in = in->next)
 		(in->ready ? ready : starting)[in->lang]++;
 	return json_pack("{s:s, s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I}", "user",
 			 ctx->cfg.interp.user, "pool_size", "python", ctx->cfg.interp.pool_python,
 			 "bash", ctx->cfg.interp.pool_bash, "ready", "python", ready[0], "bash",
 			 ready[1], "starting", "python", starting[0], "bash", starting[1],
-			 "pool_hits", (json_int_t)ctx->interp_pool_hits, "pool_misses",
-			 (json_int_t)ctx->interp_pool_misses);
+			 "pool_hits", (json_int_t)ctx->interp_pool->hits, "pool_misses",
+			 (json_int_t)ctx->interp_pool->misses);
 }

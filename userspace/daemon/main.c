@@ -15,7 +15,17 @@
 #include <unistd.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "adaptive.h"
+#include "bpf.h"
+#include "call.h"
+#include "contain.h"
+#include "interp.h"
+#include "methods.h"
+#include "pool.h"
+#include "pressure.h"
+#include "rpc.h"
+#include "server.h"
+#include "tree.h"
 
 #define STOP_GRACE_NS (5ULL * 1000000000)
 
@@ -79,13 +89,73 @@ static void raise_nofile(void)
 	}
 }
 
+/* ---- background work ------------------------------------------------- */
+
+/* Background work competes with running commands (a fork of the daemon,
+ * a memcg removal that drains per-cpu stocks on every CPU): while calls
+ * run, it goes at most one step per ACD_IDLE_GAP_NS, unless removals pile
+ * up. */
+#define ACD_IDLE_GAP_NS (2ULL * 1000000)
+#define ACD_REMOVAL_BACKLOG 32
+
+static int idle_delay_ms(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns(), due = ctx->last_idle_ns + ACD_IDLE_GAP_NS;
+
+	if (!ctx->idle_work || ctx->calls_running == 0 || ctx->calls->n_removing > ACD_REMOVAL_BACKLOG ||
+	    now >= due)
+		return ctx->idle_work ? 0 : -1;
+	return ac_ns_to_ms_ceil(due - now);
+}
+
+/* A daemon that always has an event ready (calls back to back on several
+ * connections) never sees an idle moment: past ACD_REMOVAL_BACKLOG finished
+ * calls, each still holding its cgroup's fds, removal steps run after every
+ * batch of events until the backlog is back at the bound. */
+static void removal_catch_up(struct acd_ctx *ctx)
+{
+	while (ctx->calls->n_removing > ACD_REMOVAL_BACKLOG && acd_calls_remove_step(ctx))
+		;
+}
+
+static bool idle_step(struct acd_ctx *ctx)
+{
+	if (!ctx->idle_work || idle_delay_ms(ctx) != 0)
+		return false;
+	ctx->last_idle_ns = ac_now_ns();
+	/* Refill first: a spare is on the next call's critical path, a
+	 * finished call's cgroup is not. */
+	if (acd_pool_step(ctx) || acd_interp_pool_step(ctx) || acd_calls_remove_step(ctx))
+		return true;
+	ctx->idle_work = false;
+	return false;
+}
+
+/* ---- upcalls ---------------------------------------------------------- */
+
+static void client_gone(struct acd_ctx *ctx, struct acd_client *c)
+{
+	acd_calls_client_gone(ctx, c);
+	acd_interp_client_gone(ctx, c);
+}
+
+static const struct acd_hooks hooks = {
+	.dispatch = acd_methods_dispatch,
+	.client_gone = client_gone,
+	.bpf_record = acd_call_bpf_record,
+	.pressure_kick = acd_contain_kick,
+	.session_removing = acd_interp_detach,
+};
+
+/* ---- the loop --------------------------------------------------------- */
+
 static int run_loop(struct acd_ctx *ctx)
 {
 	struct epoll_event evs[64];
 
 	for (;;) {
 		int timeout = acd_calls_tick(ctx);
-		int idle_ms = acd_idle_delay_ms(ctx);
+		int idle_ms = idle_delay_ms(ctx);
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
 		bool idle = idle_ms == 0;
@@ -113,7 +183,7 @@ static int run_loop(struct acd_ctx *ctx)
 			return ac_log_errno(-errno, "epoll_wait");
 		}
 		if (n == 0 && idle) {
-			acd_idle_step(ctx);
+			idle_step(ctx);
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
@@ -124,8 +194,9 @@ static int run_loop(struct acd_ctx *ctx)
 			if (w->fd >= 0)
 				w->fn(ctx, w, evs[i].events);
 		}
-		acd_removal_catch_up(ctx);
-		acd_free_dead(ctx);
+		removal_catch_up(ctx);
+		acd_calls_free_dead(ctx);
+		acd_clients_free_dead(ctx);
 	}
 }
 
@@ -156,6 +227,7 @@ int main(int argc, char **argv)
 
 	if (!ctx)
 		return 1;
+	ctx->hooks = hooks;
 	ac_log_set_prefix("agentcgd");
 	while ((opt = getopt_long(argc, argv, "c:r:s:b:vh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -200,7 +272,13 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	acd_bpf_open(ctx); /* optional: logs what it cannot do */
-	r = acd_pressure_init(ctx);
+	r = acd_calls_init(ctx);
+	if (r == 0)
+		r = acd_pool_init(ctx);
+	if (r == 0)
+		r = acd_contain_init(ctx);
+	if (r == 0)
+		r = acd_pressure_init(ctx);
 	if (r == 0)
 		r = acd_tree_init(ctx);
 	if (r == 0)
@@ -219,10 +297,14 @@ int main(int argc, char **argv)
 		acd_client_drop(ctx, ctx->clients, NULL);
 	while (acd_calls_remove_step(ctx))
 		; /* what is left of finished calls, before the tree goes */
-	acd_free_dead(ctx);
+	acd_calls_free_dead(ctx);
+	acd_clients_free_dead(ctx);
 	acd_pressure_shutdown(ctx);
 	acd_tree_destroy(ctx); /* kills the stubs and interpreters, removes the spares */
 	acd_interp_shutdown(ctx);
+	acd_pressure_free(ctx);
+	acd_contain_free(ctx);
+	acd_pool_free(ctx);
 	acd_bpf_close(ctx);
 	ac_cg_close(&ctx->cg);
 	close(ctx->epfd);
@@ -230,7 +312,7 @@ int main(int argc, char **argv)
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
 	acd_adaptive_free(ctx);
-	acd_call_timers_free(ctx);
+	acd_calls_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -11,7 +11,10 @@
 
 #include "agentcg/units.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "interp.h"
+#include "methods.h"
+#include "rpc.h"
+#include "server.h"
 
 #define DEFAULT_WAIT_NS (60ULL * 1000000000)
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -94,6 +97,16 @@ static int resolve_user(const json_t *user, struct acd_call *call, struct ac_err
 	return 0;
 }
 
+/* ac_intent_from_json starts its own list of errors: merged into errs. */
+static void intent_from_json_into(const json_t *obj, struct ac_intent *in, struct ac_errors *errs)
+{
+	struct ac_errors ierrs = { 0 };
+
+	if (ac_intent_from_json(obj, in, &ierrs) < 0)
+		for (int i = 0; i < ierrs.n; i++)
+			ac_errors_add(errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+}
+
 static const char *const run_params[] = { "path", "argv", "env", "cwd", "user", "stdio",
 					  "wait", "wait_timeout", "intent", NULL };
 
@@ -154,14 +167,7 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 		ac_errors_add(errs, "wait_timeout", "must be a duration such as \"30s\"");
 	if (req->wait_ns > ctx->cfg.admission_wait_max_ns)
 		req->wait_ns = ctx->cfg.admission_wait_max_ns;
-	{
-		/* ac_intent_from_json starts its own list: merge it into ours. */
-		struct ac_errors ierrs = { 0 };
-
-		if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
-			for (int i = 0; i < ierrs.n; i++)
-				ac_errors_add(errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
-	}
+	intent_from_json_into(json_object_get(params, "intent"), &call->intent, errs);
 
 	if (!errs->n && (!call->argv || !call->envp || !call->cwd)) {
 		*rpc_code = RPC_SYSTEM;
@@ -183,148 +189,125 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 	return errs->n ? -EINVAL : 0;
 }
 
-static struct acd_session *find_or_create_session(struct acd_ctx *ctx, struct acd_client *c,
-						  json_t *id, const struct ac_path *p,
-						  enum ac_priority prio)
+/* The session of a call.run: made on demand (with its tenant when the
+ * configuration says so). */
+static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_path *p,
+		       enum ac_priority prio, struct acd_session **out)
 {
 	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
 	struct acd_session *s;
-	char msg[200];
-	int r;
+	int err;
 
 	if (!t && ctx->cfg.tenants_on_demand) {
-		r = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
-		if (r < 0) {
-			acd_reply_errno(ctx, c, id, r, "cannot create tenant");
-			return NULL;
-		}
+		err = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
+		if (err < 0)
+			return acd_req_errno(r, err, "cannot create tenant");
 	}
-	if (!t) {
-		snprintf(msg, sizeof(msg), "no tenant '%s' (tenants come from the configuration "
-					   "or tenant.create)", p->comp[0]);
-		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, msg, json_pack("{s:s}", "path", p->comp[0]));
-		return NULL;
-	}
-	if (t->frozen) {
-		snprintf(msg, sizeof(msg), "tenant %s is frozen; thaw it first", t->path);
-		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", t->path));
-		return NULL;
-	}
+	if (!t)
+		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", p->comp[0]),
+				    "no tenant '%s' (tenants come from the configuration or "
+				    "tenant.create)", p->comp[0]);
+	if (t->frozen)
+		return acd_req_fail(r, RPC_FROZEN, json_pack("{s:s}", "path", t->path),
+				    "tenant %s is frozen; thaw it first", t->path);
 	s = acd_session_find(t, p->comp[1]);
 	if (!s) {
-		r = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
-		if (r < 0) {
-			acd_reply_errno(ctx, c, id, r, "cannot create session");
-			return NULL;
-		}
+		err = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
+		if (err < 0)
+			return acd_req_errno(r, err, "cannot create session");
 	}
-	if (s->closing) {
-		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, "session is closing",
-				json_pack("{s:s}", "path", s->path));
-		return NULL;
-	}
-	if (s->frozen) {
-		snprintf(msg, sizeof(msg), "session %s is frozen; thaw it first", s->path);
-		acd_reply_error(ctx, c, id, RPC_FROZEN, msg, json_pack("{s:s}", "path", s->path));
-		return NULL;
-	}
-	return s;
+	if (s->closing)
+		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", s->path),
+				    "session is closing");
+	if (s->frozen)
+		return acd_req_fail(r, RPC_FROZEN, json_pack("{s:s}", "path", s->path),
+				    "session %s is frozen; thaw it first", s->path);
+	*out = s;
+	return 0;
 }
 
-static const char *const exec_params[] = { "path", "code", "intent", NULL };
-
-void acd_method_session_exec(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+/* A cell: the dispatcher checked the params' names, resolved the session
+ * and its owner. */
+int acd_m_session_exec(struct acd_ctx *ctx, struct acd_req *r)
 {
-	struct acd_call *call = acd_call_new();
-	struct ac_errors errs = { 0 }, ierrs = { 0 };
-	struct acd_tenant *t;
-	struct acd_session *s;
-	struct acd_call *dummy;
-	struct ac_path p;
-	const json_t *v = json_object_get(params, "path"), *code = json_object_get(params, "code");
+	struct acd_call *call;
+	struct ac_errors errs = { 0 };
+	struct acd_session *s = r->s;
+	const json_t *code = json_object_get(r->params, "code");
+	int err;
 
-	if (!call) {
-		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
-		return;
-	}
-	acd_params_unknown(params, exec_params, &errs);
-	if (!json_is_string(v) || ac_path_parse(json_string_value(v), &p) < 0 ||
-	    p.depth != AC_LEVEL_SESSION)
-		ac_errors_add(&errs, "path", "must be a session path \"/tenant/session\"");
 	if (!json_is_string(code) || strlen(json_string_value(code)) != json_string_length(code))
 		ac_errors_add(&errs, "code", "is required: a string without NUL bytes");
 	else if (json_string_length(code) > ctx->cfg.max_request)
 		ac_errors_add(&errs, "code", "is longer than max_request");
-	if (ac_intent_from_json(json_object_get(params, "intent"), &call->intent, &ierrs) < 0)
-		for (int i = 0; i < ierrs.n; i++)
-			ac_errors_add(&errs, ierrs.e[i].field, "%s", ierrs.e[i].msg);
+	call = acd_call_new();
+	if (!call)
+		return acd_req_errno(r, -ENOMEM, "session.exec");
+	intent_from_json_into(json_object_get(r->params, "intent"), &call->intent, &errs);
 	if (errs.n) {
-		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
-				ac_errors_to_json(&errs));
+		err = acd_req_fail(r, RPC_INVALID_PARAMS, ac_errors_to_json(&errs), "invalid params");
 		goto free_call;
 	}
-	if (acd_resolve(ctx, c, id, &p, &t, &s, &dummy) < 0)
+	if ((err = acd_req_interp(r, true)) < 0)
 		goto free_call;
-	if (acd_session_interp_check(ctx, c, id, s, true) < 0)
-		goto free_call;
-	if (s->frozen || t->frozen) {
-		acd_reply_error(ctx, c, id, RPC_FROZEN, "the session is frozen; thaw it first",
-				json_pack("{s:s}", "path", s->path));
+	if (s->frozen || r->t->frozen) {
+		err = acd_req_fail(r, RPC_FROZEN, json_pack("{s:s}", "path", s->path),
+				   "the session is frozen; thaw it first");
 		goto free_call;
 	}
-	call->interp = s->interp;
-	call->interp_lang = acd_interp_lang(s->interp);
-	call->exec_code = json_incref((json_t *)code);
+	call->exec.interp = s->interp;
+	call->exec.lang = acd_interp_lang(s->interp);
+	call->exec.code = json_incref((json_t *)code);
 	call->argv = calloc(2, sizeof(char *));
-	if (!call->argv || !(call->argv[0] = strdup(acd_lang_name(call->interp_lang)))) {
-		acd_reply_errno(ctx, c, id, -ENOMEM, "session.exec");
+	if (!call->argv || !(call->argv[0] = strdup(acd_lang_name(call->exec.lang)))) {
+		err = acd_req_errno(r, -ENOMEM, "session.exec");
 		goto free_call;
 	}
 	call->capture = true;
 	call->session = s;
-	acd_call_enlist(ctx, c, id, call);
+	acd_call_enlist(ctx, r->c, r->id, call);
 	acd_call_admit_exec(ctx, call);
-	return;
+	return 0;
 free_call:
 	acd_call_discard(ctx, call);
+	return err;
 }
 
-void acd_method_call_run(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json_t *params)
+/* A command. call.run checks its own params (its row lists none): its
+ * path may name a session still to be made, and every bad field is named
+ * in one error. */
+int acd_m_call_run(struct acd_ctx *ctx, struct acd_req *r)
 {
 	struct acd_call *call = acd_call_new();
 	struct ac_errors errs = { 0 };
 	struct run_req req = { 0 };
-	int rpc_code;
+	int rpc_code, err;
 
-	if (!call) {
-		acd_reply_errno(ctx, c, id, -ENOMEM, "call.run");
-		return;
-	}
-	if (parse_run(ctx, c, params, call, &req, &errs, &rpc_code) < 0) {
-		acd_reply_error(ctx, c, id, rpc_code,
-				rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params",
-				ac_errors_to_json(&errs));
+	if (!call)
+		return acd_req_errno(r, -ENOMEM, "call.run");
+	if (parse_run(ctx, r->c, r->params, call, &req, &errs, &rpc_code) < 0) {
+		err = acd_req_fail(r, rpc_code, ac_errors_to_json(&errs), "%s",
+				   rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params");
 		goto free_call;
 	}
-	if (req.fds && acd_client_take_fds(c, call->stdio, 3) < 0) {
-		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, "invalid params",
-				json_pack("{s:s}", "stdio",
-					  "\"fds\" needs 3 fds (stdin, stdout, stderr) passed with "
-					  "SCM_RIGHTS together with the request"));
+	if (req.fds && acd_client_take_fds(r->c, call->stdio, 3) < 0) {
+		err = acd_req_invalid(r, "stdio", "\"fds\" needs 3 fds (stdin, stdout, stderr) passed "
+				      "with SCM_RIGHTS together with the request");
 		goto free_call;
 	}
-	call->session = find_or_create_session(ctx, c, id, &req.path, call->intent.priority);
-	if (!call->session)
+	if ((err = session_for(ctx, r, &req.path, call->intent.priority, &call->session)) < 0)
 		goto free_call;
 	if (call->session->interpreter) {
-		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS,
-				"the session runs an interpreter: use session.exec, or another session "
-				"for commands", json_pack("{s:s}", "path", call->session->path));
+		err = acd_req_fail(r, RPC_INVALID_PARAMS,
+				   json_pack("{s:s}", "path", call->session->path),
+				   "the session runs an interpreter: use session.exec, or another "
+				   "session for commands");
 		goto free_call;
 	}
-	acd_call_enlist(ctx, c, id, call);
+	acd_call_enlist(ctx, r->c, r->id, call);
 	acd_call_admit(ctx, call, req.wait, req.wait_ns);
-	return;
+	return 0;
 free_call:
 	acd_call_discard(ctx, call);
+	return err;
 }

@@ -11,7 +11,13 @@
 #include <string.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "pool.h"
+#include "priority.h"
+
+/* The pool's counters (ctx->pool). */
+struct acd_pool {
+	uint64_t hits, misses; /* calls that found a ready spare, or not */
+};
 
 static void spare_free(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
 {
@@ -121,9 +127,9 @@ int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_li
 	int r;
 
 	if (sp && spare_ready(s, sp))
-		ctx->pool_hits++;
+		ctx->pool->hits++;
 	else
-		ctx->pool_misses++;
+		ctx->pool->misses++;
 	if (!sp) {
 		sp = spare_new(s);
 		if (!sp)
@@ -156,7 +162,7 @@ void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s)
 }
 
 /* A session that wants another spare, and the spare to work on. */
-static bool pool_step(struct acd_ctx *ctx)
+bool acd_pool_step(struct acd_ctx *ctx)
 {
 	if (ctx->cfg.call_pool <= 0 || ctx->stopping)
 		return false;
@@ -194,42 +200,20 @@ static bool pool_step(struct acd_ctx *ctx)
 	return false;
 }
 
-/* Background work competes with running commands (a fork of the daemon,
- * a memcg removal that drains per-cpu stocks on every CPU): while calls
- * run, it goes at most one step per ACD_IDLE_GAP_NS, unless removals pile
- * up. */
-#define ACD_IDLE_GAP_NS (2ULL * 1000000)
-#define ACD_REMOVAL_BACKLOG 32
-
-int acd_idle_delay_ms(struct acd_ctx *ctx)
+int acd_pool_init(struct acd_ctx *ctx)
 {
-	uint64_t now = ac_now_ns(), due = ctx->last_idle_ns + ACD_IDLE_GAP_NS;
-
-	if (!ctx->idle_work || ctx->calls_running == 0 || ctx->n_removing > ACD_REMOVAL_BACKLOG ||
-	    now >= due)
-		return ctx->idle_work ? 0 : -1;
-	return ac_ns_to_ms_ceil(due - now);
+	ctx->pool = calloc(1, sizeof(*ctx->pool));
+	return ctx->pool ? 0 : -ENOMEM;
 }
 
-/* A daemon that always has an event ready (calls back to back on several
- * connections) never sees an idle moment: past ACD_REMOVAL_BACKLOG finished
- * calls, each still holding its cgroup's fds, removal steps run after every
- * batch of events until the backlog is back at the bound. */
-void acd_removal_catch_up(struct acd_ctx *ctx)
+void acd_pool_free(struct acd_ctx *ctx)
 {
-	while (ctx->n_removing > ACD_REMOVAL_BACKLOG && acd_calls_remove_step(ctx))
-		;
+	free(ctx->pool);
+	ctx->pool = NULL;
 }
 
-bool acd_idle_step(struct acd_ctx *ctx)
+json_t *acd_pool_info(struct acd_ctx *ctx)
 {
-	if (!ctx->idle_work || acd_idle_delay_ms(ctx) != 0)
-		return false;
-	ctx->last_idle_ns = ac_now_ns();
-	/* Refill first: a spare is on the next call's critical path, a
-	 * finished call's cgroup is not. */
-	if (pool_step(ctx) || acd_interp_pool_step(ctx) || acd_calls_remove_step(ctx))
-		return true;
-	ctx->idle_work = false;
-	return false;
+	return json_pack("{s:i, s:I, s:I}", "size", ctx->cfg.call_pool, "hits",
+			 (json_int_t)ctx->pool->hits, "misses", (json_int_t)ctx->pool->misses);
 }

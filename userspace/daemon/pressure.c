@@ -2,7 +2,8 @@
 /* Memory pressure, detected by the kernel: every source is an fd in the
  * epoll set or a BPF record, none is a fixed-interval poll.
  *
- * A domain is a memory budget the ladder (contain.c) defends: the root
+ * A domain is a memory budget the ladder (contain.c, layers above,
+ * stepped through ctx->hooks.pressure_kick) defends: the root
  * (memory_budget, written as its memory.max / v1 memory.limit_in_bytes;
  * without one, the host's memory) and every tenant with a memory_max.
  * Its usage, as a fraction of the budget, puts it in a band (calm, hold,
@@ -34,7 +35,10 @@
 
 #include "agentcg/units.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "bpf.h"
+#include "events.h"
+#include "pressure.h"
+#include "server.h"
 
 #define PSI_STALL_US 100000ULL	     /* 100 ms of stall ... */
 #define PSI_WINDOW_US 2000000ULL     /* ... in 2 s */
@@ -111,19 +115,18 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 
 void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now)
 {
-	sample_domain(ctx, &ctx->root_dom, now);
-	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
-		if (t->dom)
-			sample_domain(ctx, t->dom, now);
+	sample_domain(ctx, &ctx->pressure->root, now);
+	for (struct acd_domain *d = ctx->pressure->tenants; d; d = d->next)
+		sample_domain(ctx, d, now);
 }
 
 void acd_pressure_rearm(struct acd_ctx *ctx)
 {
 	const struct ac_containment *k = &ctx->cfg.contain;
-	const struct acd_domain *d = &ctx->root_dom;
+	const struct acd_domain *d = &ctx->pressure->root;
 	double next = 0;
 
-	if (!ctx->bpf_pressure)
+	if (!ctx->pressure->bpf_mark)
 		return;
 	switch (d->band) {
 	case BAND_CALM:
@@ -140,7 +143,7 @@ void acd_pressure_rearm(struct acd_ctx *ctx)
 void acd_pressure_kernel_event(struct acd_ctx *ctx, uint64_t bytes)
 {
 	ac_debug("pressure: the root's charge reached %" PRIu64 " bytes (BPF)", bytes);
-	acd_contain_kick(ctx, "bpf");
+	ctx->hooks.pressure_kick(ctx, "bpf");
 }
 
 /* ---- watchers -------------------------------------------------------- */
@@ -157,7 +160,7 @@ static void on_psi(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	acd_event(ctx, "pressure.psi", d->path,
 		  json_pack("{s:I, s:I}", "stall_us", (json_int_t)PSI_STALL_US, "window_us",
 			    (json_int_t)PSI_WINDOW_US));
-	acd_contain_kick(ctx, "psi");
+	ctx->hooks.pressure_kick(ctx, "psi");
 }
 
 static void on_thresholds(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -166,7 +169,7 @@ static void on_thresholds(struct acd_ctx *ctx, struct acd_watch *w, uint32_t eve
 
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		acd_watch_close(ctx, w);
-	acd_contain_kick(ctx, "threshold");
+	ctx->hooks.pressure_kick(ctx, "threshold");
 }
 
 /* memory.events: low, high, max, oom_kill; an event names what moved. */
@@ -208,7 +211,7 @@ static void memevents_fire(struct acd_ctx *ctx, const char *path, int fd, uint64
 	if (!memevents_changed(ctx, fd, last, &delta))
 		return;
 	acd_event(ctx, "pressure.memory_events", path, delta);
-	acd_contain_kick(ctx, "memory.events");
+	ctx->hooks.pressure_kick(ctx, "memory.events");
 }
 
 static void on_dom_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -218,12 +221,11 @@ static void on_dom_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t 
 	memevents_fire(ctx, d->path, w->fd, d->last_events);
 }
 
-static void on_session_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
+static void on_node_memevents(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
-	struct acd_session *s = (struct acd_session *)((char *)w -
-						       offsetof(struct acd_session, memevents));
+	struct acd_mem_watch *mw = (struct acd_mem_watch *)w;
 
-	memevents_fire(ctx, s->path, w->fd, s->last_events);
+	memevents_fire(ctx, mw->path, w->fd, mw->last);
 }
 
 /* memory.events of a node, watched for changes (v2). */
@@ -340,9 +342,14 @@ static void domain_unwatch(struct acd_ctx *ctx, struct acd_domain *d)
 
 int acd_pressure_init(struct acd_ctx *ctx)
 {
-	struct acd_domain *d = &ctx->root_dom;
+	struct acd_domain *d;
 	uint64_t total = 0, avail = 0;
 	int r;
+
+	ctx->pressure = calloc(1, sizeof(*ctx->pressure));
+	if (!ctx->pressure)
+		return -ENOMEM;
+	d = &ctx->pressure->root;
 
 	d->psi.fd = d->memevents.fd = d->thresholds.fd = -1;
 	ac_strlcpy(d->path, "/", sizeof(d->path));
@@ -365,7 +372,7 @@ int acd_pressure_init(struct acd_ctx *ctx)
 		return 0;
 	domain_watch(ctx, d);
 	/* The kernel-side mark compares the root's own charge: with a budget. */
-	ctx->bpf_pressure = !d->host && acd_bpf_pressure_arm(ctx, 0);
+	ctx->pressure->bpf_mark = !d->host && acd_bpf_pressure_arm(ctx, 0);
 	acd_pressure_sample(ctx, ac_now_ns());
 	acd_pressure_rearm(ctx);
 	return 0;
@@ -373,57 +380,76 @@ int acd_pressure_init(struct acd_ctx *ctx)
 
 void acd_pressure_shutdown(struct acd_ctx *ctx)
 {
-	if (ctx->bpf_pressure)
+	if (!ctx->pressure)
+		return;
+	if (ctx->pressure->bpf_mark)
 		acd_bpf_pressure_arm(ctx, 0);
-	domain_unwatch(ctx, &ctx->root_dom);
-	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
-		acd_pressure_tenant_remove(ctx, t);
+	domain_unwatch(ctx, &ctx->pressure->root);
+	for (struct acd_domain *d = ctx->pressure->tenants; d; d = d->next)
+		domain_unwatch(ctx, d); /* the tree frees them with its tenants */
 }
 
-int acd_pressure_tenant_add(struct acd_ctx *ctx, struct acd_tenant *t)
+void acd_pressure_free(struct acd_ctx *ctx)
+{
+	free(ctx->pressure);
+	ctx->pressure = NULL;
+}
+
+int acd_pressure_domain_add(struct acd_ctx *ctx, const char *path, const struct ac_cg_node *node,
+			    uint64_t budget, struct acd_domain **out)
 {
 	struct acd_domain *d;
 
-	if (!acd_contain_enabled(ctx) || t->budget.memory_max == AC_UNLIMITED || t->dom)
+	if (!acd_contain_enabled(ctx) || budget == AC_UNLIMITED || *out)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	ac_strlcpy(d->path, t->path, sizeof(d->path));
-	d->node = &t->node;
-	d->tenant = t;
-	d->budget = t->budget.memory_max;
+	ac_strlcpy(d->path, path, sizeof(d->path));
+	d->node = node;
+	d->budget = budget;
 	domain_watch(ctx, d);
-	t->dom = d;
+	d->next = ctx->pressure->tenants;
+	ctx->pressure->tenants = d;
+	*out = d;
 	return 0;
 }
 
-void acd_pressure_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
+void acd_pressure_domain_remove(struct acd_ctx *ctx, struct acd_domain **dp)
 {
-	if (!t->dom)
+	struct acd_domain *d = *dp;
+
+	if (!d)
 		return;
-	domain_unwatch(ctx, t->dom);
-	free(t->dom);
-	t->dom = NULL;
+	for (struct acd_domain **pp = &ctx->pressure->tenants; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	domain_unwatch(ctx, d);
+	free(d);
+	*dp = NULL;
 }
 
-void acd_pressure_session_add(struct acd_ctx *ctx, struct acd_session *s)
+void acd_pressure_watch_node(struct acd_ctx *ctx, struct acd_mem_watch *mw,
+			     const struct ac_cg_node *node, const char *path)
 {
 	int r;
 
-	s->memevents.fd = -1;
+	mw->w.fd = -1;
+	mw->path = path;
 	if (!acd_contain_enabled(ctx))
 		return;
-	r = watch_memevents(ctx, &s->node, &s->memevents, s->last_events, on_session_memevents);
+	r = watch_memevents(ctx, node, &mw->w, mw->last, on_node_memevents);
 	if (r < 0) {
-		ac_log_errno(r, "pressure: cannot watch memory.events of %s", s->path);
-		acd_watch_close(ctx, &s->memevents); /* opened, not watched */
+		ac_log_errno(r, "pressure: cannot watch memory.events of %s", path);
+		acd_watch_close(ctx, &mw->w); /* opened, not watched */
 	}
 }
 
-void acd_pressure_session_remove(struct acd_ctx *ctx, struct acd_session *s)
+void acd_pressure_unwatch_node(struct acd_ctx *ctx, struct acd_mem_watch *mw)
 {
-	acd_watch_close(ctx, &s->memevents);
+	acd_watch_close(ctx, &mw->w);
 }
 
 static const char *band_name(enum acd_band b)
@@ -449,13 +475,9 @@ json_t *acd_pressure_info(struct acd_ctx *ctx)
 	if (!acd_contain_enabled(ctx))
 		return json_pack("{s:b}", "enabled", 0);
 	acd_pressure_sample(ctx, ac_now_ns());
-	json_array_append_new(doms, domain_json(&ctx->root_dom));
-	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
-		if (t->dom)
-			json_array_append_new(doms, domain_json(t->dom));
-	return json_pack("{s:b, s:b, s:o, s:i, s:{s:I, s:I, s:I}}", "enabled", 1, "bpf_mark",
-			 ctx->bpf_pressure, "domains", doms, "contained", ctx->contained,
-			 "steps", "throttled", (json_int_t)ctx->contain_counts[0], "frozen",
-			 (json_int_t)ctx->contain_counts[1], "killed",
-			 (json_int_t)ctx->contain_counts[2]);
+	json_array_append_new(doms, domain_json(&ctx->pressure->root));
+	for (const struct acd_domain *d = ctx->pressure->tenants; d; d = d->next)
+		json_array_append_new(doms, domain_json(d));
+	return json_pack("{s:b, s:b, s:o}", "enabled", 1, "bpf_mark", ctx->pressure->bpf_mark,
+			 "domains", doms);
 }

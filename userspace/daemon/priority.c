@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "priority.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -118,16 +118,6 @@ int acd_prio_oom_adj(pid_t pid, int adj)
 		r = -errno;
 	close(fd);
 	return r;
-}
-
-void acd_prio_call_resolve(struct acd_ctx *ctx, struct acd_call *call)
-{
-	/* A call that names no priority has its session's. */
-	if (call->intent.defaulted & AC_F_PRIORITY || !(call->intent.set & AC_F_PRIORITY)) {
-		call->intent.priority = call->session->priority;
-		call->intent.set |= AC_F_PRIORITY;
-		call->intent.defaulted |= AC_F_PRIORITY;
-	}
 }
 
 void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid)

@@ -9,7 +9,7 @@
 
 #include "agentcg/bpf_abi.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "procs.h"
 
 static struct acd_proc *find(struct acd_procs *p, int pid)
 {

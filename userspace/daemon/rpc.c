@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "rpc.h"
+#include "server.h"
 
 static void send_msg(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
 {
@@ -88,8 +89,8 @@ void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *
 	json_error_t jerr;
 	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	json_t *id, *method, *params, *version;
-	acd_method_fn fn;
 	char msg[300];
+	int r;
 
 	if (!req) {
 		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", jerr.text, jerr.position);
@@ -125,21 +126,16 @@ void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *
 				"invalid params: \"params\" must be an object", NULL);
 		goto out;
 	}
-	fn = acd_method_lookup(json_string_value(method));
-	if (!fn) {
-		snprintf(msg, sizeof(msg), "unknown method '%.200s'", json_string_value(method));
-		acd_reply_error(ctx, c, id, RPC_METHOD_NOT_FOUND, msg, NULL);
-		goto out;
-	}
-	if (ctx->stopping) {
-		acd_reply_error(ctx, c, id, RPC_SHUTTING_DOWN, "daemon is shutting down", NULL);
-		goto out;
-	}
 	{
 		json_t *empty = params ? NULL : json_object();
 
-		fn(ctx, c, id, params ? params : empty);
+		r = ctx->hooks.dispatch(ctx, c, id, json_string_value(method),
+					params ? params : empty);
 		json_decref(empty);
+	}
+	if (r == -ENOENT) {
+		snprintf(msg, sizeof(msg), "unknown method '%.200s'", json_string_value(method));
+		acd_reply_error(ctx, c, id, RPC_METHOD_NOT_FOUND, msg, NULL);
 	}
 out:
 	json_decref(req);

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "rpc.h"
+#include "server.h"
 
 #define READ_CHUNK 65536
 
@@ -55,8 +56,7 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 {
 	if (why)
 		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
-	acd_calls_client_gone(ctx, c);
-	acd_client_gone_interp(ctx, c);
+	ctx->hooks.client_gone(ctx, c);
 	acd_watch_close(ctx, &c->w);
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
@@ -349,5 +349,15 @@ void acd_server_close(struct acd_ctx *ctx)
 	if (ctx->listen_w.fd >= 0) {
 		acd_watch_close(ctx, &ctx->listen_w);
 		unlink(ctx->socket_path);
+	}
+}
+
+void acd_clients_free_dead(struct acd_ctx *ctx)
+{
+	while (ctx->dead_clients) {
+		struct acd_client *c = ctx->dead_clients;
+
+		ctx->dead_clients = c->next;
+		free(c);
 	}
 }

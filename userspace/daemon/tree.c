@@ -8,7 +8,11 @@
 
 #include "agentcg/units.h"
 #include "agentcg/util.h"
-#include "daemon.h"
+#include "events.h"
+#include "pool.h"
+#include "pressure.h"
+#include "priority.h"
+#include "tree.h"
 
 struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name)
 {
@@ -144,7 +148,7 @@ int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_bud
 	}
 	t->next = ctx->tenants;
 	ctx->tenants = t;
-	r = acd_pressure_tenant_add(ctx, t);
+	r = acd_pressure_domain_add(ctx, t->path, &t->node, t->budget.memory_max, &t->dom);
 	if (r < 0)
 		ac_log_errno(r, "pressure: tenant %s is not a domain", t->path);
 	if (out)
@@ -159,10 +163,10 @@ int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
 
 	if (t->sessions)
 		return -EBUSY;
-	acd_pressure_tenant_remove(ctx, t);
+	acd_pressure_domain_remove(ctx, &t->dom);
 	r = ac_cg_rmdir(&ctx->cg, &ctx->cg.root, t->name, &t->node);
 	if (r < 0) {
-		acd_pressure_tenant_add(ctx, t);
+		acd_pressure_domain_add(ctx, t->path, &t->node, t->budget.memory_max, &t->dom);
 		return r;
 	}
 	for (struct acd_tenant **pp = &ctx->tenants; *pp; pp = &(*pp)->next)
@@ -209,7 +213,7 @@ int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *na
 	s->next = t->sessions;
 	t->sessions = s;
 	acd_prio_session_apply(ctx, s);
-	acd_pressure_session_add(ctx, s);
+	acd_pressure_watch_node(ctx, &s->memevents, &s->node, s->path);
 	if (out)
 		*out = s;
 	acd_event(ctx, "session.create", s->path,
@@ -225,12 +229,12 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 
 	if (s->calls)
 		return -EBUSY;
-	acd_interp_detach(ctx, s); /* its spare goes back to the pool */
+	ctx->hooks.session_removing(ctx, s); /* its spare goes back to the pool */
 	acd_pool_drain(ctx, s);
-	acd_pressure_session_remove(ctx, s);
+	acd_pressure_unwatch_node(ctx, &s->memevents);
 	r = ac_cg_rmdir(&ctx->cg, &t->node, s->name, &s->node);
 	if (r < 0) {
-		acd_pressure_session_add(ctx, s);
+		acd_pressure_watch_node(ctx, &s->memevents, &s->node, s->path);
 		return r;
 	}
 	for (struct acd_session **pp = &t->sessions; *pp; pp = &(*pp)->next)
@@ -267,15 +271,15 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 			struct acd_session *s = t->sessions;
 
 			t->sessions = s->next;
-			acd_pressure_session_remove(ctx, s);
-			acd_interp_detach(ctx, s);
+			acd_pressure_unwatch_node(ctx, &s->memevents);
+			ctx->hooks.session_removing(ctx, s);
 			acd_pool_drain(ctx, s);
 			ac_cg_node_close(&s->node);
 			json_decref(s->close_id);
 			free(s);
 		}
 		ctx->tenants = t->next;
-		acd_pressure_tenant_remove(ctx, t);
+		acd_pressure_domain_remove(ctx, &t->dom);
 		ac_cg_node_close(&t->node);
 		free(t);
 	}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* contain.c (layer 5): the containment ladder, throttle -> freeze ->
+ * kill, by priority, stepped by the pressure sources (pressure.c) and its
+ * own timer. */
+#ifndef AGENTCGD_CONTAIN_H
+#define AGENTCGD_CONTAIN_H
+
+#include "daemon.h"
+#include "pressure.h"
+#include "tree.h"
+
+struct acd_call;
+
+/* Where the ladder has a call (worst first is FROZEN). */
+enum acd_contain_level { CONTAIN_NONE = 0, CONTAIN_THROTTLED, CONTAIN_FROZEN };
+
+/* The ladder's hold on one call (the call embeds it). */
+struct acd_contain_state {
+	enum acd_contain_level level;
+	uint64_t since_ns;	/* when the current level began */
+	bool throttle_written;	/* the throttle knobs were written (restore them) */
+	uint64_t free_until_ns;	/* let go to break a stall: not contained again
+				 * before then (the kill step still may) */
+};
+
+int acd_contain_init(struct acd_ctx *ctx);
+void acd_contain_free(struct acd_ctx *ctx);
+void acd_contain_kick(struct acd_ctx *ctx, const char *why);
+/* The domain whose band would freeze a call of class prio of session s
+ * as it starts (admission then holds it back), or NULL. */
+const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
+						enum ac_priority prio);
+/* The next ladder step: ms until it, or -1. */
+int acd_contain_tick(struct acd_ctx *ctx);
+/* The call ended or is ending: let go of it, fill end.contain. */
+void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call);
+/* {"contained": N, "steps": {...}} for daemon.info's pressure. */
+json_t *acd_contain_info(struct acd_ctx *ctx);
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* priority.c (layer 4): the knobs of a session's priority class (cpu
+ * weight, memory.low or the v1 soft limit) and oom_score_adj of its
+ * processes. */
+#ifndef AGENTCGD_PRIORITY_H
+#define AGENTCGD_PRIORITY_H
+
+#include "daemon.h"
+#include "tree.h"
+
+int acd_prio_session_apply(struct acd_ctx *ctx, struct acd_session *s);
+void acd_prio_session_gone(struct acd_ctx *ctx);
+int acd_prio_oom_adj(pid_t pid, int adj);
+/* oom_score_adj of the class for pid (a stub: what it starts inherits it). */
+void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid);
+void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s);
+
+#endif

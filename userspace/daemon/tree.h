@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tree.c (layer 4): tenants and their sessions, each a cgroup with a
+ * budget, made from the configuration, by tenant.create / session.create,
+ * or on demand by call.run. */
+#ifndef AGENTCGD_TREE_H
+#define AGENTCGD_TREE_H
+
+#include "daemon.h"
+#include "pressure.h"
+
+struct acd_call;
+struct acd_spare;
+struct acd_interp;
+
+struct acd_session {
+	struct acd_session *next;
+	struct acd_tenant *tenant;
+	char name[AC_NAME_MAX + 1];
+	char path[2 * (AC_NAME_MAX + 1) + 1];
+	struct ac_cg_node node;
+	struct ac_budget budget;
+	enum ac_priority priority;
+	uid_t owner;	/* uid of the client that created it */
+	uint64_t reserved_mem;
+	uint64_t next_seq;
+	bool frozen;
+	struct acd_call *calls;	      /* call.c */
+	struct acd_spare *spares;     /* pool.c: oldest first; the last may be half made */
+	struct acd_interp *interp;    /* interp.c: interpreter sessions (session.create lang) */
+	bool interpreter;	      /* an interpreter session: spares have no stub */
+	struct ac_limits last_limits; /* spares are written with these */
+	struct acd_mem_watch memevents; /* pressure.c: v2 memory.events, for the ladder */
+	/* session.close in progress: reply when the last call is gone */
+	bool closing;
+	struct acd_client *close_client;
+	json_t *close_id;
+	int close_killed;
+};
+
+struct acd_tenant {
+	struct acd_tenant *next;
+	char name[AC_NAME_MAX + 1];
+	char path[AC_NAME_MAX + 2];
+	struct ac_cg_node node;
+	struct ac_budget budget;
+	uint64_t reserved_mem;
+	bool frozen;
+	struct acd_session *sessions;
+	uint64_t memory_low;	/* written sum of its protected sessions */
+	struct acd_domain *dom;	/* pressure domain (memory_max set), else NULL */
+};
+
+int acd_tree_init(struct acd_ctx *ctx);
+void acd_tree_destroy(struct acd_ctx *ctx);
+struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name);
+struct acd_session *acd_session_find(struct acd_tenant *t, const char *name);
+int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_budget *b,
+		      struct acd_tenant **out);
+int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t);
+int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *name,
+		       const struct ac_budget *b, enum ac_priority prio, struct acd_session **out);
+/* Removes an idle session (no calls); -EBUSY otherwise. */
+int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s);
+int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const struct ac_budget *b);
+/* Parses {"memory_max", "cpu", "pids"}; adds errors under prefix. */
+int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_errors *errs);
+json_t *acd_budget_to_json(const struct ac_budget *b);
+
+#endif
