@@ -116,6 +116,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
+# The daemon's deadline heap, linked with stubs for what a deadline does.
+$(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/call_timers.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/call_timers.c \
+	  $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; exit $$fail
