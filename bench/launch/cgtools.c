@@ -226,7 +226,7 @@ double lb_run_tools(struct lb_ctx *ctx, int i, bool record)
 		if (stat(p, &st) == 0) {
 			if (record)
 				t->leftovers++;
-			lb_rmtree_at(ctx->cg.tools_fd[h], name);
+			lb_rmdir_retry(lb_cgroups_tools_fd(ctx, h), name);
 		}
 	}
 	if (record)

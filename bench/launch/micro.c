@@ -239,7 +239,7 @@ static void gap_round(struct lb_ctx *ctx, int gap, int procs, int ufd, struct lb
 static void micro_gaps(struct lb_ctx *ctx, struct gap_res *gr)
 {
 	int mh = ctx->cg.hybrid ? AC_H_MEMORY : AC_H_UNIFIED;
-	const int *tools_fd = ctx->cg.tools_fd;
+	const int *tools_fd = ctx->cg.lib.root.dirfd;
 	int mfd, ufd, procs;
 
 	memset(gr, 0, sizeof(*gr));
@@ -269,8 +269,8 @@ static void micro_gaps(struct lb_ctx *ctx, struct gap_res *gr)
 	close(procs);
 	close(mfd);
 	close(ufd);
-	lb_rmtree_at(tools_fd[mh], "gap-migrate");
-	lb_rmtree_at(tools_fd[AC_H_UNIFIED], "gap-clone");
+	lb_rmdir_retry(tools_fd[mh], "gap-migrate");
+	lb_rmdir_retry(tools_fd[AC_H_UNIFIED], "gap-clone");
 }
 
 /* "[<0>] func+0x../0x..\n" lines -> "func <- func <- ..." (5 frames). */
@@ -300,7 +300,7 @@ static void stack_chain(const char *stack, char *chain, size_t len)
 static void migration_stack(struct lb_ctx *ctx, char *chain, size_t len)
 {
 	int mh = ctx->cg.hybrid ? AC_H_MEMORY : AC_H_UNIFIED, dfd, procs, st;
-	const int *tools_fd = ctx->cg.tools_fd;
+	const int *tools_fd = ctx->cg.lib.root.dirfd;
 	uint64_t deadline;
 	pid_t pid;
 
@@ -337,7 +337,7 @@ static void migration_stack(struct lb_ctx *ctx, char *chain, size_t len)
 		close(procs);
 	if (dfd >= 0)
 		close(dfd);
-	lb_rmtree_at(tools_fd[mh], "gap-stack");
+	lb_rmdir_retry(tools_fd[mh], "gap-stack");
 }
 
 void lb_micro_gaps_run(struct lb_ctx *ctx, json_t *jb)

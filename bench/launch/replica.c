@@ -189,12 +189,11 @@ static int read_file_at(int dirfd, const char *name)
 static void make_labels(struct lb_ctx *ctx, struct replica *rp)
 {
 	const struct limit_file *lim = ctx->cg.hybrid ? v1_limits : v2_limits;
-	int hs[AC_H_COUNT], nh = lb_cgroups_hiers(ctx, hs);
+	int nh = ctx->cg.n_hier;
 	const size_t L = sizeof(rp->label[0]);
 
-	for (int i = 0; i < nh; i++)
-		lb_fmt(ctx, rp->label[R_MKDIR0 + hs[i]], L, "mkdir+open call dir [%s]",
-		       lb_hier_name(hs[i]));
+	for (int h = 0; h < nh; h++)
+		lb_fmt(ctx, rp->label[R_MKDIR0 + h], L, "mkdir+open call dir [%s]", lb_hier_name(h));
 	for (int i = 0; i < 4; i++)
 		lb_fmt(ctx, rp->label[R_LIM0 + i], L, "write %s (open+write+close)", lim[i].file);
 	lb_fmt(ctx, rp->label[R_OPEN_PROCS], L, "open %d x v1 cgroup.procs", nh - 1);
@@ -212,7 +211,7 @@ static void make_labels(struct lb_ctx *ctx, struct replica *rp)
 	lb_fmt(ctx, rp->label[R_USAGE], L, "read %zu usage files",
 	       ctx->cg.hybrid ? AC_ARRAY_SIZE(v1_usage) : AC_ARRAY_SIZE(v2_usage));
 	for (int i = nh - 1, k = 0; i >= 0; i--, k++)
-		lb_fmt(ctx, rp->label[R_RMDIR0 + k], L, "rmdir call dir [%s]", lb_hier_name(hs[i]));
+		lb_fmt(ctx, rp->label[R_RMDIR0 + k], L, "rmdir call dir [%s]", lb_hier_name(i));
 	lb_fmt(ctx, rp->label[B_FORK], L, "bare: fork(), parent side");
 	lb_fmt(ctx, rp->label[B_CH_FIRST], L, "  fork entry -> child runs");
 	lb_fmt(ctx, rp->label[B_EXEC], L, "  execve -> parent sees exec (pipe EOF)");
@@ -278,11 +277,11 @@ static void replica_daemon_like(struct lb_ctx *ctx, struct replica *rp, int iter
 	const struct limit_file *lim = ctx->cg.hybrid ? v1_limits : v2_limits;
 	const struct limit_file *use = ctx->cg.hybrid ? v1_usage : v2_usage;
 	size_t n_use = ctx->cg.hybrid ? AC_ARRAY_SIZE(v1_usage) : AC_ARRAY_SIZE(v2_usage);
-	int hs[AC_H_COUNT], nh = lb_cgroups_hiers(ctx, hs);
+	int nh = ctx->cg.n_hier;
 	int dfd[AC_H_COUNT], procs[AC_H_COUNT], n_procs = 0;
 	int ep[2], outp[2], errp[2], pidfd = -1;
 	struct child_ts *ts = rp->ts;
-	const int *tools_fd = ctx->cg.tools_fd;
+	const int *tools_fd = ctx->cg.lib.root.dirfd;
 	char name[32];
 	uint64_t t0, t1, t2, t3;
 	struct spawn_err e;
@@ -294,9 +293,7 @@ static void replica_daemon_like(struct lb_ctx *ctx, struct replica *rp, int iter
 	for (int h = 0; h < AC_H_COUNT; h++)
 		dfd[h] = -1;
 	/* create: mkdirat + openat in each hierarchy */
-	for (int i = 0; i < nh; i++) {
-		int h = hs[i];
-
+	for (int h = 0; h < nh; h++) {
 		t0 = ac_now_ns();
 		if (mkdirat(tools_fd[h], name, 0755) < 0)
 			lb_die(ctx, "replica: mkdir %s [%s]: %s", name, lb_hier_name(h), strerror(errno));
@@ -318,7 +315,7 @@ static void replica_daemon_like(struct lb_ctx *ctx, struct replica *rp, int iter
 	}
 	t0 = ac_now_ns();
 	for (int i = 1; i < nh; i++)
-		if ((procs[n_procs++] = openat(dfd[hs[i]], "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0)
+		if ((procs[n_procs++] = openat(dfd[i], "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0)
 			lb_die(ctx, "replica: open cgroup.procs: %s", strerror(errno));
 	t1 = ac_now_ns();
 	rec(ctx, rp, R_OPEN_PROCS, t0, t1);
@@ -392,7 +389,7 @@ static void replica_daemon_like(struct lb_ctx *ctx, struct replica *rp, int iter
 
 	/* remove: the daemon goes pids, cpu, memory, unified */
 	for (int i = nh - 1, k = 0; i >= 0; i--, k++) {
-		int h = hs[i], tries = 0;
+		int h = i, tries = 0;
 
 		t0 = ac_now_ns();
 		while (unlinkat(tools_fd[h], name, AT_REMOVEDIR) < 0) {
@@ -477,11 +474,11 @@ static void report(struct lb_ctx *ctx, const struct replica *rp, int n_idle,
 static void sums_of(struct lb_ctx *ctx, const struct lb_stat5 *st, const struct lb_stat5 *si,
 		    struct lb_replica_sums *s)
 {
-	int hs[AC_H_COUNT], nh = lb_cgroups_hiers(ctx, hs);
+	int nh = ctx->cg.n_hier;
 
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < nh; i++) {
-		s->mkdir_open += st[R_MKDIR0 + hs[i]].med;
+		s->mkdir_open += st[R_MKDIR0 + i].med;
 		s->rmdir += st[R_RMDIR0 + i].med;
 	}
 	for (int i = 0; i < 4; i++)

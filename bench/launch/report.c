@@ -50,7 +50,7 @@ void lb_report_start(struct lb_ctx *ctx, json_t *J)
 	json_object_set_new(J, "command", json_string(ctx->opt.cmdline));
 	machine_info(ctx, J);
 	for (int h = 0; h < AC_H_COUNT; h++)
-		if (ctx->cg.present[h])
+		if (h < ctx->cg.n_hier)
 			fprintf(ctx->out, "  own cgroup [%s]: %s%s\n", lb_hier_name(h), ctx->cg.mount[h],
 				ctx->cg.own[h][0] ? ctx->cg.own[h] : "/");
 }
