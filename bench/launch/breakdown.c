@@ -142,14 +142,15 @@ void lb_breakdown_run(struct lb_ctx *ctx, const struct lb_results *res, json_t *
 	json_t *jb = json_object();
 	struct lb_replica_sums sums;
 	struct lb_userspace_costs mi;
-	const char *reply = ctx->dmn[0].c->last_reply;
 
 	fprintf(ctx->out, "\n==== Breakdown: what the daemon's per-call cost is made of ====\n");
 	back_to_back(ctx, jb);
 	after_idle(ctx, jb);
 	lb_replica_run(ctx, jb, &sums);
 	lb_micro_gaps_run(ctx, jb);
-	lb_micro_userspace_run(ctx, reply ? reply : "{}", jb, &mi);
+	/* the longest reply so far: [1] and [2] may have replaced it */
+	lb_micro_userspace_run(ctx, ctx->dmn[0].c->last_reply ? ctx->dmn[0].c->last_reply : "{}",
+			       jb, &mi);
 	attribution(ctx, res, &sums, &mi, jb);
 	if (ctx->opt.trace_calls > 0)
 		lb_trace_run(ctx, ctx->opt.trace_calls, jb);
