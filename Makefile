@@ -66,7 +66,7 @@ EXTRA_DEPS ?=
 .PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install
 .DEFAULT_GOAL := all
 
-all: $(AGENTCGD) $(AGENTCG)
+all: $(AGENTCGD) $(AGENTCG) $(LAUNCH_BENCH)
 
 deps:
 	@missing=""; for d in $(DEPS) $(EXTRA_DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \

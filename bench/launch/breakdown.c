@@ -115,8 +115,8 @@ static void attribution(struct lb_ctx *ctx, const struct lb_results *res,
 			     "is what a request pays on a pool miss\n");
 	fprintf(out, "  %-66s %8.1f us\n", "mkdir+open of the call dir in each hierarchy", r->mkdir_open);
 	fprintf(out, "  %-66s %8.1f us\n", "4 limit writes (open+write+close each)", r->limit_writes);
-	fprintf(out, "  %-66s %8.1f us\n", "open + close cgroup.procs x3, pipes", r->opens);
-	fprintf(out, "  %-66s %8.1f us\n", "spawn: clone3 INTO_CGROUP + child joins/setup, minus bare fork",
+	fprintf(out, "  %-66s %8.1f us\n", "open stat files + cgroup.procs x3, capture pipes; closes", r->opens);
+	fprintf(out, "  %-66s %8.1f us\n", "spawn: ac_stub_start/exec + stub joins/setup, minus bare fork",
 		r->spawn_extra);
 	fprintf(out, "  %-66s %8.1f us\n", "populated + usage reads after the exit", r->post_exit);
 	fprintf(out, "  %-66s %8.1f us\n", "JSON: parse request, build + dump reply", json);
@@ -126,7 +126,7 @@ static void attribution(struct lb_ctx *ctx, const struct lb_results *res,
 		ov - sum);
 	fprintf(out, "  %-66s %8.1f us\n", "(off the path) rmdir x4 after the reply", r->rmdir);
 	fprintf(out, "  %-66s %8.1f us\n",
-		"after idle: extra in the child's v1 cgroup.procs writes (median)", r->join_extra_idle);
+		"after idle: extra in the stub's v1 cgroup.procs writes (median)", r->join_extra_idle);
 	json_object_set_new(jb, "attribution_us",
 			    json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 				      "overhead_median", ov, "mkdir_open", r->mkdir_open, "limit_writes",
