@@ -17,12 +17,14 @@ CGROUP_SRC := $(wildcard userspace/cgroup/*.c)
 DAEMON_SRC := $(wildcard userspace/daemon/*.c)
 CLI_SRC    := $(wildcard userspace/cli/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+BENCH_LAUNCH_SRC := $(wildcard bench/launch/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_blob.o
 CGROUP_OBJ := $(CGROUP_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/daemon/runner_blob.o
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_LAUNCH_OBJ := $(BENCH_LAUNCH_SRC:%.c=$(BUILD)/%.o)
 
 # The BPF side: CO-RE object built against the running kernel's BTF, and
 # its skeleton header, which userspace/daemon/bpf.c includes.
@@ -36,6 +38,9 @@ LIBCOMMON := $(BUILD)/libagentcg-common.a
 # The bottom layer: the cgroup backends and the stub spawner (the daemon
 # and bench/ link the same code).
 LIBCGROUP := $(BUILD)/libagentcg-cgroup.a
+# The launch-cost benchmark (bench/launch/, bench/run_launch.sh): its
+# replica of a call links the same cgroup and spawn code as the daemon.
+LAUNCH_BENCH := $(BUILD)/bench/launch_bench
 
 # Debian packages the build, the tests and the benchmarks need, with a file
 # that tells whether each is there.
@@ -61,7 +66,7 @@ EXTRA_DEPS ?=
 .PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install
 .DEFAULT_GOAL := all
 
-all: $(AGENTCGD) $(AGENTCG)
+all: $(AGENTCGD) $(AGENTCG) $(LAUNCH_BENCH)
 
 deps:
 	@missing=""; for d in $(DEPS) $(EXTRA_DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \
@@ -111,6 +116,10 @@ $(AGENTCGD): $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON)
 
 $(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
+
+$(LAUNCH_BENCH): $(BENCH_LAUNCH_OBJ) $(LIBCGROUP) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(BENCH_LAUNCH_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)

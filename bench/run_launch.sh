@@ -1,5 +1,6 @@
 #!/bin/bash
-# Build and run the launch-cost benchmark (bench/launch_bench.c).
+# Build and run the launch-cost benchmark (bench/launch/, built by
+# `make build/bench/launch_bench`).
 #
 #   bench/run_launch.sh [--rev REV] [--rev2 REV] [launch_bench options...]
 #
@@ -34,8 +35,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-mkdir -p build/bench
-cc -O2 -Iinclude -D_GNU_SOURCE bench/launch_bench.c -o build/bench/launch_bench -ljansson
+# The bench itself always comes from the work tree; its replica links the
+# work tree's libagentcg-cgroup. make's chatter goes to stderr (--json
+# writes its one line to stdout).
+make --no-print-directory build/bench/launch_bench >&2
 
 if [ -n "$REV" ]; then
 	build_rev "$REV"
