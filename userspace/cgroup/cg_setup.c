@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgroup backend: finding the hierarchies and this process's own cgroup in
- * each, creating and removing the root and the nodes below it, freezing,
- * killing and placement fds. Limits and statistics are in cg_files.c. */
+ * each, creating and removing the root and the nodes below it. What is
+ * done to a node once it exists is in cg_node.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -520,65 +519,4 @@ int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const
 			out->memcg_id = st.st_ino;
 	}
 	return 0;
-}
-
-int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen)
-{
-	return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.freeze", frozen ? "1" : "0");
-}
-
-/* Without cgroup.kill: freeze so nothing forks, SIGKILL every pid, thaw. */
-static int kill_by_walk(struct ac_cgroup *cg, int dirfd)
-{
-	_cleanup_free_ char *buf = malloc(65536);
-	char *p;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	cg_write_at(dirfd, "cgroup.freeze", "1");
-	r = cg_read_at(dirfd, "cgroup.procs", buf, 65536);
-	for (p = buf; r > 0 && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
-		kill((pid_t)atoi(p), SIGKILL);
-	(void)cg;
-	cg_write_at(dirfd, "cgroup.freeze", "0");
-	return r < 0 ? r : 0;
-}
-
-int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node)
-{
-	if (cg->has_kill)
-		return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.kill", "1");
-	return kill_by_walk(cg, node->dirfd[AC_H_UNIFIED]);
-}
-
-int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node)
-{
-	return ac_cg_populated_fds(cg, node, NULL);
-}
-
-int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
-			 struct ac_cg_placement *pl)
-{
-	pl->v2_dirfd = node->dirfd[AC_H_UNIFIED];
-	pl->n_v1 = 0;
-	for (int h = AC_H_MEMORY; h < cg->n_hier; h++) {
-		int fd = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			int r = -errno;
-
-			ac_cg_placement_close(pl);
-			return r;
-		}
-		pl->v1_procs[pl->n_v1++] = fd;
-	}
-	return 0;
-}
-
-void ac_cg_placement_close(struct ac_cg_placement *pl)
-{
-	for (int i = 0; i < pl->n_v1; i++)
-		close(pl->v1_procs[i]);
-	pl->n_v1 = 0;
 }

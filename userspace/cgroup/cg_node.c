@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cgroup backend: limits, statistics and the cgroupfs-like file view.
- * On v2 the files are read as they are; on hybrid the v1 files of the
+/* cgroup backend: what is done to a node once it exists: limits,
+ * statistics, the cgroupfs-like file view, freezing, killing and placement
+ * fds. On v2 the files are read as they are; on hybrid the v1 files of the
  * memory, cpu and pids hierarchies are translated to their v2 form so an
  * operator sees the same names on both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,4 +560,67 @@ int ac_cg_open_file(struct ac_cgroup *cg, const struct ac_cg_node *node, enum ac
 		return -ENOENT;
 	fd = openat(fd_of(node, h), file, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+/* ---- freeze, kill, placement ----------------------------------------- */
+
+int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen)
+{
+	return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.freeze", frozen ? "1" : "0");
+}
+
+/* Without cgroup.kill: freeze so nothing forks, SIGKILL every pid, thaw. */
+static int kill_by_walk(struct ac_cgroup *cg, int dirfd)
+{
+	_cleanup_free_ char *buf = malloc(65536);
+	char *p;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	cg_write_at(dirfd, "cgroup.freeze", "1");
+	r = cg_read_at(dirfd, "cgroup.procs", buf, 65536);
+	for (p = buf; r > 0 && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+		kill((pid_t)atoi(p), SIGKILL);
+	(void)cg;
+	cg_write_at(dirfd, "cgroup.freeze", "0");
+	return r < 0 ? r : 0;
+}
+
+int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node)
+{
+	if (cg->has_kill)
+		return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.kill", "1");
+	return kill_by_walk(cg, node->dirfd[AC_H_UNIFIED]);
+}
+
+int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node)
+{
+	return ac_cg_populated_fds(cg, node, NULL);
+}
+
+int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			 struct ac_cg_placement *pl)
+{
+	pl->v2_dirfd = node->dirfd[AC_H_UNIFIED];
+	pl->n_v1 = 0;
+	for (int h = AC_H_MEMORY; h < cg->n_hier; h++) {
+		int fd = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			int r = -errno;
+
+			ac_cg_placement_close(pl);
+			return r;
+		}
+		pl->v1_procs[pl->n_v1++] = fd;
+	}
+	return 0;
+}
+
+void ac_cg_placement_close(struct ac_cg_placement *pl)
+{
+	for (int i = 0; i < pl->n_v1; i++)
+		close(pl->v1_procs[i]);
+	pl->n_v1 = 0;
 }
