@@ -36,7 +36,11 @@ struct ac_cg_node {
 	uint64_t memcg_id;     /* inode of its memory cgroup dir (= id on v2) */
 };
 
+/* The backend's operations (private to the cgroup layer). */
+struct ac_cg_ops;
+
 struct ac_cgroup {
+	const struct ac_cg_ops *ops;
 	enum ac_cg_kind kind;
 	int n_hier; /* hierarchies in use: 1 on v2, 4 on hybrid */
 	char mount[AC_H_COUNT][256];   /* mount point of each hierarchy */
