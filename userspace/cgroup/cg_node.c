@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cgroup backend: what is done to a node once it exists: limits,
- * statistics, the cgroupfs-like file view, freezing, killing and placement
- * fds. On v2 the files are read as they are; on hybrid the v1 files of the
- * memory, cpu and pids hierarchies are translated to their v2 form so an
- * operator sees the same names on both. */
+/* cgroup backend: what is done to a node once it exists, the part both
+ * backends share: limits and statistics as far as they are alike, the
+ * cgroupfs-like file view (which files, which values), freezing, killing
+ * and placement fds. What differs is in cg_v2.c and cg_hybrid.c, reached
+ * through cg->ops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +15,8 @@
 #include "agentcg/cgroup.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
+#include "cg_backend.h"
 #include "cg_io.h"
-
-/* v1 reports "unlimited" as a huge page-aligned number. */
-#define V1_UNLIMITED_FLOOR (1ULL << 62)
 
 static int fd_of(const struct ac_cg_node *n, enum ac_hier h)
 {
@@ -28,74 +25,10 @@ static int fd_of(const struct ac_cg_node *n, enum ac_hier h)
 
 /* ---- limits ---------------------------------------------------------- */
 
-static int v2_apply(const struct ac_cg_node *n, const struct ac_limits *l, bool fresh)
-{
-	int fd = fd_of(n, AC_H_UNIFIED), r;
-	char buf[64];
-
-	/* memory.max before memory.high: high above max is pointless. */
-	if (!fresh || l->memory_max != AC_UNLIMITED)
-		if ((r = cg_write_u64_at(fd, "memory.max", l->memory_max)) < 0)
-			return r;
-	if (!fresh || l->memory_high != AC_UNLIMITED)
-		if ((r = cg_write_u64_at(fd, "memory.high", l->memory_high)) < 0)
-			return r;
-	if (!fresh || l->cpu_quota_us != AC_UNLIMITED) {
-		if (l->cpu_quota_us == AC_UNLIMITED)
-			snprintf(buf, sizeof(buf), "max %" PRIu64, l->cpu_period_us);
-		else
-			snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, l->cpu_quota_us,
-				 l->cpu_period_us);
-		if ((r = cg_write_at(fd, "cpu.max", buf)) < 0)
-			return r;
-	}
-	if (!fresh || l->pids_max != AC_UNLIMITED)
-		if ((r = cg_write_u64_at(fd, "pids.max", l->pids_max)) < 0)
-			return r;
-	return 0;
-}
-
-static int v1_write_limit(int fd, const char *name, uint64_t v)
-{
-	char buf[32];
-
-	if (v == AC_UNLIMITED)
-		return cg_write_at(fd, name, "-1");
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return cg_write_at(fd, name, buf);
-}
-
-static int hybrid_apply(const struct ac_cg_node *n, const struct ac_limits *l, bool fresh)
-{
-	int r;
-
-	if (!fresh || l->memory_max != AC_UNLIMITED)
-		if ((r = v1_write_limit(fd_of(n, AC_H_MEMORY), "memory.limit_in_bytes",
-					l->memory_max)) < 0)
-			return r;
-	/* No memory.high on v1: the soft limit is the nearest knob (it only
-	 * acts under global pressure); the verdict reports `memory` overruns. */
-	if (!fresh || l->memory_high != AC_UNLIMITED)
-		if ((r = v1_write_limit(fd_of(n, AC_H_MEMORY), "memory.soft_limit_in_bytes",
-					l->memory_high)) < 0)
-			return r;
-	if (!fresh || l->cpu_quota_us != AC_UNLIMITED) {
-		if (l->cpu_period_us && l->cpu_period_us != 100000 &&
-		    (r = cg_write_u64_at(fd_of(n, AC_H_CPU), "cpu.cfs_period_us", l->cpu_period_us)) < 0)
-			return r;
-		if ((r = v1_write_limit(fd_of(n, AC_H_CPU), "cpu.cfs_quota_us", l->cpu_quota_us)) < 0)
-			return r;
-	}
-	if (!fresh || l->pids_max != AC_UNLIMITED)
-		if ((r = cg_write_u64_at(fd_of(n, AC_H_PIDS), "pids.max", l->pids_max)) < 0)
-			return r;
-	return 0;
-}
-
 int ac_cg_apply_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_limits *lim, bool fresh)
 {
-	return cg->kind == AC_CG_V2 ? v2_apply(node, lim, fresh) : hybrid_apply(node, lim, fresh);
+	return cg->ops->apply_limits(node, lim, fresh);
 }
 
 int ac_cg_update_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
@@ -129,53 +62,6 @@ int ac_cg_update_limits(struct ac_cgroup *cg, const struct ac_cg_node *node,
 
 /* ---- usage ----------------------------------------------------------- */
 
-/* The files a call's usage is read from at its end, per backend. They
- * can be opened ahead of time (ac_cg_statfds_open) so the end of a call
- * costs a pread each instead of open + read + close. */
-enum stat_file {
-	SF_PEAK,	 /* memory.peak | memory.max_usage_in_bytes */
-	SF_MEM_EVENTS,	 /* memory.events | memory.failcnt */
-	SF_OOM_CONTROL,	 /* - | memory.oom_control */
-	SF_PIDS_PEAK,
-	SF_PIDS_EVENTS,
-	SF_CPU_STAT,	 /* unified cpu.stat */
-	SF_CPU_STAT_V1,	 /* - | v1 cpu.stat (throttling) */
-	SF_EVENTS,	 /* unified cgroup.events (populated) */
-	SF_COUNT
-};
-
-struct stat_src {
-	enum ac_hier h;
-	const char *name;
-};
-
-static const struct stat_src v2_src[SF_COUNT] = {
-	[SF_PEAK] = { AC_H_UNIFIED, "memory.peak" },
-	[SF_MEM_EVENTS] = { AC_H_UNIFIED, "memory.events" },
-	[SF_OOM_CONTROL] = { AC_H_UNIFIED, NULL },
-	[SF_PIDS_PEAK] = { AC_H_UNIFIED, "pids.peak" },
-	[SF_PIDS_EVENTS] = { AC_H_UNIFIED, "pids.events" },
-	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
-	[SF_CPU_STAT_V1] = { AC_H_UNIFIED, NULL },
-	[SF_EVENTS] = { AC_H_UNIFIED, "cgroup.events" },
-};
-
-static const struct stat_src hybrid_src[SF_COUNT] = {
-	[SF_PEAK] = { AC_H_MEMORY, "memory.max_usage_in_bytes" },
-	[SF_MEM_EVENTS] = { AC_H_MEMORY, "memory.failcnt" },
-	[SF_OOM_CONTROL] = { AC_H_MEMORY, "memory.oom_control" },
-	[SF_PIDS_PEAK] = { AC_H_PIDS, "pids.peak" },
-	[SF_PIDS_EVENTS] = { AC_H_PIDS, "pids.events" },
-	[SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
-	[SF_CPU_STAT_V1] = { AC_H_CPU, "cpu.stat" },
-	[SF_EVENTS] = { AC_H_UNIFIED, "cgroup.events" },
-};
-
-static const struct stat_src *stat_sources(const struct ac_cgroup *cg)
-{
-	return cg->kind == AC_CG_V2 ? v2_src : hybrid_src;
-}
-
 void ac_cg_statfds_init(struct ac_cg_statfds *sf)
 {
 	for (int i = 0; i < AC_CG_STAT_FILES; i++)
@@ -185,10 +71,10 @@ void ac_cg_statfds_init(struct ac_cg_statfds *sf)
 int ac_cg_statfds_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       struct ac_cg_statfds *sf)
 {
-	const struct stat_src *src = stat_sources(cg);
+	const struct cg_stat_src *src = cg->ops->stat_src;
 
 	ac_cg_statfds_init(sf);
-	for (int i = 0; i < SF_COUNT; i++) {
+	for (int i = 0; i < CG_SF_COUNT; i++) {
 		if (!src[i].name)
 			continue;
 		/* A file this kernel lacks (memory.peak before 5.19) stays -1. */
@@ -206,11 +92,10 @@ void ac_cg_statfds_close(struct ac_cg_statfds *sf)
 	}
 }
 
-/* One stat file into buf: pread on a kept fd, else open + read. */
-static int stat_read(struct ac_cgroup *cg, const struct ac_cg_node *n,
-		     const struct ac_cg_statfds *sf, enum stat_file i, char *buf, size_t len)
+int cg_stat_read(struct ac_cgroup *cg, const struct ac_cg_node *n, const struct ac_cg_statfds *sf,
+		 enum cg_stat_file i, char *buf, size_t len)
 {
-	const struct stat_src *src = &stat_sources(cg)[i];
+	const struct cg_stat_src *src = &cg->ops->stat_src[i];
 	ssize_t r;
 
 	if (!src->name)
@@ -224,7 +109,7 @@ static int stat_read(struct ac_cgroup *cg, const struct ac_cg_node *n,
 	return (int)r;
 }
 
-static void keyed(const char *text, const char *key, uint64_t *v)
+void cg_keyed_set(const char *text, const char *key, uint64_t *v)
 {
 	uint64_t x;
 
@@ -232,62 +117,41 @@ static void keyed(const char *text, const char *key, uint64_t *v)
 		*v = x;
 }
 
-static bool stat_u64(struct ac_cgroup *cg, const struct ac_cg_node *n,
-		     const struct ac_cg_statfds *sf, enum stat_file i, uint64_t *v)
+bool cg_stat_u64(struct ac_cgroup *cg, const struct ac_cg_node *n, const struct ac_cg_statfds *sf,
+		 enum cg_stat_file i, uint64_t *v)
 {
 	char buf[64];
 	char *end;
 
-	if (stat_read(cg, n, sf, i, buf, sizeof(buf)) <= 0)
+	if (cg_stat_read(cg, n, sf, i, buf, sizeof(buf)) <= 0)
 		return false;
 	*v = strtoull(buf, &end, 10);
 	return end != buf;
 }
 
-int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *n,
-			 const struct ac_cg_statfds *sf, struct ac_usage *u)
+void cg_read_pids_cpu(struct ac_cgroup *cg, const struct ac_cg_node *n,
+		      const struct ac_cg_statfds *sf, struct ac_usage *u)
 {
 	char buf[1024];
 	uint64_t v;
-	bool v2 = cg->kind == AC_CG_V2;
 
-	u->has_mem_high_knob = v2;
-	if (stat_u64(cg, n, sf, SF_PEAK, &v))
-		u->memory_peak = v;
-	else if (v2 && cg_read_u64_at(n->dirfd[AC_H_UNIFIED], "memory.current", &v) == 0)
-		u->memory_peak = v; /* no memory.peak: the best there is */
-	if (v2) {
-		if (stat_read(cg, n, sf, SF_MEM_EVENTS, buf, sizeof(buf)) > 0) {
-			keyed(buf, "high", &u->mem_high);
-			keyed(buf, "max", &u->mem_max);
-			keyed(buf, "oom", &u->mem_oom);
-			keyed(buf, "oom_kill", &u->mem_oom_kill);
-		}
-	} else {
-		if (stat_u64(cg, n, sf, SF_MEM_EVENTS, &v))
-			u->mem_max = v; /* failcnt: charges that hit the limit */
-		if (stat_read(cg, n, sf, SF_OOM_CONTROL, buf, sizeof(buf)) > 0) {
-			keyed(buf, "oom_kill", &u->mem_oom_kill);
-			u->mem_oom = u->mem_oom_kill;
-		}
-	}
-	if (stat_u64(cg, n, sf, SF_PIDS_PEAK, &v))
+	if (cg_stat_u64(cg, n, sf, CG_SF_PIDS_PEAK, &v))
 		u->pids_peak = v;
-	if (stat_read(cg, n, sf, SF_PIDS_EVENTS, buf, sizeof(buf)) > 0)
-		keyed(buf, "max", &u->pids_max_events);
-	if (stat_read(cg, n, sf, SF_CPU_STAT, buf, sizeof(buf)) > 0) {
-		keyed(buf, "user_usec", &u->cpu_user_us);
-		keyed(buf, "system_usec", &u->cpu_system_us);
-		keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
-		keyed(buf, "throttled_usec", &u->cpu_throttled_us);
+	if (cg_stat_read(cg, n, sf, CG_SF_PIDS_EVENTS, buf, sizeof(buf)) > 0)
+		cg_keyed_set(buf, "max", &u->pids_max_events);
+	if (cg_stat_read(cg, n, sf, CG_SF_CPU_STAT, buf, sizeof(buf)) > 0) {
+		cg_keyed_set(buf, "user_usec", &u->cpu_user_us);
+		cg_keyed_set(buf, "system_usec", &u->cpu_system_us);
+		cg_keyed_set(buf, "nr_throttled", &u->cpu_nr_throttled);
+		cg_keyed_set(buf, "throttled_usec", &u->cpu_throttled_us);
 	}
-	/* On hybrid, throttling lives in the v1 cpu hierarchy. */
-	if (!v2 && stat_read(cg, n, sf, SF_CPU_STAT_V1, buf, sizeof(buf)) > 0) {
-		keyed(buf, "nr_throttled", &u->cpu_nr_throttled);
-		if (cg_keyed_u64(buf, "throttled_time", &v) == 0)
-			u->cpu_throttled_us = v / 1000;
-	}
-	return 0;
+}
+
+int ac_cg_read_usage_fds(struct ac_cgroup *cg, const struct ac_cg_node *n,
+			 const struct ac_cg_statfds *sf, struct ac_usage *u)
+{
+	u->has_mem_high_knob = cg->ops->memory_high;
+	return cg->ops->read_usage(cg, n, sf, u);
 }
 
 int ac_cg_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *node, struct ac_usage *u)
@@ -300,7 +164,7 @@ int ac_cg_populated_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
 {
 	char buf[128];
 	uint64_t v;
-	int r = stat_read(cg, node, sf, SF_EVENTS, buf, sizeof(buf));
+	int r = cg_stat_read(cg, node, sf, CG_SF_EVENTS, buf, sizeof(buf));
 
 	if (r < 0)
 		return r;
@@ -311,39 +175,26 @@ int ac_cg_populated_fds(struct ac_cgroup *cg, const struct ac_cg_node *node,
 
 int ac_cg_statfds_events_fd(const struct ac_cg_statfds *sf)
 {
-	return sf->fd[SF_EVENTS];
+	return sf->fd[CG_SF_EVENTS];
 }
 
 uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *node)
 {
-	uint64_t v = 0;
+	uint64_t v = cg->ops->memory_current(node);
 
-	if (cg->kind == AC_CG_V2)
-		cg_read_u64_at(fd_of(node, AC_H_UNIFIED), "memory.current", &v);
-	else
-		cg_read_u64_at(fd_of(node, AC_H_MEMORY), "memory.usage_in_bytes", &v);
 	return v == UINT64_MAX ? 0 : v;
 }
 
 uint64_t ac_cg_memory_limit_hits(struct ac_cgroup *cg, const struct ac_cg_node *node)
 {
-	char buf[512];
-	uint64_t v = 0;
-
-	if (cg->kind == AC_CG_V2) {
-		if (cg_read_at(fd_of(node, AC_H_UNIFIED), "memory.events", buf, sizeof(buf)) > 0)
-			cg_keyed_u64(buf, "max", &v);
-	} else {
-		cg_read_u64_at(fd_of(node, AC_H_MEMORY), "memory.failcnt", &v);
-	}
-	return v;
+	return cg->ops->memory_limit_hits(node);
 }
 
 int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_cg_statfds *sf, uint64_t *us)
 {
 	char buf[512];
-	int r = stat_read(cg, node, sf, SF_CPU_STAT, buf, sizeof(buf));
+	int r = cg_stat_read(cg, node, sf, CG_SF_CPU_STAT, buf, sizeof(buf));
 
 	if (r < 0)
 		return r;
@@ -368,78 +219,12 @@ static bool is_readable(const char *file)
 	return false;
 }
 
-static int fmt_limit(char *buf, size_t len, uint64_t v)
-{
-	if (v >= V1_UNLIMITED_FLOOR)
-		return ac_snprintf(buf, len, "max\n");
-	return ac_snprintf(buf, len, "%" PRIu64 "\n", v);
-}
-
-static int hybrid_read(struct ac_cgroup *cg, const struct ac_cg_node *n, const char *file,
-		       char *buf, size_t len)
-{
-	int mfd = fd_of(n, AC_H_MEMORY), cfd = fd_of(n, AC_H_CPU);
-	uint64_t v = 0, period = 100000;
-	int r;
-
-	if (!strcmp(file, "memory.current") || !strcmp(file, "memory.peak") ||
-	    !strcmp(file, "memory.max")) {
-		const char *v1 = !strcmp(file, "memory.current") ? "memory.usage_in_bytes" :
-				 !strcmp(file, "memory.peak")	 ? "memory.max_usage_in_bytes" :
-								   "memory.limit_in_bytes";
-		if ((r = cg_read_u64_at(mfd, v1, &v)) < 0)
-			return r;
-		return fmt_limit(buf, len, v);
-	}
-	if (!strcmp(file, "memory.high"))
-		return -ENOENT; /* no such knob on cgroup v1 */
-	if (!strcmp(file, "memory.stat"))
-		return cg_read_at(mfd, "memory.stat", buf, len);
-	if (!strcmp(file, "memory.events")) {
-		struct ac_usage u = { 0 };
-
-		ac_cg_read_usage(cg, n, &u);
-		return ac_snprintf(buf, len,
-				   "low 0\nhigh 0\nmax %" PRIu64 "\noom %" PRIu64 "\noom_kill %" PRIu64
-				   "\n",
-				   u.mem_max, u.mem_oom, u.mem_oom_kill);
-	}
-	if (!strcmp(file, "cpu.max")) {
-		char q[32];
-
-		cg_read_u64_at(cfd, "cpu.cfs_period_us", &period);
-		if ((r = cg_read_at(cfd, "cpu.cfs_quota_us", q, sizeof(q))) < 0)
-			return r;
-		if (q[0] == '-')
-			return ac_snprintf(buf, len, "max %" PRIu64 "\n", period);
-		return ac_snprintf(buf, len, "%" PRIu64 " %" PRIu64 "\n", (uint64_t)strtoull(q, NULL, 10),
-				   period);
-	}
-	if (!strcmp(file, "cpu.stat")) {
-		struct ac_usage u = { 0 };
-		uint64_t usage = 0;
-
-		ac_cg_read_usage(cg, n, &u);
-		ac_cg_cpu_usage_us(cg, n, NULL, &usage);
-		return ac_snprintf(buf, len,
-				   "usage_usec %" PRIu64 "\nuser_usec %" PRIu64 "\nsystem_usec %" PRIu64
-				   "\nnr_throttled %" PRIu64 "\nthrottled_usec %" PRIu64 "\n",
-				   usage, u.cpu_user_us, u.cpu_system_us, u.cpu_nr_throttled,
-				   u.cpu_throttled_us);
-	}
-	if (!strncmp(file, "pids.", 5))
-		return cg_read_at(fd_of(n, AC_H_PIDS), file, buf, len);
-	return cg_read_at(fd_of(n, AC_H_UNIFIED), file, buf, len);
-}
-
 int ac_cg_read_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
 		    char *buf, size_t len)
 {
 	if (!is_readable(file))
 		return -ENOENT;
-	if (cg->kind == AC_CG_V2)
-		return cg_read_at(fd_of(node, AC_H_UNIFIED), file, buf, len);
-	return hybrid_read(cg, node, file, buf, len);
+	return cg->ops->read_file(cg, node, file, buf, len);
 }
 
 /* "max" or a size. */
@@ -476,19 +261,13 @@ static int parse_cpu_max(const char *value, uint64_t *quota, uint64_t *period)
 int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const char *file,
 		     const char *value)
 {
-	struct ac_limits l;
-	uint64_t v;
+	uint64_t v, quota, period;
 	int r;
 
 	if (!strcmp(file, "memory.max") || !strcmp(file, "memory.high")) {
 		if ((r = parse_limit(value, &v)) < 0)
 			return r;
-		if (cg->kind == AC_CG_HYBRID) {
-			if (!strcmp(file, "memory.high"))
-				return -EOPNOTSUPP;
-			return v1_write_limit(fd_of(node, AC_H_MEMORY), "memory.limit_in_bytes", v);
-		}
-		return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), file, v);
+		return cg->ops->write_memory(node, file, v);
 	}
 	if (!strcmp(file, "pids.max")) {
 		char *end;
@@ -497,26 +276,12 @@ int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const 
 			v = AC_UNLIMITED;
 		else if ((v = strtoull(value, &end, 10)) == 0 || *end)
 			return -EINVAL;
-		return cg_write_u64_at(fd_of(node, cg->kind == AC_CG_V2 ? AC_H_UNIFIED : AC_H_PIDS),
-				       "pids.max", v);
+		return cg->ops->write_pids_max(node, v);
 	}
 	if (!strcmp(file, "cpu.max")) {
-		ac_limits_unlimited(&l);
-		if ((r = parse_cpu_max(value, &l.cpu_quota_us, &l.cpu_period_us)) < 0)
+		if ((r = parse_cpu_max(value, &quota, &period)) < 0)
 			return r;
-		if (cg->kind == AC_CG_V2) {
-			char buf[64];
-
-			if (l.cpu_quota_us == AC_UNLIMITED)
-				snprintf(buf, sizeof(buf), "max %" PRIu64, l.cpu_period_us);
-			else
-				snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, l.cpu_quota_us,
-					 l.cpu_period_us);
-			return cg_write_at(fd_of(node, AC_H_UNIFIED), "cpu.max", buf);
-		}
-		if ((r = cg_write_u64_at(fd_of(node, AC_H_CPU), "cpu.cfs_period_us", l.cpu_period_us)) < 0)
-			return r;
-		return v1_write_limit(fd_of(node, AC_H_CPU), "cpu.cfs_quota_us", l.cpu_quota_us);
+		return cg->ops->write_cpu_max(node, quota, period);
 	}
 	return -EINVAL;
 }
@@ -526,29 +291,12 @@ int ac_cg_write_file(struct ac_cgroup *cg, const struct ac_cg_node *node, const 
 int ac_cg_set_priority(struct ac_cgroup *cg, const struct ac_cg_node *node, uint32_t cpu_weight,
 		       uint64_t memory_low, bool protect)
 {
-	int r;
-
-	if (cg->kind == AC_CG_V2) {
-		if ((r = cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "cpu.weight", cpu_weight)) < 0)
-			return r;
-		return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "memory.low", memory_low);
-	}
-	/* v1: cpu.shares is weight scaled to its default of 1024; there is no
-	 * memory.low, the soft limit is the nearest knob: global reclaim
-	 * pushes groups above their soft limit back first, so an unprotected
-	 * session gets 0 and a protected one none. */
-	if ((r = cg_write_u64_at(fd_of(node, AC_H_CPU), "cpu.shares",
-				 cpu_weight * 1024ULL / 100 < 2 ? 2 : cpu_weight * 1024ULL / 100)) < 0)
-		return r;
-	return v1_write_limit(fd_of(node, AC_H_MEMORY), "memory.soft_limit_in_bytes",
-			      protect ? AC_UNLIMITED : 0);
+	return cg->ops->set_priority(node, cpu_weight, memory_low, protect);
 }
 
 int ac_cg_set_memory_low(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t bytes)
 {
-	if (cg->kind != AC_CG_V2)
-		return 0;
-	return cg_write_u64_at(fd_of(node, AC_H_UNIFIED), "memory.low", bytes);
+	return cg->ops->set_memory_low(node, bytes);
 }
 
 int ac_cg_open_file(struct ac_cgroup *cg, const struct ac_cg_node *node, enum ac_hier h,

@@ -3,6 +3,7 @@
  * enabled down the tree. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,6 +152,123 @@ static int v2_enable_subtree(const struct ac_cg_node *node)
 	return enable_controllers(node->dirfd[AC_H_UNIFIED]);
 }
 
+/* ---- limits ----------------------------------------------------------- */
+
+/* "QUOTA PERIOD" or "max PERIOD". */
+static int v2_write_cpu_max(const struct ac_cg_node *n, uint64_t quota_us, uint64_t period_us)
+{
+	char buf[64];
+
+	if (quota_us == AC_UNLIMITED)
+		snprintf(buf, sizeof(buf), "max %" PRIu64, period_us);
+	else
+		snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, quota_us, period_us);
+	return cg_write_at(n->dirfd[AC_H_UNIFIED], "cpu.max", buf);
+}
+
+static int v2_apply_limits(const struct ac_cg_node *n, const struct ac_limits *l, bool fresh)
+{
+	int fd = n->dirfd[AC_H_UNIFIED], r;
+
+	/* memory.max before memory.high: high above max is pointless. */
+	if (!fresh || l->memory_max != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "memory.max", l->memory_max)) < 0)
+			return r;
+	if (!fresh || l->memory_high != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "memory.high", l->memory_high)) < 0)
+			return r;
+	if (!fresh || l->cpu_quota_us != AC_UNLIMITED)
+		if ((r = v2_write_cpu_max(n, l->cpu_quota_us, l->cpu_period_us)) < 0)
+			return r;
+	if (!fresh || l->pids_max != AC_UNLIMITED)
+		if ((r = cg_write_u64_at(fd, "pids.max", l->pids_max)) < 0)
+			return r;
+	return 0;
+}
+
+static int v2_write_memory(const struct ac_cg_node *n, const char *file, uint64_t v)
+{
+	return cg_write_u64_at(n->dirfd[AC_H_UNIFIED], file, v);
+}
+
+static int v2_write_pids_max(const struct ac_cg_node *n, uint64_t v)
+{
+	return cg_write_u64_at(n->dirfd[AC_H_UNIFIED], "pids.max", v);
+}
+
+static int v2_set_memory_low(const struct ac_cg_node *n, uint64_t bytes)
+{
+	return cg_write_u64_at(n->dirfd[AC_H_UNIFIED], "memory.low", bytes);
+}
+
+static int v2_set_priority(const struct ac_cg_node *n, uint32_t cpu_weight, uint64_t memory_low,
+			   bool protect)
+{
+	int r;
+
+	if ((r = cg_write_u64_at(n->dirfd[AC_H_UNIFIED], "cpu.weight", cpu_weight)) < 0)
+		return r;
+	return v2_set_memory_low(n, memory_low);
+}
+
+/* ---- usage ------------------------------------------------------------ */
+
+static const struct cg_stat_src v2_stat_src[CG_SF_COUNT] = {
+	[CG_SF_PEAK] = { AC_H_UNIFIED, "memory.peak" },
+	[CG_SF_MEM_EVENTS] = { AC_H_UNIFIED, "memory.events" },
+	[CG_SF_OOM_CONTROL] = { AC_H_UNIFIED, NULL },
+	[CG_SF_PIDS_PEAK] = { AC_H_UNIFIED, "pids.peak" },
+	[CG_SF_PIDS_EVENTS] = { AC_H_UNIFIED, "pids.events" },
+	[CG_SF_CPU_STAT] = { AC_H_UNIFIED, "cpu.stat" },
+	[CG_SF_CPU_STAT_V1] = { AC_H_UNIFIED, NULL },
+	[CG_SF_EVENTS] = { AC_H_UNIFIED, "cgroup.events" },
+};
+
+static int v2_read_usage(struct ac_cgroup *cg, const struct ac_cg_node *n,
+			 const struct ac_cg_statfds *sf, struct ac_usage *u)
+{
+	char buf[1024];
+	uint64_t v;
+
+	if (cg_stat_u64(cg, n, sf, CG_SF_PEAK, &v))
+		u->memory_peak = v;
+	else if (cg_read_u64_at(n->dirfd[AC_H_UNIFIED], "memory.current", &v) == 0)
+		u->memory_peak = v; /* no memory.peak: the best there is */
+	if (cg_stat_read(cg, n, sf, CG_SF_MEM_EVENTS, buf, sizeof(buf)) > 0) {
+		cg_keyed_set(buf, "high", &u->mem_high);
+		cg_keyed_set(buf, "max", &u->mem_max);
+		cg_keyed_set(buf, "oom", &u->mem_oom);
+		cg_keyed_set(buf, "oom_kill", &u->mem_oom_kill);
+	}
+	cg_read_pids_cpu(cg, n, sf, u);
+	return 0;
+}
+
+static uint64_t v2_memory_current(const struct ac_cg_node *n)
+{
+	uint64_t v = 0;
+
+	cg_read_u64_at(n->dirfd[AC_H_UNIFIED], "memory.current", &v);
+	return v;
+}
+
+static uint64_t v2_memory_limit_hits(const struct ac_cg_node *n)
+{
+	char buf[512];
+	uint64_t v = 0;
+
+	if (cg_read_at(n->dirfd[AC_H_UNIFIED], "memory.events", buf, sizeof(buf)) > 0)
+		cg_keyed_u64(buf, "max", &v);
+	return v;
+}
+
+/* The files are what the operator asked for, as they are. */
+static int v2_read_file(struct ac_cgroup *cg, const struct ac_cg_node *n, const char *file,
+			char *buf, size_t len)
+{
+	return cg_read_at(n->dirfd[AC_H_UNIFIED], file, buf, len);
+}
+
 const struct ac_cg_ops cg_v2_ops = {
 	.name = "v2",
 	.kind = AC_CG_V2,
@@ -160,4 +278,16 @@ const struct ac_cg_ops cg_v2_ops = {
 	.open_root = v2_open_root,
 	.close_root = v2_close_root,
 	.enable_subtree = v2_enable_subtree,
+	.memory_high = true,
+	.stat_src = v2_stat_src,
+	.apply_limits = v2_apply_limits,
+	.read_usage = v2_read_usage,
+	.memory_current = v2_memory_current,
+	.memory_limit_hits = v2_memory_limit_hits,
+	.read_file = v2_read_file,
+	.write_memory = v2_write_memory,
+	.write_pids_max = v2_write_pids_max,
+	.write_cpu_max = v2_write_cpu_max,
+	.set_priority = v2_set_priority,
+	.set_memory_low = v2_set_memory_low,
 };
