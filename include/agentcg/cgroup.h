@@ -71,6 +71,25 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force);
 void ac_cg_close(struct ac_cgroup *cg);
 const char *ac_cg_kind_name(enum ac_cg_kind kind);
 
+/* The backend as operators see it named: "v2" or "hybrid". */
+const char *ac_cg_backend_name(const struct ac_cgroup *cg);
+/* What the backend can do, for the code above this layer (which never
+ * asks which backend it is). All false before ac_cg_open succeeded. */
+/* A memory.high that throttles and reclaims above it (v2); without it
+ * (v1) ac_cg_write_file refuses memory.high, limits put the soft limit
+ * there instead, and a `memory` intent needs BPF or is only reported. */
+bool ac_cg_has_memory_high(const struct ac_cgroup *cg);
+/* A memory.events in the unified tree (counts of high, max, oom events)
+ * that epoll reports changes of with EPOLLPRI (v2). */
+bool ac_cg_has_memory_events(const struct ac_cgroup *cg);
+/* Usage thresholds: the memory hierarchy signals an eventfd when the
+ * usage crosses a mark (v1 cgroup.event_control on
+ * memory.usage_in_bytes). */
+bool ac_cg_has_usage_thresholds(const struct ac_cgroup *cg);
+/* memory.low, the reclaim protection of a cgroup's memory (v2); without
+ * it ac_cg_set_memory_low does nothing. */
+bool ac_cg_has_memory_low(const struct ac_cgroup *cg);
+
 void ac_cg_node_init(struct ac_cg_node *node);
 /* Creates parent/name in every hierarchy (rolled back on failure). A node
  * that will have children (tenant, session) gets its subtree controllers

@@ -57,7 +57,11 @@ struct ac_cg_ops {
 	/* A new node that will have children (tenant, session). */
 	int (*enable_subtree)(const struct ac_cg_node *node);
 
+	/* Capabilities (ac_cg_has_* in agentcg/cgroup.h). */
 	bool memory_high;      /* a memory.high that throttles */
+	bool memory_events;    /* unified memory.events, watched with EPOLLPRI */
+	bool usage_thresholds; /* v1 cgroup.event_control usage eventfds */
+	bool memory_low;       /* memory.low protection */
 
 	const struct cg_stat_src *stat_src; /* [CG_SF_COUNT] */
 	/* ac_cg_apply_limits (fresh: skip knobs whose value is "max"). */

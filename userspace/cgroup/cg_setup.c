@@ -28,6 +28,31 @@ const char *ac_cg_kind_name(enum ac_cg_kind kind)
 	return kind == AC_CG_V2 ? "v2" : "hybrid";
 }
 
+const char *ac_cg_backend_name(const struct ac_cgroup *cg)
+{
+	return cg->ops ? cg->ops->name : "none";
+}
+
+bool ac_cg_has_memory_high(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_high;
+}
+
+bool ac_cg_has_memory_events(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_events;
+}
+
+bool ac_cg_has_usage_thresholds(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->usage_thresholds;
+}
+
+bool ac_cg_has_memory_low(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_low;
+}
+
 void ac_cg_node_init(struct ac_cg_node *node)
 {
 	for (int h = 0; h < AC_H_COUNT; h++)
