@@ -281,7 +281,7 @@ static void m_cg_stat(struct acd_ctx *ctx, struct acd_client *c, json_t *id, jso
 		json_object_set_new(o, "sessions", json_integer(n));
 	} else {
 		json_object_set_new(o, "kind", json_string("root"));
-		json_object_set_new(o, "backend", json_string(ac_cg_kind_name(ctx->cg.kind)));
+		json_object_set_new(o, "backend", json_string(ac_cg_backend_name(&ctx->cg)));
 		json_object_set_new(o, "cgroup", json_string(ctx->cg.root_path[0]));
 		json_object_set_new(o, "calls_running", json_integer(ctx->calls_running));
 	}
@@ -327,7 +327,7 @@ static void m_cg_cat(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 	r = ac_cg_read_file(&ctx->cg, node_of(ctx, t, s, call), file, buf, CAT_MAX);
 	if (r == -ENOENT) {
 		snprintf(msg, sizeof(msg), "no file %s on %s (backend %s)", file, path,
-			 ac_cg_kind_name(ctx->cg.kind));
+			 ac_cg_backend_name(&ctx->cg));
 		acd_reply_error(ctx, c, id, RPC_NOT_FOUND, msg, json_pack("{s:s, s:s}", "path", path,
 									  "file", file));
 		return;
@@ -371,7 +371,7 @@ static void m_cg_set(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 			 r == -EOPNOTSUPP ? "%s cannot be set on the %s backend" :
 					    "cannot set %s to '%.64s': settable files are memory.max, "
 					    "memory.high, cpu.max, pids.max with cgroupfs values",
-			 file, r == -EOPNOTSUPP ? ac_cg_kind_name(ctx->cg.kind) : value);
+			 file, r == -EOPNOTSUPP ? ac_cg_backend_name(&ctx->cg) : value);
 		acd_reply_error(ctx, c, id, RPC_INVALID_PARAMS, msg,
 				json_pack("{s:s}", "value", strerror(-r)));
 		return;
@@ -829,7 +829,7 @@ static void m_daemon_info(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 		json_array_append_new(roots, json_string(ctx->cg.root_path[h]));
 	json_t *res =
 			 json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:b}", "version",
-				   ACD_VERSION, "backend", ac_cg_kind_name(ctx->cg.kind), "root",
+				   ACD_VERSION, "backend", ac_cg_backend_name(&ctx->cg), "root",
 				   ctx->cg.root_path[0], "roots", roots, "socket", ctx->socket_path,
 				   "pid", (int)getpid(), "calls_running", ctx->calls_running,
 				   "calls_total", (json_int_t)ctx->calls_total, "clients",
