@@ -8,6 +8,10 @@
  *            there on v2), cgroup.kill, cgroup.freeze, cgroup.events and
  *            placement with clone3(CLONE_INTO_CGROUP).
  *
+ * Each backend is a table of operations private to userspace/cgroup/
+ * (cg_backend.h), chosen once by ac_cg_open; the code above asks what the
+ * backend can do (ac_cg_has_*), never which one it is.
+ *
  * Every node keeps one directory fd per hierarchy; all files are reached
  * with openat() relative to those, never by concatenated paths. The root
  * is created under the cgroup this process is already in. */
@@ -21,8 +25,6 @@
 
 #include "agentcg/intent.h"
 #include "agentcg/verdict.h"
-
-enum ac_cg_kind { AC_CG_V2 = 0, AC_CG_HYBRID };
 
 /* The warm interpreters' cgroup under the root: a name no tenant can
  * have (names never start with '.'). */
@@ -40,8 +42,7 @@ struct ac_cg_node {
 struct ac_cg_ops;
 
 struct ac_cgroup {
-	const struct ac_cg_ops *ops;
-	enum ac_cg_kind kind;
+	const struct ac_cg_ops *ops; /* the backend: cg_v2.c or cg_hybrid.c */
 	int n_hier; /* hierarchies in use: 1 on v2, 4 on hybrid */
 	char mount[AC_H_COUNT][256];   /* mount point of each hierarchy */
 	char root_path[AC_H_COUNT][1024]; /* absolute path of the root dir */
@@ -69,8 +70,6 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force);
 /* Kills whatever is left below the root, removes every directory under
  * it and the root itself. */
 void ac_cg_close(struct ac_cgroup *cg);
-const char *ac_cg_kind_name(enum ac_cg_kind kind);
-
 /* The backend as operators see it named: "v2" or "hybrid". */
 const char *ac_cg_backend_name(const struct ac_cgroup *cg);
 /* What the backend can do, for the code above this layer (which never

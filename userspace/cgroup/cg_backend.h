@@ -40,7 +40,6 @@ struct cg_stat_src {
 
 struct ac_cg_ops {
 	const char *name;	  /* what operators see: "v2", "hybrid" */
-	enum ac_cg_kind kind;	  /* until nothing asks for it any more */
 	int n_hier;		  /* hierarchies a node has a directory in */
 	enum ac_hier memcg_hier;  /* where a node's memory cgroup is (memcg_id) */
 

@@ -251,7 +251,6 @@ static int hybrid_read_file(struct ac_cgroup *cg, const struct ac_cg_node *n, co
 
 const struct ac_cg_ops cg_hybrid_ops = {
 	.name = "hybrid",
-	.kind = AC_CG_HYBRID,
 	.n_hier = AC_H_COUNT,
 	.memcg_hier = AC_H_MEMORY,
 	.probe = hybrid_probe,

@@ -23,11 +23,6 @@ static const char *const hier_controller[AC_H_COUNT] = {
 	[AC_H_UNIFIED] = "", [AC_H_MEMORY] = "memory", [AC_H_CPU] = "cpu", [AC_H_PIDS] = "pids",
 };
 
-const char *ac_cg_kind_name(enum ac_cg_kind kind)
-{
-	return kind == AC_CG_V2 ? "v2" : "hybrid";
-}
-
 const char *ac_cg_backend_name(const struct ac_cgroup *cg)
 {
 	return cg->ops ? cg->ops->name : "none";
@@ -233,7 +228,6 @@ static int select_backend(struct ac_cgroup *cg, const struct cg_mount m[AC_H_COU
 	if ((r = ops->probe(m)) < 0)
 		return r;
 	cg->ops = ops;
-	cg->kind = ops->kind;
 	cg->n_hier = ops->n_hier;
 	return 0;
 }

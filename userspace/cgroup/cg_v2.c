@@ -271,7 +271,6 @@ static int v2_read_file(struct ac_cgroup *cg, const struct ac_cg_node *n, const 
 
 const struct ac_cg_ops cg_v2_ops = {
 	.name = "v2",
-	.kind = AC_CG_V2,
 	.n_hier = 1,
 	.memcg_hier = AC_H_UNIFIED,
 	.probe = v2_probe,
