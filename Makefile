@@ -105,11 +105,13 @@ $(BUILD)/userspace/daemon/runner_blob.o: userspace/daemon/runner_blob.S userspac
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ $<
 
+# Built afresh each time: `ar r` into an existing archive would keep the
+# member of a source file that was renamed or removed.
 $(LIBCOMMON): $(COMMON_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(LIBCGROUP): $(CGROUP_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(AGENTCGD): $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)

@@ -34,7 +34,9 @@ void lb_cgroups_open(struct lb_ctx *ctx)
 	if (r < 0)
 		lb_die(ctx, "cannot create the tools cgroup %s: %s", cg->tools_tag, strerror(-r));
 	cg->open = true;
-	cg->hybrid = cg->lib.kind == AC_CG_HYBRID;
+	/* memory, cpu and pids in v1 hierarchies of their own (the cgroup-tools
+	 * commands and the replica address those) */
+	cg->hybrid = cg->lib.n_hier > 1;
 	cg->n_hier = cg->lib.n_hier;
 	/* The tools dir is <mount><own>/<tools_tag>: what is mine in each
 	 * hierarchy is the rest (the daemons' roots go there too). */

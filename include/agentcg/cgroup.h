@@ -8,6 +8,10 @@
  *            there on v2), cgroup.kill, cgroup.freeze, cgroup.events and
  *            placement with clone3(CLONE_INTO_CGROUP).
  *
+ * Each backend is a table of operations private to userspace/cgroup/
+ * (cg_backend.h), chosen once by ac_cg_open; the code above asks what the
+ * backend can do (ac_cg_has_*), never which one it is.
+ *
  * Every node keeps one directory fd per hierarchy; all files are reached
  * with openat() relative to those, never by concatenated paths. The root
  * is created under the cgroup this process is already in. */
@@ -22,8 +26,6 @@
 #include "agentcg/intent.h"
 #include "agentcg/verdict.h"
 
-enum ac_cg_kind { AC_CG_V2 = 0, AC_CG_HYBRID };
-
 /* The warm interpreters' cgroup under the root: a name no tenant can
  * have (names never start with '.'). */
 #define AC_CG_INTERP_POOL ".interpreters"
@@ -36,8 +38,11 @@ struct ac_cg_node {
 	uint64_t memcg_id;     /* inode of its memory cgroup dir (= id on v2) */
 };
 
+/* The backend's operations (private to the cgroup layer). */
+struct ac_cg_ops;
+
 struct ac_cgroup {
-	enum ac_cg_kind kind;
+	const struct ac_cg_ops *ops; /* the backend: cg_v2.c or cg_hybrid.c */
 	int n_hier; /* hierarchies in use: 1 on v2, 4 on hybrid */
 	char mount[AC_H_COUNT][256];   /* mount point of each hierarchy */
 	char root_path[AC_H_COUNT][1024]; /* absolute path of the root dir */
@@ -65,7 +70,24 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force);
 /* Kills whatever is left below the root, removes every directory under
  * it and the root itself. */
 void ac_cg_close(struct ac_cgroup *cg);
-const char *ac_cg_kind_name(enum ac_cg_kind kind);
+/* The backend as operators see it named: "v2" or "hybrid". */
+const char *ac_cg_backend_name(const struct ac_cgroup *cg);
+/* What the backend can do, for the code above this layer (which never
+ * asks which backend it is). All false before ac_cg_open succeeded. */
+/* A memory.high that throttles and reclaims above it (v2); without it
+ * (v1) ac_cg_write_file refuses memory.high, limits put the soft limit
+ * there instead, and a `memory` intent needs BPF or is only reported. */
+bool ac_cg_has_memory_high(const struct ac_cgroup *cg);
+/* A memory.events in the unified tree (counts of high, max, oom events)
+ * that epoll reports changes of with EPOLLPRI (v2). */
+bool ac_cg_has_memory_events(const struct ac_cgroup *cg);
+/* Usage thresholds: the memory hierarchy signals an eventfd when the
+ * usage crosses a mark (v1 cgroup.event_control on
+ * memory.usage_in_bytes). */
+bool ac_cg_has_usage_thresholds(const struct ac_cgroup *cg);
+/* memory.low, the reclaim protection of a cgroup's memory (v2); without
+ * it ac_cg_set_memory_low does nothing. */
+bool ac_cg_has_memory_low(const struct ac_cgroup *cg);
 
 void ac_cg_node_init(struct ac_cg_node *node);
 /* Creates parent/name in every hierarchy (rolled back on failure). A node

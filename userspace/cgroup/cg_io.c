@@ -92,6 +92,22 @@ int cg_read_u64_at(int dirfd, const char *name, uint64_t *v)
 	return parse_u64(buf, v);
 }
 
+bool cg_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	const char *p = list;
+
+	while (p && *p) {
+		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '\0' || p[n] == ' ' ||
+						 p[n] == '\n'))
+			return true;
+		p = strpbrk(p, ", ");
+		if (p)
+			p++;
+	}
+	return false;
+}
+
 int cg_keyed_u64(const char *text, const char *key, uint64_t *v)
 {
 	size_t klen = strlen(key);

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgroup backend: finding the hierarchies and this process's own cgroup in
- * each, creating and removing the root and the nodes below it, freezing,
- * killing and placement fds. Limits and statistics are in cg_files.c. */
+ * each, creating and removing the root and the nodes below it. What is
+ * done to a node once it exists is in cg_node.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +16,36 @@
 #include "agentcg/cgroup.h"
 #include "agentcg/names.h"
 #include "agentcg/util.h"
+#include "cg_backend.h"
 #include "cg_io.h"
 
 static const char *const hier_controller[AC_H_COUNT] = {
 	[AC_H_UNIFIED] = "", [AC_H_MEMORY] = "memory", [AC_H_CPU] = "cpu", [AC_H_PIDS] = "pids",
 };
 
-const char *ac_cg_kind_name(enum ac_cg_kind kind)
+const char *ac_cg_backend_name(const struct ac_cgroup *cg)
 {
-	return kind == AC_CG_V2 ? "v2" : "hybrid";
+	return cg->ops ? cg->ops->name : "none";
+}
+
+bool ac_cg_has_memory_high(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_high;
+}
+
+bool ac_cg_has_memory_events(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_events;
+}
+
+bool ac_cg_has_usage_thresholds(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->usage_thresholds;
+}
+
+bool ac_cg_has_memory_low(const struct ac_cgroup *cg)
+{
+	return cg->ops && cg->ops->memory_low;
 }
 
 void ac_cg_node_init(struct ac_cg_node *node)
@@ -44,30 +64,9 @@ void ac_cg_node_close(struct ac_cg_node *node)
 	}
 }
 
-static bool list_has(const char *list, const char *item)
-{
-	size_t n = strlen(item);
-	const char *p = list;
-
-	while (p && *p) {
-		if (strncmp(p, item, n) == 0 && (p[n] == ',' || p[n] == '\0' || p[n] == ' ' ||
-						 p[n] == '\n'))
-			return true;
-		p = strpbrk(p, ", ");
-		if (p)
-			p++;
-	}
-	return false;
-}
-
-struct mount_info {
-	char point[256];
-	char root[1024];
-};
-
 /* Finds the cgroup2 mount and the v1 mounts of memory, cpu and pids in
  * /proc/self/mountinfo. */
-static int find_mounts(struct mount_info m[AC_H_COUNT])
+static int find_mounts(struct cg_mount m[AC_H_COUNT])
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char *line = NULL;
@@ -95,7 +94,7 @@ static int find_mounts(struct mount_info m[AC_H_COUNT])
 		if (strcmp(fstype, "cgroup"))
 			continue;
 		for (int h = AC_H_MEMORY; h < AC_H_COUNT; h++) {
-			if (!m[h].point[0] && list_has(super, hier_controller[h])) {
+			if (!m[h].point[0] && cg_list_has(super, hier_controller[h])) {
 				ac_strlcpy(m[h].point, point, sizeof(m[h].point));
 				ac_strlcpy(m[h].root, root, sizeof(m[h].root));
 			}
@@ -130,7 +129,7 @@ static int find_own(char own[AC_H_COUNT][1024])
 			continue;
 		}
 		for (int h = AC_H_MEMORY; h < AC_H_COUNT; h++)
-			if (list_has(c1 + 1, hier_controller[h]))
+			if (cg_list_has(c1 + 1, hier_controller[h]))
 				ac_strlcpy(own[h], c2 + 1, sizeof(own[h]));
 	}
 	fclose(f);
@@ -144,20 +143,8 @@ static bool is_cgroup2(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-static bool v2_has_controllers(const char *mount)
-{
-	char path[512], buf[256];
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "%s", mount);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || cg_read_at(fd, "cgroup.controllers", buf, sizeof(buf)) < 0)
-		return false;
-	return list_has(buf, "memory") && list_has(buf, "cpu") && list_has(buf, "pids");
-}
-
 /* The root spec as a path relative to the mount of hierarchy h. */
-static int root_rel_path(const char *spec, const struct mount_info *m, const char *own, char *out,
+static int root_rel_path(const char *spec, const struct cg_mount *m, const char *own, char *out,
 			 size_t len)
 {
 	const char *base = own;
@@ -190,94 +177,11 @@ static int validate_root_spec(const char *spec)
 	return n > 0 ? 0 : -EINVAL;
 }
 
-static int enable_controllers(int dirfd)
-{
-	char buf[256];
-	int r = cg_read_at(dirfd, "cgroup.subtree_control", buf, sizeof(buf));
-
-	if (r < 0)
-		return r;
-	if (list_has(buf, "memory") && list_has(buf, "cpu") && list_has(buf, "pids"))
-		return 0;
-	return cg_write_at(dirfd, "cgroup.subtree_control", "+memory +cpu +pids");
-}
-
 static int open_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
-}
-
-/* Whether pid is one of the processes of the cgroup at dirfd. */
-static bool procs_has(int dirfd, pid_t pid)
-{
-	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
-	bool found = false;
-	int p;
-
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	while (!found && fscanf(f, "%d", &p) == 1)
-		found = p == pid;
-	fclose(f);
-	return found;
-}
-
-/* v2: the cgroup above the root holds this very process, as a systemd
- * service with Delegate=yes starts, so the no-internal-process rule
- * forbids enabling controllers there. Move the daemon into a leaf
- * "<root name>.daemon" next to the root (what systemd's DelegateSubgroup=
- * does); ac_cg_close moves it back. -EBUSY if it is not in there. */
-static int move_self_to_leaf(struct ac_cgroup *cg, int parent)
-{
-	const char *base = strrchr(cg->root_path[AC_H_UNIFIED], '/');
-	_cleanup_close_ int leaf = -1;
-	int r;
-
-	if (!procs_has(parent, getpid()))
-		return -EBUSY;
-	if (ac_snprintf(cg->own_leaf, sizeof(cg->own_leaf), "%s.daemon", base ? base + 1 : "") < 0)
-		return -ENAMETOOLONG;
-	if (mkdirat(parent, cg->own_leaf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	leaf = openat(parent, cg->own_leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = leaf < 0 ? -errno : cg_write_at(leaf, "cgroup.procs", "0");
-	if (r == 0 && (cg->own_fd = fcntl(parent, F_DUPFD_CLOEXEC, 3)) < 0) {
-		r = -errno;
-		cg_write_at(parent, "cgroup.procs", "0");
-	}
-	if (r < 0) {
-		unlinkat(parent, cg->own_leaf, AT_REMOVEDIR);
-		return r;
-	}
-	ac_info("moved agentcgd into the leaf %s next to its root (no internal processes on v2)",
-		cg->own_leaf);
-	return 0;
-}
-
-/* Undoes move_self_to_leaf: the controllers it let the daemon enable go
- * (that cgroup held a process, so none were enabled before), the daemon
- * goes back, the leaf is removed. */
-static void move_self_back(struct ac_cgroup *cg)
-{
-	int r;
-
-	if (cg->own_fd < 0)
-		return;
-	r = cg_write_at(cg->own_fd, "cgroup.subtree_control", "-memory -cpu -pids");
-	if (r == 0)
-		r = cg_write_at(cg->own_fd, "cgroup.procs", "0");
-	if (r == 0 && unlinkat(cg->own_fd, cg->own_leaf, AT_REMOVEDIR) < 0)
-		r = -errno;
-	if (r < 0)
-		ac_log_errno(r, "cannot move agentcgd back out of its leaf %s", cg->own_leaf);
-	close(cg->own_fd);
-	cg->own_fd = -1;
 }
 
 /* A leftover root of a daemon that died: remove it if nothing runs there. */
@@ -303,35 +207,34 @@ static int clear_stale_root(struct ac_cgroup *cg, int h)
 	return 0;
 }
 
-static int probe_kind(struct ac_cgroup *cg, const struct mount_info m[AC_H_COUNT], const char *force)
+/* Picks the backend (forced, else hybrid where the v1 memory, cpu and
+ * pids mounts are there) and checks that the mounts can carry it. */
+static int select_backend(struct ac_cgroup *cg, const struct cg_mount m[AC_H_COUNT],
+			  const char *force)
 {
 	bool v1_all = m[AC_H_MEMORY].point[0] && m[AC_H_CPU].point[0] && m[AC_H_PIDS].point[0];
 	bool v2_ok = m[AC_H_UNIFIED].point[0] && is_cgroup2(m[AC_H_UNIFIED].point);
+	const struct ac_cg_ops *ops;
+	int r;
 
 	if (!v2_ok)
 		return ac_log_errno(-EOPNOTSUPP, "no cgroup2 mount found (need cgroup v2, or hybrid v1+v2)");
 	if (force && strcmp(force, "v2") && strcmp(force, "hybrid"))
 		return ac_log_errno(-EINVAL, "unknown backend '%s' (v2 or hybrid)", force);
-	if ((force && !strcmp(force, "hybrid")) || (!force && v1_all)) {
-		if (!v1_all)
-			return ac_log_errno(-EOPNOTSUPP,
-					    "hybrid backend needs v1 memory, cpu and pids mounts");
-		cg->kind = AC_CG_HYBRID;
-		cg->n_hier = AC_H_COUNT;
-		return 0;
-	}
-	if (!v2_has_controllers(m[AC_H_UNIFIED].point))
-		return ac_log_errno(-EOPNOTSUPP,
-				    "cgroup2 at %s lacks the memory, cpu or pids controller",
-				    m[AC_H_UNIFIED].point);
-	cg->kind = AC_CG_V2;
-	cg->n_hier = 1;
+	if ((force && !strcmp(force, "hybrid")) || (!force && v1_all))
+		ops = &cg_hybrid_ops;
+	else
+		ops = &cg_v2_ops;
+	if ((r = ops->probe(m)) < 0)
+		return r;
+	cg->ops = ops;
+	cg->n_hier = ops->n_hier;
 	return 0;
 }
 
 int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 {
-	struct mount_info m[AC_H_COUNT];
+	struct cg_mount m[AC_H_COUNT];
 	char own[AC_H_COUNT][1024];
 	int r;
 
@@ -342,7 +245,7 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 		return ac_log_errno(-EINVAL, "bad root '%s': components must be names", root_spec);
 	if ((r = find_mounts(m)) < 0 || (r = find_own(own)) < 0)
 		return ac_log_errno(r, "cannot read this process's cgroups");
-	if ((r = probe_kind(cg, m, force)) < 0)
+	if ((r = select_backend(cg, m, force)) < 0)
 		return r;
 
 	for (int h = 0; h < cg->n_hier; h++) {
@@ -368,27 +271,8 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 		}
 	}
 
-	if (cg->kind == AC_CG_V2) {
-		_cleanup_close_ int parent = openat(cg->root.dirfd[AC_H_UNIFIED], "..",
-						    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		r = parent < 0 ? -errno : enable_controllers(parent);
-		if (r == -EBUSY && move_self_to_leaf(cg, parent) == 0) {
-			r = enable_controllers(parent);
-			if (r < 0)
-				move_self_back(cg);
-		}
-		if (r < 0) {
-			ac_log_errno(r, "cannot enable memory, cpu, pids above %s (the daemon's own "
-					"cgroup must be delegated and hold no processes but agentcgd)",
-				     cg->root_path[0]);
-			goto fail;
-		}
-		if ((r = enable_controllers(cg->root.dirfd[AC_H_UNIFIED])) < 0) {
-			ac_log_errno(r, "cannot enable controllers in %s", cg->root_path[0]);
-			goto fail;
-		}
-	}
+	if ((r = cg->ops->open_root(cg)) < 0)
+		goto fail;
 	{
 		struct stat st;
 
@@ -396,10 +280,8 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 			cg->root.id = st.st_ino;
 	}
 	cg->has_kill = faccessat(cg->root.dirfd[AC_H_UNIFIED], "cgroup.kill", F_OK, 0) == 0;
-	cg->has_peak = cg->kind == AC_CG_V2 &&
-		       faccessat(cg->root.dirfd[AC_H_UNIFIED], "memory.peak", F_OK, 0) == 0;
 	cg->has_clone_into_cgroup = true; /* until a stub start learns otherwise */
-	ac_info("cgroup backend %s, root %s", ac_cg_kind_name(cg->kind), cg->root_path[0]);
+	ac_info("cgroup backend %s, root %s", cg->ops->name, cg->root_path[0]);
 	return 0;
 
 fail_errno:
@@ -412,6 +294,8 @@ fail:
 
 void ac_cg_close(struct ac_cgroup *cg)
 {
+	if (!cg->ops) /* never opened */
+		return;
 	if (cg->root.dirfd[AC_H_UNIFIED] >= 0 && ac_cg_populated(cg, &cg->root) > 0) {
 		ac_cg_kill(cg, &cg->root);
 		/* Give the kernel a moment to take the killed tasks away. */
@@ -426,7 +310,7 @@ void ac_cg_close(struct ac_cgroup *cg)
 			ac_log_errno(-errno, "cannot remove %s", cg->root_path[h]);
 	}
 	ac_cg_node_close(&cg->root);
-	move_self_back(cg);
+	cg->ops->close_root(cg);
 }
 
 int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name, bool leaf,
@@ -453,9 +337,10 @@ int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 	if (fstat(out->dirfd[AC_H_UNIFIED], &st) == 0)
 		out->id = st.st_ino;
 	out->memcg_id = out->id;
-	if (cg->kind == AC_CG_HYBRID && fstat(out->dirfd[AC_H_MEMORY], &st) == 0)
+	if (cg->ops->memcg_hier != AC_H_UNIFIED &&
+	    fstat(out->dirfd[cg->ops->memcg_hier], &st) == 0)
 		out->memcg_id = st.st_ino;
-	if (!leaf && cg->kind == AC_CG_V2 && (r = enable_controllers(out->dirfd[AC_H_UNIFIED])) < 0) {
+	if (!leaf && (r = cg->ops->enable_subtree(out)) < 0) {
 		h = cg->n_hier;
 		goto rollback;
 	}
@@ -500,6 +385,7 @@ int ac_cg_rmdir_step(struct ac_cgroup *cg, const struct ac_cg_node *parent, cons
 int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const char *name,
 		    int h, struct ac_cg_node *out)
 {
+	int memcg_h = (int)cg->ops->memcg_hier;
 	struct stat st;
 
 	if (!ac_name_valid(name) || h < 0 || h >= cg->n_hier)
@@ -513,72 +399,11 @@ int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const
 		unlinkat(parent->dirfd[h], name, AT_REMOVEDIR);
 		return r;
 	}
-	if ((h == AC_H_UNIFIED || h == AC_H_MEMORY) && fstat(out->dirfd[h], &st) == 0) {
+	if ((h == AC_H_UNIFIED || h == memcg_h) && fstat(out->dirfd[h], &st) == 0) {
 		if (h == AC_H_UNIFIED)
 			out->id = st.st_ino;
-		if (h == AC_H_MEMORY || cg->kind == AC_CG_V2)
+		if (h == memcg_h)
 			out->memcg_id = st.st_ino;
 	}
 	return 0;
-}
-
-int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen)
-{
-	return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.freeze", frozen ? "1" : "0");
-}
-
-/* Without cgroup.kill: freeze so nothing forks, SIGKILL every pid, thaw. */
-static int kill_by_walk(struct ac_cgroup *cg, int dirfd)
-{
-	_cleanup_free_ char *buf = malloc(65536);
-	char *p;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	cg_write_at(dirfd, "cgroup.freeze", "1");
-	r = cg_read_at(dirfd, "cgroup.procs", buf, 65536);
-	for (p = buf; r > 0 && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
-		kill((pid_t)atoi(p), SIGKILL);
-	(void)cg;
-	cg_write_at(dirfd, "cgroup.freeze", "0");
-	return r < 0 ? r : 0;
-}
-
-int ac_cg_kill(struct ac_cgroup *cg, const struct ac_cg_node *node)
-{
-	if (cg->has_kill)
-		return cg_write_at(node->dirfd[AC_H_UNIFIED], "cgroup.kill", "1");
-	return kill_by_walk(cg, node->dirfd[AC_H_UNIFIED]);
-}
-
-int ac_cg_populated(struct ac_cgroup *cg, const struct ac_cg_node *node)
-{
-	return ac_cg_populated_fds(cg, node, NULL);
-}
-
-int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
-			 struct ac_cg_placement *pl)
-{
-	pl->v2_dirfd = node->dirfd[AC_H_UNIFIED];
-	pl->n_v1 = 0;
-	for (int h = AC_H_MEMORY; h < cg->n_hier; h++) {
-		int fd = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0) {
-			int r = -errno;
-
-			ac_cg_placement_close(pl);
-			return r;
-		}
-		pl->v1_procs[pl->n_v1++] = fd;
-	}
-	return 0;
-}
-
-void ac_cg_placement_close(struct ac_cg_placement *pl)
-{
-	for (int i = 0; i < pl->n_v1; i++)
-		close(pl->v1_procs[i]);
-	pl->n_v1 = 0;
 }

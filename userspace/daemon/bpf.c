@@ -256,7 +256,7 @@ int acd_bpf_open(struct acd_ctx *ctx)
 		"memory budget %s",
 		b->f.lifecycle ? "yes" : "no", b->f.oom ? "yes" : "no",
 		b->f.cpu_time ? "in kernel" : "20 ms poll", b->f.forks ? "yes" : "no",
-		ctx->cg.kind == AC_CG_V2 ? "memory.high" : b->f.memory ? "in kernel (v1)" : "report only");
+		ac_cg_has_memory_high(&ctx->cg) ? "memory.high" : b->f.memory ? "in kernel (v1)" : "report only");
 	return 0;
 fail:
 	ring_buffer__free(b->rb);
@@ -312,8 +312,8 @@ int acd_bpf_call_begin(struct acd_ctx *ctx, struct acd_bpf_call *bc,
 	 * only reported there); on v2 memory.high throttles, and only exec
 	 * cells are also interrupted at it. */
 	if (in->set & AC_F_MEMORY && b->f.memory && in->memory != AC_UNLIMITED &&
-	    ((ctx->cg.kind == AC_CG_HYBRID && !(in->defaulted & AC_F_MEMORY)) ||
-	     (ctx->cg.kind == AC_CG_V2 && spec->cell)))
+	    ((!ac_cg_has_memory_high(&ctx->cg) && !(in->defaulted & AC_F_MEMORY)) ||
+	     (ac_cg_has_memory_high(&ctx->cg) && spec->cell)))
 		v.memory_bytes = in->memory;
 	/* also where the root's charge is read from, up the page counters
 	 * (pressure): every call has it (learnt when the cgroup was made) */
@@ -446,7 +446,7 @@ json_t *acd_bpf_info(struct acd_ctx *ctx)
 	return json_pack("{s:b, s:b, s:b, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "loaded", 1,
 			 "lifecycle", b->f.lifecycle, "oom_victims", b->f.oom, "cpu_time",
 			 b->f.cpu_time ? "kernel" : "poll", "forks", b->f.forks, "memory",
-			 ctx->cg.kind == AC_CG_V2 ? "memory.high" : b->f.memory ? "kernel" : "report",
+			 ac_cg_has_memory_high(&ctx->cg) ? "memory.high" : b->f.memory ? "kernel" : "report",
 			 "map_entries", (json_int_t)map_entries(b->calls_fd), "records",
 			 (json_int_t)b->records, "lost_records",
 			 (json_int_t)b->skel->bss->lost_events, "calls_registered",

@@ -174,7 +174,7 @@ static int throttle(struct acd_ctx *ctx, struct acd_call *call)
 	char v[64];
 	int r = 0;
 
-	if (ctx->cg.kind == AC_CG_V2) {
+	if (ac_cg_has_memory_high(&ctx->cg)) {
 		uint64_t cur = ac_cg_memory_current(&ctx->cg, &call->node);
 
 		snprintf(v, sizeof(v), "%" PRIu64, cur > AC_MEMORY_MIN ? cur : (uint64_t)AC_MEMORY_MIN);

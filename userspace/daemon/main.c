@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 		r = acd_server_listen(ctx);
 	if (r == 0) {
 		printf("agentcgd %s ready: backend %s, root %s, socket %s\n", ACD_VERSION,
-		       ac_cg_kind_name(ctx->cg.kind), ctx->cg.root_path[0], ctx->socket_path);
+		       ac_cg_backend_name(&ctx->cg), ctx->cg.root_path[0], ctx->socket_path);
 		fflush(stdout);
 		r = run_loop(ctx);
 	}

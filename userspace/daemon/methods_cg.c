@@ -193,7 +193,7 @@ int acd_m_cg_stat(struct acd_ctx *ctx, struct acd_req *r)
 		json_object_set_new(o, "sessions", json_integer(n));
 	} else {
 		json_object_set_new(o, "kind", json_string("root"));
-		json_object_set_new(o, "backend", json_string(ac_cg_kind_name(ctx->cg.kind)));
+		json_object_set_new(o, "backend", json_string(ac_cg_backend_name(&ctx->cg)));
 		json_object_set_new(o, "cgroup", json_string(ctx->cg.root_path[0]));
 		json_object_set_new(o, "calls_running", json_integer(ctx->calls_running));
 	}
@@ -229,7 +229,7 @@ int acd_m_cg_cat(struct acd_ctx *ctx, struct acd_req *r)
 		return acd_req_fail(r, RPC_NOT_FOUND,
 				    json_pack("{s:s, s:s}", "path", r->path, "file", file),
 				    "no file %s on %s (backend %s)", file, r->path,
-				    ac_cg_kind_name(ctx->cg.kind));
+				    ac_cg_backend_name(&ctx->cg));
 	if (n < 0)
 		return acd_req_errno(r, n, file);
 	acd_reply_result(ctx, r->c, r->id, json_pack("{s:s, s:s, s:s#}", "path", r->path, "file",
@@ -253,7 +253,7 @@ int acd_m_cg_set(struct acd_ctx *ctx, struct acd_req *r)
 	if (n == -EOPNOTSUPP)
 		return acd_req_fail(r, RPC_INVALID_PARAMS, json_pack("{s:s}", "value", strerror(-n)),
 				    "%s cannot be set on the %s backend", file,
-				    ac_cg_kind_name(ctx->cg.kind));
+				    ac_cg_backend_name(&ctx->cg));
 	if (n == -EINVAL || n == -ERANGE)
 		return acd_req_fail(r, RPC_INVALID_PARAMS, json_pack("{s:s}", "value", strerror(-n)),
 				    "cannot set %s to '%.64s': settable files are memory.max, "
@@ -359,7 +359,7 @@ int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 	for (int h = 0; h < ctx->cg.n_hier; h++)
 		json_array_append_new(roots, json_string(ctx->cg.root_path[h]));
 	res = json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:b}",
-			"version", ACD_VERSION, "backend", ac_cg_kind_name(ctx->cg.kind), "root",
+			"version", ACD_VERSION, "backend", ac_cg_backend_name(&ctx->cg), "root",
 			ctx->cg.root_path[0], "roots", roots, "socket", ctx->socket_path, "pid",
 			(int)getpid(), "calls_running", ctx->calls_running, "calls_total",
 			(json_int_t)ctx->calls_total, "clients", ctx->n_clients, "subscribers",

@@ -236,7 +236,7 @@ static int watch_memevents(struct acd_ctx *ctx, const struct ac_cg_node *node,
 	json_t *delta;
 	int fd;
 
-	if (ctx->cg.kind != AC_CG_V2)
+	if (!ac_cg_has_memory_events(&ctx->cg))
 		return 0;
 	fd = ac_cg_open_file(&ctx->cg, node, AC_H_UNIFIED, "memory.events", O_RDONLY);
 	if (fd < 0)
@@ -279,7 +279,7 @@ static int watch_thresholds(struct acd_ctx *ctx, struct acd_domain *d)
 	const double marks[] = { k->thaw_below, k->throttle_at, k->freeze_at, k->kill_at, 0.99 };
 	int efd, ufd, cfd, r = 0;
 
-	if (ctx->cg.kind != AC_CG_HYBRID || d->host)
+	if (!ac_cg_has_usage_thresholds(&ctx->cg) || d->host)
 		return 0;
 	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (efd < 0)

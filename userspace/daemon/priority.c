@@ -49,7 +49,7 @@ static void update_sums(struct acd_ctx *ctx)
 {
 	uint64_t root_sum = 0;
 
-	if (ctx->cg.kind != AC_CG_V2)
+	if (!ac_cg_has_memory_low(&ctx->cg))
 		return;
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next) {
 		uint64_t sum = 0;
