@@ -165,6 +165,12 @@ void call_unlink_waiting(struct acd_ctx *ctx, struct acd_call *call)
 
 void acd_call_discard(struct acd_ctx *ctx, struct acd_call *call)
 {
+	/* A reply may drop its client, whose calls then go too: a caller
+	 * that discards the call after replying finds it gone already (its
+	 * memory stays until the end of the epoll batch). */
+	if (call->discarded)
+		return;
+	call->discarded = true;
 	client_unlink_call(call);
 	session_unlink_call(call);
 	call_free(ctx, call);
@@ -570,8 +576,10 @@ void acd_calls_shutdown(struct acd_ctx *ctx)
 		acd_call_kill(ctx, ctx->calls->waiting, AC_STOP_SHUTDOWN);
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		for (struct acd_session *s = t->sessions; s; s = s->next)
-			for (struct acd_call *call = s->calls; call; call = call->next)
+			for (struct acd_call *call = s->calls, *nx; call; call = nx) {
+				nx = call->next; /* a queued cell's kill frees it */
 				acd_call_kill(ctx, call, AC_STOP_SHUTDOWN);
+			}
 }
 
 bool acd_calls_all_gone(struct acd_ctx *ctx)

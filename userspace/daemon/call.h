@@ -80,6 +80,7 @@ struct acd_call {
 	uint64_t start_ns, end_ns;
 	struct ac_call_end end;
 	bool replied;
+	bool discarded;		   /* unlinked and freed (acd_call_discard) */
 	/* deadlines (call_timers.c keeps the earliest in a heap) */
 	uint64_t deadline_ns;		  /* timeout; 0 none */
 	uint64_t next_cpu_check_ns;	  /* cpu_time poll; 0 none */

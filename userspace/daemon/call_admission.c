@@ -188,6 +188,10 @@ void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call)
 	int r = call_admission_check(ctx, call, &a);
 
 	call_unlink_waiting(ctx, call);
+	if (r == 0) { /* room came at the last moment (a ladder step not yet looked at) */
+		admit_one(ctx, call);
+		return;
+	}
 	call_reply_admission(ctx, call->client, call->req_id, call, &a, r == 0 ? -EAGAIN : r, true);
 	acd_call_discard(ctx, call);
 }

@@ -15,10 +15,12 @@
 #include "server.h"
 
 static const char *const k_path[] = { "path", NULL };
-static const char *const k_none[] = { NULL };
 
 static const struct acd_method methods[] = {
 	/* name, handler, params, path, depth min..max, permission */
+	/* params NULL: unchecked (events.subscribe and daemon.info ignore
+	 * what they do not know, as they always did; call.run checks its
+	 * own, naming every bad field in one error) */
 	{ "call.run", acd_m_call_run, NULL, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
 	{ "session.create", acd_m_session_create,
 	  (const char *const[]){ "path", "budget", "priority", "lang", "persist", "interpreter", NULL },
@@ -50,9 +52,9 @@ static const struct acd_method methods[] = {
 	{ "cg.freeze", acd_m_cg_freeze, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL,
 	  ACD_PERM_CALL_OWNER },
 	{ "cg.thaw", acd_m_cg_thaw, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_CALL_OWNER },
-	{ "events.subscribe", acd_m_events_subscribe, k_path, ACD_PATH_FREE, 0, AC_LEVEL_CALL,
+	{ "events.subscribe", acd_m_events_subscribe, NULL, ACD_PATH_FREE, 0, AC_LEVEL_CALL,
 	  ACD_PERM_ANY },
-	{ "daemon.info", acd_m_daemon_info, k_none, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
+	{ "daemon.info", acd_m_daemon_info, NULL, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
 };
 
 /* ---- errors ---------------------------------------------------------- */
