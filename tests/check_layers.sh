@@ -18,7 +18,7 @@ layer_of() {
 	server | rpc) echo 1 ;;
 	events) echo 2 ;;
 	bpf | pressure | procs) echo 3 ;;
-	tree | pool | priority) echo 4 ;;
+	tree | pool | priority | access) echo 4 ;;
 	call | call_* | contain | interp | adaptive) echo 5 ;;
 	methods | methods_* | main) echo 6 ;;
 	*) echo "?" ;;

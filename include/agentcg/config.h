@@ -24,11 +24,27 @@ struct ac_budget {
 
 #define AC_USER_MAX 64
 #define AC_INTERP_POOL_MAX 64
+#define AC_ACCOUNT_MAX 33  /* a user or group name, as Linux allows (32) */
+#define AC_MEMBERS_MAX 16  /* users, and groups, named per list */
 
+/* Local users and groups, by name ("*" in users: every local user). */
+struct ac_members {
+	bool everyone;
+	int n_users, n_groups;
+	char users[AC_MEMBERS_MAX][AC_ACCOUNT_MAX];
+	char groups[AC_MEMBERS_MAX][AC_ACCOUNT_MAX];
+};
+
+/* A tenant: its budget, who belongs to it and what they may ask for
+ * (README "Security model"). Operators are bound by none of it. */
 struct ac_tenant_config {
 	char name[AC_NAME_MAX + 1];
 	struct ac_budget budget;
 	char interpreter_user[AC_USER_MAX]; /* "" = the global one */
+	struct ac_members members;	    /* may create sessions in it */
+	enum ac_priority max_priority;	    /* the highest a member may ask (normal) */
+	bool has_session_budget;	    /* else the global session_budget */
+	struct ac_budget session_budget;    /* the most a member's session may get */
 };
 
 /* Stateful interpreter sessions (session.exec). */
@@ -85,7 +101,8 @@ struct ac_config {
 	struct ac_intent_defaults defaults;
 	struct ac_adaptive_config adaptive;
 	struct ac_budget session_budget; /* default budget of a new session */
-	bool tenants_on_demand;		 /* create unknown tenants on first use */
+	struct ac_members operators;	 /* groups (users) who act as root does */
+	bool tenants_on_demand;		 /* create unknown tenants on first use (operators) */
 	struct ac_budget tenant_budget;	 /* budget of on-demand tenants */
 	int n_tenants;
 	struct ac_tenant_config tenants[AC_TENANTS_MAX];
@@ -109,5 +126,9 @@ extern const size_t ac_default_config_len;
 int ac_config_load_default(struct ac_config *cfg, char *err, size_t errlen);
 
 const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg, const char *name);
+/* The most a member's session may get in tenant tc (its own, or the
+ * global session_budget); tc may be NULL (a tenant not in the file). */
+const struct ac_budget *ac_config_session_budget(const struct ac_config *cfg,
+						 const struct ac_tenant_config *tc);
 
 #endif

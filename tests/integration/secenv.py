@@ -87,7 +87,7 @@ def raw_socket_as(sock, key):
 
 # The keys of the security model (operators, tenant members) are in the
 # configuration once the daemon knows them.
-SECURITY_MODEL = False
+SECURITY_MODEL = True
 
 
 def base_config(cfg):

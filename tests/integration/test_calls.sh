@@ -114,9 +114,11 @@ expect_eq "the result echoes the label" "$(jget "$j" 'd["intent"]["label"]')" un
 # --- identity -------------------------------------------------------------
 out=$($A run /t1/s1 --user nobody -- id -u)
 expect_eq "a root client may run as another user" "$out" "$(id -u nobody)"
-out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/s1 -- id -u 2>&1)
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/nobody -- id -u 2>&1)
 expect_eq "a non-root client's call runs with its own uid" "$out" "$(id -u nobody)"
-out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/s1 --user root -- id -u 2>&1); rc=$?
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/s1 -- id -u 2>&1)
+expect_match "a non-root client cannot run a call in root's session" "$out" "permission denied: the session is another user's"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/nobody --user root -- id -u 2>&1); rc=$?
 expect_match "a non-root client cannot name another user" "$out" "permission denied"
 # The cgroup2 tree is /sys/fs/cgroup/unified on hybrid, /sys/fs/cgroup on v2.
 U2=/sys/fs/cgroup; [ "$BACKEND" = hybrid ] && U2=/sys/fs/cgroup/unified

@@ -415,6 +415,66 @@ static void test_interpreters(void **state)
 	bad("{\"bpf\": 1}", "bpf");
 }
 
+/* The security model's keys: operators, a tenant's members and policy. */
+static void test_members(void **state)
+{
+	struct ac_config *c = new_cfg();
+	const struct ac_tenant_config *t;
+	char err[256] = "";
+
+	/* built-in: "default" admits every local user; no operator group */
+	assert_true(c->tenants[0].members.everyone);
+	assert_int_equal(c->operators.n_groups, 0);
+	assert_int_equal(c->tenants[0].max_priority, AC_PRIO_NORMAL);
+	assert_ptr_equal(ac_config_session_budget(c, &c->tenants[0]), &c->session_budget);
+	assert_int_equal(parse(c, "{\"operators\": {\"groups\": [\"agentcg\", \"wheel\"], "
+				  "\"users\": [\"ops\"]}, \"tenants\": {"
+				  "\"a\": {\"memory_max\": \"1G\", \"users\": [\"alice\", \"bob\"], "
+				  "\"groups\": [\"team\"], \"max_priority\": \"high\", "
+				  "\"session_budget\": {\"memory_max\": \"256M\"}}, "
+				  "\"b\": {\"users\": [\"*\"]}, \"c\": {}}}",
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(c->operators.n_groups, 2);
+	assert_string_equal(c->operators.groups[1], "wheel");
+	assert_string_equal(c->operators.users[0], "ops");
+	t = ac_config_find_tenant(c, "a");
+	assert_int_equal(t->budget.memory_max, G);
+	assert_false(t->members.everyone);
+	assert_int_equal(t->members.n_users, 2);
+	assert_string_equal(t->members.users[1], "bob");
+	assert_string_equal(t->members.groups[0], "team");
+	assert_int_equal(t->max_priority, AC_PRIO_HIGH);
+	assert_int_equal(ac_config_session_budget(c, t)->memory_max, 256 * M);
+	assert_int_equal(ac_config_session_budget(c, t)->pids_max, AC_UNLIMITED);
+	assert_true(ac_config_find_tenant(c, "b")->members.everyone);
+	/* a listed tenant without members admits operators only */
+	t = ac_config_find_tenant(c, "c");
+	assert_false(t->members.everyone);
+	assert_int_equal(t->members.n_users + t->members.n_groups, 0);
+	assert_int_equal(t->max_priority, AC_PRIO_NORMAL);
+	assert_ptr_equal(ac_config_session_budget(c, t), &c->session_budget);
+	free(c);
+
+	bad("{\"operators\": {\"users\": [\"*\"]}}", "operators");
+	bad("{\"operators\": {\"groups\": [\"*\"]}}", "operators.groups");
+	bad("{\"operators\": {\"group\": [\"x\"]}}", "operators.group");
+	bad("{\"operators\": [\"x\"]}", "operators");
+	bad("{\"tenants\": {\"a\": {\"users\": \"alice\"}}}", "tenants.a.users");
+	bad("{\"tenants\": {\"a\": {\"users\": [\"\"]}}}", "tenants.a.users");
+	bad("{\"tenants\": {\"a\": {\"users\": [\"a:b\"]}}}", "tenants.a.users");
+	bad("{\"tenants\": {\"a\": {\"groups\": [1]}}}", "tenants.a.groups");
+	bad("{\"tenants\": {\"a\": {\"users\": [\"123456789012345678901234567890123\"]}}}",
+	    "tenants.a.users");
+	bad("{\"tenants\": {\"a\": {\"users\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\","
+	    "\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]}}}",
+	    "tenants.a.users");
+	bad("{\"tenants\": {\"a\": {\"max_priority\": \"urgent\"}}}", "tenants.a.max_priority");
+	bad("{\"tenants\": {\"a\": {\"session_budget\": {\"memory\": 1}}}}",
+	    "tenants.a.session_budget.memory");
+	bad("{\"tenants\": {\"a\": {\"member\": []}}}", "tenants.a.member");
+}
+
 static void test_load_file(void **state)
 {
 	char path[] = "/tmp/agentcg-test-config-XXXXXX", err[512];
@@ -470,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_too_many_tenants),
 		cmocka_unit_test(test_interpreters),
+		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_error_buffer_bounds),
 	};

@@ -102,6 +102,7 @@ void ac_config_init(struct ac_config *cfg)
 	cfg->interp.pool_bash = 1;
 	ac_strlcpy(cfg->tenants[0].name, "default", sizeof(cfg->tenants[0].name));
 	cfg->tenants[0].budget = cfg->tenant_budget;
+	cfg->tenants[0].members.everyone = true; /* a single-user machine just works */
 }
 
 /* ---- typed values ---------------------------------------------------- */
@@ -557,15 +558,100 @@ static int get_adaptive(struct ctx *c, const char *path, const json_t *v,
 	return r;
 }
 
+/* A list of user or group names: "users": ["alice", "*"], "groups": [...] */
+static int get_names(struct ctx *c, const char *path, const json_t *v, bool users,
+		     struct ac_members *m)
+{
+	char(*out)[AC_ACCOUNT_MAX] = users ? m->users : m->groups;
+	int *n = users ? &m->n_users : &m->n_groups;
+	size_t i;
+	const json_t *x;
+
+	if (!json_is_array(v))
+		return fail(c, path, "must be an array of %s names", users ? "user" : "group");
+	if (json_array_size(v) > AC_MEMBERS_MAX)
+		return fail(c, path, "at most %d names", AC_MEMBERS_MAX);
+	*n = 0;
+	if (users)
+		m->everyone = false;
+	json_array_foreach(v, i, x) {
+		const char *name = json_string_value(x);
+
+		if (!name || !*name || strlen(name) >= AC_ACCOUNT_MAX ||
+		    strlen(name) != json_string_length(x) || strchr(name, ':') ||
+		    strchr(name, '/'))
+			return fail(c, path, "entry %zu is not a %s name (1-32 characters)", i,
+				    users ? "user" : "group");
+		if (users && !strcmp(name, "*")) {
+			m->everyone = true;
+			continue;
+		}
+		if (!users && !strcmp(name, "*"))
+			return fail(c, path, "\"*\" is for users only");
+		ac_strlcpy(out[(*n)++], name, AC_ACCOUNT_MAX);
+	}
+	return 0;
+}
+
+/* "operators": {"users": [...], "groups": [...]} (root always is one) */
+static int members_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+		       void *out)
+{
+	if (strcmp(key, "users") == 0)
+		return get_names(c, kp, x, true, out);
+	if (strcmp(key, "groups") == 0)
+		return get_names(c, kp, x, false, out);
+	return -ENOKEY;
+}
+
+static int get_operators(struct ctx *c, const char *path, const json_t *v, struct ac_members *m)
+{
+	*m = (struct ac_members){ 0 };
+	if (each_key(c, path, v, "must be an object {\"users\": [...], \"groups\": [...]}",
+		     members_key, m) < 0)
+		return -EINVAL;
+	if (m->everyone)
+		return fail(c, path, "\"*\" would make every local user an operator");
+	return 0;
+}
+
+/* A tenant: its budget (memory_max, cpu, pids), its members (users,
+ * groups) and their policy (max_priority, session_budget). */
+static int tenant_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+		      void *out)
+{
+	struct ac_tenant_config *t = out;
+	int r;
+
+	if ((r = budget_key(c, kp, key, x, &t->budget)) != -ENOKEY)
+		return r;
+	if ((r = members_key(c, kp, key, x, &t->members)) != -ENOKEY)
+		return r;
+	if (strcmp(key, "interpreter_user") == 0)
+		return get_user(c, kp, x, t->interpreter_user, sizeof(t->interpreter_user));
+	if (strcmp(key, "max_priority") == 0) {
+		if (!json_is_string(x) || ac_priority_parse(json_string_value(x), &t->max_priority) < 0)
+			return fail(c, kp, "must be \"low\", \"normal\" or \"high\"");
+		return 0;
+	}
+	if (strcmp(key, "session_budget") == 0) {
+		t->has_session_budget = true;
+		t->session_budget = (struct ac_budget){ .memory_max = AC_UNLIMITED,
+							.pids_max = AC_UNLIMITED };
+		return get_budget(c, kp, x, &t->session_budget);
+	}
+	return -ENOKEY;
+}
+
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
 {
 	char kp[KEY_PATH_MAX];
 	const char *name;
 	json_t *x;
-	int n = 0, r;
+	int n = 0;
 
 	if (!json_is_object(v))
-		return fail(c, path, "must be an object {\"name\": {budget}}");
+		return fail(c, path, "must be an object {\"name\": {budget, members, policy}}");
 	if (json_object_size(v) > AC_TENANTS_MAX)
 		return fail(c, path, "too many tenants (at most %d)", AC_TENANTS_MAX);
 	json_object_foreach((json_t *)v, name, x) {
@@ -576,24 +662,14 @@ static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct 
 			return fail(c, kp, "not a valid tenant name ([A-Za-z0-9_.-]{1,64}, not starting with '.')");
 		*t = (struct ac_tenant_config){
 			.budget = { .memory_max = AC_UNLIMITED, .cpu = 0, .pids_max = AC_UNLIMITED },
+			.max_priority = AC_PRIO_NORMAL,
 		};
 		ac_strlcpy(t->name, name, sizeof(t->name));
-		if (json_is_object(x) && json_object_get(x, "interpreter_user")) {
-			char up[KEY_PATH_MAX];
-			json_t *rest = json_copy(x);
-
-			join(up, sizeof(up), kp, "interpreter_user");
-			r = get_user(c, up, json_object_get(x, "interpreter_user"), t->interpreter_user,
-				     sizeof(t->interpreter_user));
-			json_object_del(rest, "interpreter_user");
-			if (r == 0)
-				r = get_budget(c, kp, rest, &t->budget);
-			json_decref(rest);
-		} else {
-			r = get_budget(c, kp, x, &t->budget);
-		}
-		if (r < 0)
-			return r;
+		if (each_key(c, kp, x,
+			     "must be an object {\"memory_max\", \"cpu\", \"pids\", \"users\", "
+			     "\"groups\", \"max_priority\", \"session_budget\"}",
+			     tenant_key, t) < 0)
+			return -EINVAL;
 		n++;
 	}
 	cfg->n_tenants = n;
@@ -639,6 +715,8 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_containment(c, key, v, &cfg->contain);
 		else if (strcmp(key, "bpf") == 0)
 			r = get_bool(c, key, v, &cfg->bpf);
+		else if (strcmp(key, "operators") == 0)
+			r = get_operators(c, key, v, &cfg->operators);
 		else if (strcmp(key, "tenants_on_demand") == 0)
 			r = get_bool(c, key, v, &cfg->tenants_on_demand);
 		else if (strcmp(key, "tenant_budget") == 0)
@@ -760,4 +838,10 @@ const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg
 		if (strcmp(cfg->tenants[i].name, name) == 0)
 			return &cfg->tenants[i];
 	return NULL;
+}
+
+const struct ac_budget *ac_config_session_budget(const struct ac_config *cfg,
+						 const struct ac_tenant_config *tc)
+{
+	return tc && tc->has_session_budget ? &tc->session_budget : &cfg->session_budget;
 }

@@ -13,7 +13,8 @@
  *      main (the loop, background work)
  *   5  call (call*.c), contain (the ladder), interp (interpreters),
  *      adaptive (label history)
- *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs)
+ *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs),
+ *      access (operators, tenant members and policy, owners)
  *   3  bpf (programs, calls map, ring buffer), pressure (domains, kernel
  *      pressure sources), procs (a call's process list)
  *   2  events (subscribers)
@@ -72,6 +73,7 @@ struct acd_pool;
 struct acd_interp_pool;
 struct acd_contain;
 struct acd_calls;
+struct acd_access;
 struct acb_event;
 struct ac_history;
 
@@ -94,6 +96,15 @@ struct acd_hooks {
 	void (*pressure_kick)(struct acd_ctx *ctx, const char *why);
 	/* tree: a session is being removed (its interpreter goes first) */
 	void (*session_removing)(struct acd_ctx *ctx, struct acd_session *s);
+	/* events: may subscriber c see what happens at path? */
+	bool (*event_visible)(struct acd_ctx *ctx, const struct acd_client *c, const char *path);
+};
+
+/* The operators beyond root (config "operators"), resolved at start. */
+struct acd_operators {
+	int n_uids, n_gids;
+	uid_t uids[AC_MEMBERS_MAX];
+	gid_t gids[AC_MEMBERS_MAX];
 };
 
 struct acd_ctx {
@@ -105,6 +116,7 @@ struct acd_ctx {
 	int devnull; /* stdin of captured calls */
 	struct acd_watch signal_w;
 	struct acd_hooks hooks;
+	struct acd_operators operators; /* access.c fills it; server.c reads it */
 	/* server.c */
 	struct acd_watch listen_w;
 	struct acd_client *clients;
@@ -125,6 +137,7 @@ struct acd_ctx {
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
 	struct ac_history *history;	     /* adaptive.c; NULL: off */
+	struct acd_access *access;	     /* access.c */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;

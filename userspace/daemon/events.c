@@ -44,7 +44,8 @@ void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *
 	/* Sending may drop a client: walk with a saved next pointer. */
 	for (c = ctx->clients; c; c = next) {
 		next = c->next;
-		if (c->subscribed && covers(&c->sub_path, path))
+		if (c->subscribed && covers(&c->sub_path, path) &&
+		    (!ctx->hooks.event_visible || ctx->hooks.event_visible(ctx, c, path)))
 			acd_notify(ctx, c, "event", json_incref(params));
 	}
 	json_decref(params);

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "agentcg/util.h"
 #include "adaptive.h"
 #include "bpf.h"
@@ -145,6 +146,7 @@ static const struct acd_hooks hooks = {
 	.bpf_record = acd_call_bpf_record,
 	.pressure_kick = acd_contain_kick,
 	.session_removing = acd_interp_detach,
+	.event_visible = acd_access_sees_path,
 };
 
 /* ---- the loop --------------------------------------------------------- */
@@ -280,6 +282,8 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = acd_pressure_init(ctx);
 	if (r == 0)
+		r = acd_access_init(ctx);
+	if (r == 0)
 		r = acd_tree_init(ctx);
 	if (r == 0)
 		r = acd_interp_init(ctx);
@@ -312,6 +316,7 @@ int main(int argc, char **argv)
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
 	acd_adaptive_free(ctx);
+	acd_access_free(ctx);
 	acd_calls_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;

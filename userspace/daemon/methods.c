@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The method table and its dispatcher. A row says what a method takes
  * (params, path) and who may call it; the dispatcher checks the params'
- * names, parses the path, checks a root-only method's caller, resolves
- * the path, checks an owner's method's caller, and then calls the
+ * names, parses the path, checks an operators' method's caller, resolves
+ * the path, checks the caller against the node (access.h), and then calls the
  * handler, replying whatever error the handler returns. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "agentcg/util.h"
 #include "methods.h"
 #include "rpc.h"
@@ -24,34 +25,34 @@ static const struct acd_method methods[] = {
 	{ "call.run", acd_m_call_run, NULL, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
 	{ "session.create", acd_m_session_create,
 	  (const char *const[]){ "path", "budget", "priority", "lang", "persist", "interpreter", NULL },
-	  ACD_PATH_PARENT, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_ANY },
+	  ACD_PATH_PARENT, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_MEMBER },
 	{ "session.close", acd_m_session_close, k_path, ACD_PATH_RESOLVE, AC_LEVEL_SESSION,
-	  AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "session.exec", acd_m_session_exec, (const char *const[]){ "path", "code", "intent", NULL },
-	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "session.get", acd_m_session_get, (const char *const[]){ "path", "name", NULL },
-	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "session.set", acd_m_session_set, (const char *const[]){ "path", "name", "value", NULL },
-	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  ACD_PATH_RESOLVE, AC_LEVEL_SESSION, AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "session.reset", acd_m_session_reset, k_path, ACD_PATH_RESOLVE, AC_LEVEL_SESSION,
-	  AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "session.interrupt", acd_m_session_interrupt, k_path, ACD_PATH_RESOLVE, AC_LEVEL_SESSION,
-	  AC_LEVEL_SESSION, ACD_PERM_SESSION_OWNER },
+	  AC_LEVEL_SESSION, ACD_PERM_OWNER },
 	{ "tenant.create", acd_m_tenant_create, (const char *const[]){ "path", "budget", NULL },
-	  ACD_PATH_FREE, AC_LEVEL_TENANT, AC_LEVEL_TENANT, ACD_PERM_ROOT },
+	  ACD_PATH_FREE, AC_LEVEL_TENANT, AC_LEVEL_TENANT, ACD_PERM_OPERATOR },
 	{ "tenant.remove", acd_m_tenant_remove, k_path, ACD_PATH_RESOLVE, AC_LEVEL_TENANT,
-	  AC_LEVEL_TENANT, ACD_PERM_ROOT },
+	  AC_LEVEL_TENANT, ACD_PERM_OPERATOR },
 	{ "cg.list", acd_m_cg_list, (const char *const[]){ "path", "recursive", NULL },
-	  ACD_PATH_RESOLVE, 0, AC_LEVEL_SESSION, ACD_PERM_ANY },
-	{ "cg.stat", acd_m_cg_stat, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_ANY },
+	  ACD_PATH_RESOLVE, 0, AC_LEVEL_SESSION, ACD_PERM_LIST },
+	{ "cg.stat", acd_m_cg_stat, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_READ },
 	{ "cg.cat", acd_m_cg_cat, (const char *const[]){ "path", "file", NULL }, ACD_PATH_RESOLVE,
-	  0, AC_LEVEL_CALL, ACD_PERM_ANY },
+	  0, AC_LEVEL_CALL, ACD_PERM_READ },
 	{ "cg.set", acd_m_cg_set, (const char *const[]){ "path", "file", "value", NULL },
-	  ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_ROOT },
-	{ "cg.kill", acd_m_cg_kill, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_CALL_OWNER },
+	  ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_OPERATOR },
+	{ "cg.kill", acd_m_cg_kill, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_OWNER },
 	{ "cg.freeze", acd_m_cg_freeze, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL,
-	  ACD_PERM_CALL_OWNER },
-	{ "cg.thaw", acd_m_cg_thaw, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_CALL_OWNER },
+	  ACD_PERM_OWNER },
+	{ "cg.thaw", acd_m_cg_thaw, k_path, ACD_PATH_RESOLVE, 0, AC_LEVEL_CALL, ACD_PERM_OWNER },
 	{ "events.subscribe", acd_m_events_subscribe, NULL, ACD_PATH_FREE, 0, AC_LEVEL_CALL,
 	  ACD_PERM_ANY },
 	{ "daemon.info", acd_m_daemon_info, NULL, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
@@ -147,22 +148,39 @@ missing:
 			    "no such tenant, session or call: %s", shown);
 }
 
-static int check_owner(const struct acd_method *m, struct acd_req *r)
+static int refuse(struct acd_req *r, const char *why)
 {
-	uid_t uid = r->c->uid;
+	return acd_req_fail(r, RPC_PERMISSION, json_pack("{s:s, s:s}", "path", r->path, "reason", why),
+			    "permission denied: %s", why);
+}
 
-	if (uid == 0 || m->perm == ACD_PERM_ANY || m->perm == ACD_PERM_ROOT)
+/* The path's node against the caller (the operator's case is done). */
+static int check_access(struct acd_ctx *ctx, const struct acd_method *m, struct acd_req *r)
+{
+	switch (m->perm) {
+	case ACD_PERM_ANY:
+	case ACD_PERM_OPERATOR:
 		return 0;
-	if (m->perm == ACD_PERM_CALL_OWNER) {
-		if (r->call && r->call->uid == uid)
+	case ACD_PERM_MEMBER:
+		if (acd_access_member(ctx, r->c, r->t))
 			return 0;
-		return acd_req_fail(r, RPC_PERMISSION, NULL,
-				    "permission denied: root clients, or the owner of a call, only");
+		return refuse(r, "not a member of this tenant (README \"Security model\")");
+	case ACD_PERM_OWNER:
+		if (r->s && acd_access_owns(ctx, r->c, r->s))
+			return 0;
+		return refuse(r, r->s ? "the session is another user's" :
+					"a tenant or the whole tree: operators only");
+	case ACD_PERM_READ:
+	case ACD_PERM_LIST:
+		if (r->s ? acd_access_owns(ctx, r->c, r->s) :
+		    r->t ? acd_access_sees_tenant(ctx, r->c, r->t) :
+			   m->perm == ACD_PERM_LIST)
+			return 0;
+		return refuse(r, r->s ? "the session is another user's" :
+				 r->t ? "not a member of this tenant" :
+					"the whole tree: operators only");
 	}
-	if (r->s && r->s->owner == uid)
-		return 0;
-	return acd_req_fail(r, RPC_PERMISSION, json_pack("{s:s}", "path", r->path),
-			    "permission denied: root clients, or the session's creator, only");
+	return -EINVAL;
 }
 
 static int run(struct acd_ctx *ctx, const struct acd_method *m, struct acd_req *r)
@@ -174,13 +192,16 @@ static int run(struct acd_ctx *ctx, const struct acd_method *m, struct acd_req *
 	if (m->path != ACD_PATH_NONE && (r_ = parse_path(m, r)) < 0)
 		return r_;
 	ac_path_format(&r->p, r->path, sizeof(r->path));
-	if (m->perm == ACD_PERM_ROOT && r->c->uid != 0)
-		return acd_req_fail(r, RPC_PERMISSION, NULL, "permission denied: root clients only");
+	r->operator = acd_access_operator(ctx, r->c);
+	if (m->perm == ACD_PERM_OPERATOR && !r->operator)
+		return acd_req_fail(r, RPC_PERMISSION, json_pack("{s:s}", "method", m->name),
+				    "permission denied: %s is for operators only (root, or the "
+				    "configured operators)", m->name);
 	if (m->path == ACD_PATH_RESOLVE && (r_ = resolve(ctx, r, r->p.depth)) < 0)
 		return r_;
 	if (m->path == ACD_PATH_PARENT && (r_ = resolve(ctx, r, r->p.depth - 1)) < 0)
 		return r_;
-	if ((r_ = check_owner(m, r)) < 0)
+	if (!r->operator && (r_ = check_access(ctx, m, r)) < 0)
 		return r_;
 	return m->fn(ctx, r);
 }

@@ -12,12 +12,15 @@
 #include "daemon.h"
 #include "tree.h"
 
-/* Who may call a method, on the node its path names. */
+/* Who may call a method, on the node its path names (access.h; README
+ * "Security model"). Operators (root, the configured groups) pass all. */
 enum acd_perm {
-	ACD_PERM_ANY,		/* every client */
-	ACD_PERM_ROOT,		/* root clients only (checked before the path is resolved) */
-	ACD_PERM_CALL_OWNER,	/* root, or the uid a call runs as (on a call path) */
-	ACD_PERM_SESSION_OWNER, /* root, or the uid that created the session */
+	ACD_PERM_ANY,	   /* every client (the handler filters what it shows) */
+	ACD_PERM_OPERATOR, /* operators only (checked before the path is resolved) */
+	ACD_PERM_MEMBER,   /* the path's tenant admits the caller (session.create) */
+	ACD_PERM_OWNER,	   /* a session, or a call in it: its owner */
+	ACD_PERM_READ,	   /* owner of a session or call; a tenant's member; "/": operators */
+	ACD_PERM_LIST,	   /* as READ, and "/" for everyone (the handler filters) */
 };
 
 /* How the path is taken. */
@@ -31,6 +34,7 @@ enum acd_path_use {
 /* A request the dispatcher let through. */
 struct acd_req {
 	struct acd_client *c;
+	bool operator;	   /* the caller is an operator (access.h) */
 	json_t *id;
 	json_t *params;
 	struct ac_path p;  /* depth 0 ("/") without a path */

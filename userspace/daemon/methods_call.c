@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "interp.h"
@@ -118,9 +119,9 @@ struct run_req {
 };
 
 /* Fills call (command, credentials, intent) and req from params. */
-static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *params,
-		     struct acd_call *call, struct run_req *req, struct ac_errors *errs,
-		     int *rpc_code)
+static int parse_run(struct acd_ctx *ctx, struct acd_client *c, bool operator,
+		     const json_t *params, struct acd_call *call, struct run_req *req,
+		     struct ac_errors *errs, int *rpc_code)
 {
 	const json_t *v;
 
@@ -179,9 +180,9 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 	memcpy(call->groups, c->groups, sizeof(gid_t) * (size_t)c->n_groups);
 	v = json_object_get(params, "user");
 	if (v) {
-		if (c->uid != 0) {
+		if (!operator) {
 			*rpc_code = RPC_PERMISSION;
-			ac_errors_add(errs, "user", "only root clients may run a call as another user");
+			ac_errors_add(errs, "user", "only operators may run a call as another user");
 		} else {
 			resolve_user(v, call, errs);
 		}
@@ -189,16 +190,27 @@ static int parse_run(struct acd_ctx *ctx, struct acd_client *c, const json_t *pa
 	return errs->n ? -EINVAL : 0;
 }
 
-/* The session of a call.run: made on demand (with its tenant when the
- * configuration says so). */
+static int refuse(struct acd_req *r, const char *path, const char *limit, const char *why)
+{
+	json_t *data = json_pack("{s:s, s:s}", "path", path, "reason", why);
+
+	if (limit)
+		json_object_set_new(data, "limit", json_string(limit));
+	return acd_req_fail(r, RPC_PERMISSION, data, "permission denied: %s", why);
+}
+
+/* The session of a call.run: the caller's own, or made on demand for
+ * them (a member, within the tenant's policy); tenants are made on
+ * demand (when the configuration says so) for operators only. */
 static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_path *p,
 		       enum ac_priority prio, struct acd_session **out)
 {
 	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
 	struct acd_session *s;
+	char limit[AC_NAME_MAX + 40], why[300];
 	int err;
 
-	if (!t && ctx->cfg.tenants_on_demand) {
+	if (!t && ctx->cfg.tenants_on_demand && r->operator) {
 		err = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
 		if (err < 0)
 			return acd_req_errno(r, err, "cannot create tenant");
@@ -207,14 +219,25 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", p->comp[0]),
 				    "no tenant '%s' (tenants come from the configuration or "
 				    "tenant.create)", p->comp[0]);
+	s = acd_session_find(t, p->comp[1]);
+	if (s && !acd_access_owns(ctx, r->c, s))
+		return refuse(r, s->path, NULL, "the session is another user's");
+	if (!s && acd_access_session_policy(ctx, r->c, t, acd_access_session_budget(ctx, t), prio,
+					    limit, sizeof(limit), why, sizeof(why)) < 0)
+		return refuse(r, t->path, limit, why);
+	if (s && acd_access_priority(ctx, r->c, t, prio, why, sizeof(why)) < 0) {
+		snprintf(limit, sizeof(limit), "tenants.%s.max_priority", t->name);
+		return refuse(r, s->path, limit, why);
+	}
 	if (t->frozen)
 		return acd_req_fail(r, RPC_FROZEN, json_pack("{s:s}", "path", t->path),
 				    "tenant %s is frozen; thaw it first", t->path);
-	s = acd_session_find(t, p->comp[1]);
 	if (!s) {
-		err = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
+		err = acd_session_create(ctx, t, p->comp[1], acd_access_session_budget(ctx, t), prio,
+					 &s);
 		if (err < 0)
 			return acd_req_errno(r, err, "cannot create session");
+		s->owner = r->c->uid; /* the caller's, to use and to close */
 	}
 	if (s->closing)
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", s->path),
@@ -234,6 +257,7 @@ int acd_m_session_exec(struct acd_ctx *ctx, struct acd_req *r)
 	struct ac_errors errs = { 0 };
 	struct acd_session *s = r->s;
 	const json_t *code = json_object_get(r->params, "code");
+	char why[300];
 	int err;
 
 	if (!json_is_string(code) || strlen(json_string_value(code)) != json_string_length(code))
@@ -246,6 +270,13 @@ int acd_m_session_exec(struct acd_ctx *ctx, struct acd_req *r)
 	intent_from_json_into(json_object_get(r->params, "intent"), &call->intent, &errs);
 	if (errs.n) {
 		err = acd_req_fail(r, RPC_INVALID_PARAMS, ac_errors_to_json(&errs), "invalid params");
+		goto free_call;
+	}
+	if (acd_access_priority(ctx, r->c, r->t, call->intent.priority, why, sizeof(why)) < 0) {
+		char limit[AC_NAME_MAX + 40];
+
+		snprintf(limit, sizeof(limit), "tenants.%s.max_priority", r->t->name);
+		err = refuse(r, s->path, limit, why);
 		goto free_call;
 	}
 	if ((err = acd_req_interp(r, true)) < 0)
@@ -285,7 +316,7 @@ int acd_m_call_run(struct acd_ctx *ctx, struct acd_req *r)
 
 	if (!call)
 		return acd_req_errno(r, -ENOMEM, "call.run");
-	if (parse_run(ctx, r->c, r->params, call, &req, &errs, &rpc_code) < 0) {
+	if (parse_run(ctx, r->c, r->operator, r->params, call, &req, &errs, &rpc_code) < 0) {
 		err = acd_req_fail(r, rpc_code, ac_errors_to_json(&errs), "%s",
 				   rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params");
 		goto free_call;

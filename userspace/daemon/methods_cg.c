@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "bpf.h"
@@ -65,12 +66,18 @@ static json_t *spares_json(const struct acd_session *s)
 	return arr;
 }
 
-static json_t *list_sessions(struct acd_ctx *ctx, struct acd_tenant *t, bool rec)
+/* A member sees only the sessions they own; an operator sees all. */
+static json_t *list_sessions(struct acd_ctx *ctx, const struct acd_client *c,
+			     struct acd_tenant *t, bool rec)
 {
 	json_t *arr = json_array();
 
 	for (struct acd_session *s = t->sessions; s; s = s->next) {
-		json_t *e = entry(ctx, s->name, s->path, "session", s->frozen, &s->node);
+		json_t *e;
+
+		if (!acd_access_owns(ctx, c, s))
+			continue;
+		e = entry(ctx, s->name, s->path, "session", s->frozen, &s->node);
 
 		json_object_set_new(e, "priority", json_string(ac_priority_name(s->priority)));
 		json_object_set_new(e, "spares", spares_json(s));
@@ -81,15 +88,18 @@ static json_t *list_sessions(struct acd_ctx *ctx, struct acd_tenant *t, bool rec
 	return arr;
 }
 
-static json_t *list_tenants(struct acd_ctx *ctx, bool rec)
+static json_t *list_tenants(struct acd_ctx *ctx, const struct acd_client *c, bool rec)
 {
 	json_t *arr = json_array();
 
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next) {
-		json_t *e = entry(ctx, t->name, t->path, "tenant", t->frozen, &t->node);
+		json_t *e;
 
+		if (!acd_access_sees_tenant(ctx, c, t))
+			continue;
+		e = entry(ctx, t->name, t->path, "tenant", t->frozen, &t->node);
 		if (rec)
-			json_object_set_new(e, "children", list_sessions(ctx, t, rec));
+			json_object_set_new(e, "children", list_sessions(ctx, c, t, rec));
 		json_array_append_new(arr, e);
 	}
 	return arr;
@@ -102,8 +112,8 @@ int acd_m_cg_list(struct acd_ctx *ctx, struct acd_req *r)
 	if (rec && !json_is_boolean(rec))
 		return acd_req_invalid(r, "recursive", "must be true or false");
 	children = r->s ? list_calls(ctx, r->s) :
-		   r->t ? list_sessions(ctx, r->t, json_is_true(rec)) :
-			  list_tenants(ctx, json_is_true(rec));
+		   r->t ? list_sessions(ctx, r->c, r->t, json_is_true(rec)) :
+			  list_tenants(ctx, r->c, json_is_true(rec));
 	acd_reply_result(ctx, r->c, r->id,
 			 json_pack("{s:s, s:o}", "path", r->path, "children", children));
 	return 0;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "access.h"
 #include "agentcg/util.h"
 #include "interp.h"
 #include "methods.h"
@@ -31,8 +32,9 @@ static int create_error(struct acd_req *r, int err)
 int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 {
 	struct acd_session *s;
-	struct ac_budget b = ctx->cfg.session_budget;
+	struct ac_budget b = *acd_access_session_budget(ctx, r->t);
 	enum ac_priority prio = AC_PRIO_NORMAL;
+	char limit[AC_NAME_MAX + 40], why[300];
 	enum acd_lang lang = ACD_LANG_PYTHON;
 	json_t *pr = json_object_get(r->params, "priority"), *lg = json_object_get(r->params, "lang");
 	json_t *ps = json_object_get(r->params, "persist");
@@ -55,6 +57,12 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 		return acd_req_invalid(r, "lang",
 				       "lang must be \"python\" or \"bash\"; persist a boolean; "
 				       "interpreter a binary path; persist and interpreter need lang");
+	if (acd_access_session_policy(ctx, r->c, r->t, &b, prio, limit, sizeof(limit), why,
+				      sizeof(why)) < 0)
+		return acd_req_fail(r, RPC_PERMISSION,
+				    json_pack("{s:s, s:s, s:s}", "path", r->path, "limit", limit,
+					      "reason", why),
+				    "permission denied: %s", why);
 	err = acd_session_create(ctx, r->t, r->p.comp[1], &b, prio, &s);
 	if (err < 0)
 		return create_error(r, err);

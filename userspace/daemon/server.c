@@ -228,6 +228,25 @@ static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		client_read(ctx, c);
 }
 
+bool acd_client_operator(const struct acd_ctx *ctx, const struct acd_client *c)
+{
+	const struct acd_operators *op = &ctx->operators;
+
+	if (c->uid == 0)
+		return true;
+	for (int i = 0; i < op->n_uids; i++)
+		if (op->uids[i] == c->uid)
+			return true;
+	for (int i = 0; i < op->n_gids; i++) {
+		if (op->gids[i] == c->gid)
+			return true;
+		for (int j = 0; j < c->n_groups; j++)
+			if (op->gids[i] == c->groups[j])
+				return true;
+	}
+	return false;
+}
+
 static void client_credentials(struct acd_client *c)
 {
 	struct ucred cr;

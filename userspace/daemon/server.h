@@ -27,6 +27,8 @@ struct acd_client {
 	struct acd_call *calls; /* running calls owned by this client (call.c) */
 };
 
+/* Root, or in the configured operators (ctx->operators). */
+bool acd_client_operator(const struct acd_ctx *ctx, const struct acd_client *c);
 int acd_server_listen(struct acd_ctx *ctx);
 void acd_server_close(struct acd_ctx *ctx);
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
