@@ -120,8 +120,14 @@ def run(env):
         r = a.call("call.run", path="/ta/auto", argv=["true"])
         check("call.run makes a's session on demand", "result" in r, r)
         check("... owned by a", res(root.call("cg.stat", path="/ta/auto")).get("owner_uid") == env.uids["a"])
+        asub = client_as(sock, "a")
+        check("a subscribes to /ta", "result" in asub.call("events.subscribe", path="/ta"))
         r = a.call("session.close", path="/ta/auto")
         check("... and a can close it", "result" in r, r)
+        n = asub.wait_note(lambda p: p.get("type") == "session.close" and p.get("path") == "/ta/auto",
+                           "a's session.close event")
+        check("... and a gets its session.close event", n is not None)
+        asub.close()
 
         # --- operators --------------------------------------------------------
         r = op.call("cg.list", path="/", recursive=True)

@@ -237,12 +237,13 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 		acd_pressure_watch_node(ctx, &s->memevents, &s->node, s->path);
 		return r;
 	}
+	/* while it is still listed: its owner's subscribers may see it */
+	acd_event(ctx, "session.close", s->path, NULL);
 	for (struct acd_session **pp = &t->sessions; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
 			break;
 		}
-	acd_event(ctx, "session.close", s->path, NULL);
 	json_decref(s->close_id);
 	free(s);
 	acd_prio_session_gone(ctx);
