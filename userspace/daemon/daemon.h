@@ -17,7 +17,8 @@
  *   3  bpf (programs, calls map, ring buffer), pressure (domains, kernel
  *      pressure sources), procs (a call's process list)
  *   2  events (subscribers)
- *   1  server (socket, clients, watches), rpc (envelopes, replies)
+ *   1  server (socket, clients, watches), rpc (envelopes, replies),
+ *      quota (what each uid holds, against per_uid)
  *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
  *      userspace/common (libagentcg-common.a)
  */
@@ -39,6 +40,8 @@
 
 #define ACD_VERSION "0.1.0"
 #define ACD_MAX_CLIENTS 4096
+/* The last of the client slots: for operators only (server.c). */
+#define ACD_OPERATOR_CLIENTS 64
 #define ACD_MAX_PASSED_FDS 16
 #define ACD_MAX_ARGS 4096
 #define ACD_MAX_ENV 4096
@@ -71,6 +74,7 @@ struct acd_pressure;
 struct acd_pool;
 struct acd_interp_pool;
 struct acd_contain;
+struct acd_quotas;
 struct acd_calls;
 struct acb_event;
 struct ac_history;
@@ -109,6 +113,7 @@ struct acd_ctx {
 	struct acd_watch listen_w;
 	struct acd_client *clients;
 	int n_clients;
+	int max_clients; /* ACD_MAX_CLIENTS, or fewer if the fd limit is low */
 	uint64_t client_serial;
 	struct acd_client *dead_clients; /* freed after the current epoll batch */
 	/* events.c */
@@ -124,6 +129,7 @@ struct acd_ctx {
 	struct acd_calls *calls;	     /* call*.c */
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
+	struct acd_quotas *quotas;	     /* quota.c: per-uid counts */
 	struct ac_history *history;	     /* adaptive.c; NULL: off */
 	/* shared: what every layer may read */
 	int calls_running;

@@ -36,6 +36,7 @@
 #include "interp.h"
 #include "pool.h"
 #include "priority.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -53,6 +54,12 @@ struct acd_iop {
 	struct acd_call *call;	  /* exec */
 	struct acd_spare *spare;  /* park: where to */
 	struct acd_call *release; /* park: the call whose cgroup it leaves */
+	/* a client's request is kept as JSON text (a parsed value can take
+	 * twenty times its text); frame then holds only op and name */
+	char *text;
+	size_t len;
+	struct acd_ctx *quota_ctx; /* counted in quota_uid's interp_ops and _bytes */
+	uid_t quota_uid;
 };
 
 struct acd_interp {
@@ -111,6 +118,11 @@ int acd_lang_parse(const char *s, enum acd_lang *out)
 
 static void iop_free(struct acd_iop *op)
 {
+	if (op->quota_ctx) {
+		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OPS, 1);
+		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OP_BYTES, op->len);
+	}
+	free(op->text);
 	json_decref(op->id);
 	json_decref(op->frame);
 	free(op);
@@ -207,6 +219,26 @@ static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame,
 	if (r == 0)
 		r = ac_buf_append(&in->out, text, len, FRAME_MAX + 8);
 	free(text);
+	return r < 0 ? r : flush_out(ctx, in);
+}
+
+/* A client's request kept as text: sent with its id put in front. */
+static int send_text(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
+{
+	char head[48];
+	int n = snprintf(head, sizeof(head), "{\"id\":%llu%s", (unsigned long long)in->seq,
+			 op->len > 2 ? "," : "");
+	size_t len = (size_t)n + op->len - 1; /* the text's own '{' is replaced */
+	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+				 (unsigned char)(len >> 8), (unsigned char)len };
+	int r = ac_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
+
+	if (r == 0)
+		r = ac_buf_append(&in->out, head, (size_t)n, FRAME_MAX + 8);
+	if (r == 0)
+		r = ac_buf_append(&in->out, op->text + 1, op->len - 1, FRAME_MAX + 8);
+	free(op->text); /* the quota still counts it until the answer */
+	op->text = NULL;
 	return r < 0 ? r : flush_out(ctx, in);
 }
 
@@ -397,6 +429,8 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 		in->parked = NULL;
 		in->exec = op->call;
 		r = send_frame(ctx, in, op->frame, NULL, 0);
+	} else if (op->text) {
+		r = send_text(ctx, in, op);
 	} else {
 		r = send_frame(ctx, in, op->frame, NULL, 0);
 	}
@@ -823,11 +857,56 @@ const char *acd_interp_dead_reason(const struct acd_interp *in)
 	return in->why;
 }
 
+/* A client's request: kept as text, counted in its uid's interp_ops and
+ * interp_op_bytes; -EDQUOT (q says which) over a quota. */
+static int iop_keep_text(struct acd_ctx *ctx, struct acd_iop *iop, const struct acd_client *c,
+			 enum acd_quota *q)
+{
+	bool exempt = acd_client_is_operator(c);
+	char *text = json_dumps(iop->frame, JSON_COMPACT);
+	json_t *small, *name = json_object_get(iop->frame, "name");
+	size_t len;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	*q = acd_quota_check(ctx, c->uid, exempt, ACD_Q_INTERP_OPS, 1) < 0 ? ACD_Q_INTERP_OPS :
+	     acd_quota_check(ctx, c->uid, exempt, ACD_Q_INTERP_OP_BYTES, len) < 0 ?
+							       ACD_Q_INTERP_OP_BYTES : ACD_Q_COUNT;
+	if (*q != ACD_Q_COUNT) {
+		free(text);
+		return -EDQUOT;
+	}
+	small = json_pack("{s:s}", "op", iop->op);
+	if (small && name)
+		json_object_set(small, "name", name);
+	if (!small || acd_quota_take(ctx, c->uid, ACD_Q_INTERP_OPS, 1) < 0) {
+		json_decref(small);
+		free(text);
+		return -ENOMEM;
+	}
+	if (acd_quota_take(ctx, c->uid, ACD_Q_INTERP_OP_BYTES, len) < 0) {
+		acd_quota_give(ctx, c->uid, ACD_Q_INTERP_OPS, 1);
+		json_decref(small);
+		free(text);
+		return -ENOMEM;
+	}
+	json_decref(iop->frame);
+	iop->frame = small;
+	iop->text = text;
+	iop->len = len;
+	iop->quota_ctx = ctx;
+	iop->quota_uid = c->uid;
+	return 0;
+}
+
 int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_client *c,
 		       json_t *id, const char *op, json_t *frame)
 {
 	struct acd_interp *in = s->interp;
 	struct acd_iop *iop;
+	enum acd_quota q;
+	int r;
 
 	if (in->dead) {
 		json_decref(frame);
@@ -836,6 +915,16 @@ int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_cl
 	iop = iop_new(op, c, id, frame);
 	if (!iop)
 		return -ENOMEM;
+	if (c && (r = iop_keep_text(ctx, iop, c, &q)) < 0) {
+		if (r == -EDQUOT) {
+			char msg[200];
+
+			acd_quota_message(ctx, c->uid, q, msg, sizeof(msg));
+			acd_reply_error(ctx, c, id, RPC_PERMISSION, msg, acd_quota_data(ctx, q));
+		}
+		iop_free(iop);
+		return r;
+	}
 	iop_push(in, iop, false);
 	pump(ctx, in);
 	return 0;

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "methods.h"
 #include "pool.h"
 #include "pressure.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 #include "tree.h"
@@ -77,16 +77,6 @@ static int setup_signals(struct acd_ctx *ctx)
 		return -errno;
 	ctx->signal_w.fn = on_signal;
 	return acd_watch_add(ctx, &ctx->signal_w, EPOLLIN);
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 /* ---- background work ------------------------------------------------- */
@@ -261,7 +251,7 @@ int main(int argc, char **argv)
 		ac_log_errno(-errno, "/dev/null");
 		return 1;
 	}
-	raise_nofile();
+	acd_server_fd_budget(ctx);
 
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ctx->epfd < 0 || setup_signals(ctx) < 0) {
@@ -272,7 +262,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	acd_bpf_open(ctx); /* optional: logs what it cannot do */
-	r = acd_calls_init(ctx);
+	r = acd_quota_init(ctx);
+	if (r == 0)
+		r = acd_calls_init(ctx);
 	if (r == 0)
 		r = acd_pool_init(ctx);
 	if (r == 0)
@@ -313,6 +305,7 @@ int main(int argc, char **argv)
 	ac_info("stopped; root removed");
 	acd_adaptive_free(ctx);
 	acd_calls_free(ctx);
+	acd_quota_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -212,7 +212,10 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 				    "tenant %s is frozen; thaw it first", t->path);
 	s = acd_session_find(t, p->comp[1]);
 	if (!s) {
-		err = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, &s);
+		err = acd_session_create(ctx, t, p->comp[1], &ctx->cfg.session_budget, prio, r->c,
+					 &s);
+		if (err == -EDQUOT)
+			return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
 		if (err < 0)
 			return acd_req_errno(r, err, "cannot create session");
 	}
@@ -289,6 +292,21 @@ int acd_m_call_run(struct acd_ctx *ctx, struct acd_req *r)
 		err = acd_req_fail(r, rpc_code, ac_errors_to_json(&errs), "%s",
 				   rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params");
 		goto free_call;
+	}
+	/* A flood of calls stops here, before a session is made on demand:
+	 * a call over per_uid.calls_running may queue (wait), within
+	 * per_uid.calls_waiting. */
+	if (acd_quota_check(ctx, r->c->uid, acd_client_is_operator(r->c), ACD_Q_CALLS_RUNNING, 1) <
+	    0) {
+		if (!req.wait) {
+			err = acd_req_quota(ctx, r, ACD_Q_CALLS_RUNNING);
+			goto free_call;
+		}
+		if (acd_quota_check(ctx, r->c->uid, acd_client_is_operator(r->c),
+				    ACD_Q_CALLS_WAITING, 1) < 0) {
+			err = acd_req_quota(ctx, r, ACD_Q_CALLS_WAITING);
+			goto free_call;
+		}
 	}
 	if (req.fds && acd_client_take_fds(r->c, call->stdio, 3) < 0) {
 		err = acd_req_invalid(r, "stdio", "\"fds\" needs 3 fds (stdin, stdout, stderr) passed "

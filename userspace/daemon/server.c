@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "agentcg/util.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -69,8 +71,11 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctx->n_clients--;
-	if (c->subscribed)
+	acd_quota_give(ctx, c->uid, ACD_Q_CONNECTIONS, 1);
+	if (c->subscribed) {
 		ctx->n_subscribed--;
+		acd_quota_give(ctx, c->uid, ACD_Q_SUBSCRIPTIONS, 1);
+	}
 	c->next = ctx->dead_clients;
 	ctx->dead_clients = c;
 }
@@ -251,6 +256,75 @@ static void client_credentials(struct acd_client *c)
 	}
 }
 
+bool acd_client_is_operator(const struct acd_client *c)
+{
+	return c->uid == 0;
+}
+
+/* Non-operators share the client slots but the last few: however many
+ * connections users hold, an operator gets in. */
+static int user_slots(const struct acd_ctx *ctx)
+{
+	int reserve = ctx->max_clients / 4 < ACD_OPERATOR_CLIENTS ? ctx->max_clients / 4 :
+								    ACD_OPERATOR_CLIENTS;
+
+	return ctx->max_clients - reserve;
+}
+
+/* A connection that is not taken: one error line naming the limit, what
+ * the peer already sent is read away (so it sees the line, then EOF),
+ * and the socket is closed. */
+static void refuse_connection(struct acd_client *c, const char *msg, const char *limit,
+			      uint64_t max)
+{
+	json_t *err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:I}}}", "jsonrpc", "2.0", "id",
+				"error", "code", RPC_PERMISSION, "message", msg, "data", "limit",
+				limit, "max", (json_int_t)max);
+	char *text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+	char sink[4096];
+
+	ac_info("client (pid %d, uid %u) refused: %s", (int)c->pid, (unsigned)c->uid, msg);
+	if (text) {
+		size_t len = strlen(text);
+
+		text[len] = '\n';
+		if (send(c->w.fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			ac_debug("refusal not sent: %s", strerror(errno));
+	}
+	for (int i = 0; i < 16 && recv(c->w.fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	free(text);
+	json_decref(err);
+	close(c->w.fd);
+	free(c);
+}
+
+/* 0 if the client may stay; else it was refused (and freed). */
+static int admit_client(struct acd_ctx *ctx, struct acd_client *c)
+{
+	bool op = acd_client_is_operator(c);
+	char msg[200];
+
+	if (ctx->n_clients >= (op ? ctx->max_clients : user_slots(ctx))) {
+		snprintf(msg, sizeof(msg), "too many clients: the daemon serves %d connections now",
+			 ctx->n_clients);
+		refuse_connection(c, msg, "clients", (uint64_t)(op ? ctx->max_clients : user_slots(ctx)));
+		return -EUSERS;
+	}
+	if (acd_quota_check(ctx, c->uid, op, ACD_Q_CONNECTIONS, 1) < 0) {
+		acd_quota_message(ctx, c->uid, ACD_Q_CONNECTIONS, msg, sizeof(msg));
+		refuse_connection(c, msg, acd_quota_name(ACD_Q_CONNECTIONS),
+				  acd_quota_max(ctx, ACD_Q_CONNECTIONS));
+		return -EDQUOT;
+	}
+	if (acd_quota_take(ctx, c->uid, ACD_Q_CONNECTIONS, 1) < 0) {
+		close(c->w.fd);
+		free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	for (int i = 0; i < 64; i++) {
@@ -262,16 +336,18 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				ac_log_errno(-errno, "accept");
 			return;
 		}
-		if (ctx->n_clients >= ACD_MAX_CLIENTS || ctx->stopping ||
-		    !(c = calloc(1, sizeof(*c)))) {
+		if (ctx->stopping || !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
 		}
 		c->w.fd = fd;
 		c->w.fn = on_client;
-		c->serial = ++ctx->client_serial;
 		client_credentials(c);
+		if (admit_client(ctx, c) < 0)
+			continue;
+		c->serial = ++ctx->client_serial;
 		if (acd_watch_add(ctx, &c->w, EPOLLIN) < 0) {
+			acd_quota_give(ctx, c->uid, ACD_Q_CONNECTIONS, 1);
 			close(fd);
 			free(c);
 			continue;
@@ -281,6 +357,35 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			c->next->prev = c;
 		ctx->clients = c;
 		ctx->n_clients++;
+	}
+}
+
+/* Each client holds its socket and up to ACD_MAX_PASSED_FDS passed fds.
+ * The soft fd limit goes up to what ACD_MAX_CLIENTS of them need, twice
+ * over (the other half: calls, interpreters, cgroup dirs); if the hard
+ * limit does not allow that, fewer clients are taken. */
+void acd_server_fd_budget(struct acd_ctx *ctx)
+{
+	const rlim_t per_client = 1 + ACD_MAX_PASSED_FDS;
+	const rlim_t want = 2 * per_client * ACD_MAX_CLIENTS;
+	struct rlimit rl;
+	rlim_t have;
+
+	ctx->max_clients = ACD_MAX_CLIENTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { .rlim_cur = rl.rlim_max < want ? rl.rlim_max : want,
+				     .rlim_max = rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	have = rl.rlim_cur / 2 / per_client;
+	if (have < ACD_MAX_CLIENTS) {
+		ctx->max_clients = have > 8 ? (int)have : 8;
+		ac_info("fd limit %llu: at most %d clients (each may hold %d passed fds)",
+			(unsigned long long)rl.rlim_cur, ctx->max_clients, ACD_MAX_PASSED_FDS);
 	}
 }
 

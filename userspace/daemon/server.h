@@ -27,6 +27,12 @@ struct acd_client {
 	struct acd_call *calls; /* running calls owned by this client (call.c) */
 };
 
+/* Operators are exempt from the per-uid quotas and may take the last
+ * client slots. */
+bool acd_client_is_operator(const struct acd_client *c);
+/* Raises the soft fd limit for the clients and their passed fds, or
+ * takes fewer clients (ctx->max_clients); before acd_server_listen. */
+void acd_server_fd_budget(struct acd_ctx *ctx);
 int acd_server_listen(struct acd_ctx *ctx);
 void acd_server_close(struct acd_ctx *ctx);
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
