@@ -225,8 +225,10 @@ static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame,
 /* A client's request kept as text: sent with its id put in front. */
 static int send_text(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
 {
-	char head[48];
-	int n = snprintf(head, sizeof(head), "{\"id\":%llu%s", (unsigned long long)in->seq,
+	char head[80];
+	int n = snprintf(head, sizeof(head), "{\"id\":%llu,\"reply_max\":%llu%s",
+			 (unsigned long long)in->seq,
+			 (unsigned long long)ac_config_runner_frame_max(&ctx->cfg),
 			 op->len > 2 ? "," : "");
 	size_t len = (size_t)n + op->len - 1; /* the text's own '{' is replaced */
 	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
@@ -293,7 +295,8 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 	if (in->dead)
 		return;
 	in->dead = true;
-	ac_strlcpy(in->why, why, sizeof(in->why));
+	if (!in->why[0]) /* else the daemon killed it and said why (frame_refused) */
+		ac_strlcpy(in->why, why, sizeof(in->why));
 	acd_watch_close(ctx, &in->sockw);
 	acd_watch_close(ctx, &in->outw);
 	acd_watch_close(ctx, &in->errw);
@@ -356,6 +359,8 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	if (!in->ready && in->stub_ctl >= 0 && ac_stub_result(in->stub_ctl, &what) < 0)
 		snprintf(why, sizeof(why), "the %s interpreter could not start (%s failed)",
 			 acd_lang_name(in->lang), what ? what : "exec");
+	else if (in->why[0]) /* the daemon killed it and said why (frame_refused) */
+		ac_strlcpy(why, in->why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "the %s interpreter (pid %d) %s",
 			 acd_lang_name(in->lang), (int)in->pid, how);
@@ -409,6 +414,8 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 	int fds[AC_H_COUNT], n = 0, r;
 
 	json_object_set_new(op->frame, "id", json_integer((json_int_t)++in->seq));
+	json_object_set_new(op->frame, "reply_max",
+			    json_integer((json_int_t)ac_config_runner_frame_max(&ctx->cfg)));
 	in->cur = op;
 	if (!strcmp(op->op, "park")) {
 		r = acd_pool_take(ctx, in->session, &in->session->last_limits, &op->spare);
@@ -586,9 +593,25 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 	pump(ctx, in);
 }
 
+/* The runner runs user code, which can write to its channel: a frame
+ * over runner_frame_max kills it (the pidfd then reports this reason),
+ * and nothing more of it is read or kept. */
+static void frame_refused(struct acd_ctx *ctx, struct acd_interp *in, size_t len, uint64_t max)
+{
+	snprintf(in->why, sizeof(in->why),
+		 "the %s interpreter (pid %d) was killed: it sent a frame of %zu bytes, more than "
+		 "runner_frame_max (%llu)", acd_lang_name(in->lang), (int)in->pid, len,
+		 (unsigned long long)max);
+	ac_info("%s: %s", in->session ? in->session->path : "interpreter pool", in->why);
+	kill(in->pid, SIGKILL);
+	acd_watch_close(ctx, &in->sockw);
+	ac_buf_free(&in->in);
+}
+
 static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_interp *in = IN_OF(w, sockw);
+	uint64_t max = ac_config_runner_frame_max(&ctx->cfg);
 	char buf[65536];
 	ssize_t n;
 
@@ -599,7 +622,8 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || ac_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
+	/* Held: at most one frame's header and body, and one read more. */
+	if (n <= 0 || ac_buf_append(&in->in, buf, (size_t)n, max + 4 + sizeof(buf)) < 0) {
 		/* The death itself comes through the pidfd. */
 		acd_watch_close(ctx, w);
 		return;
@@ -609,8 +633,8 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
 		json_t *msg;
 
-		if (len > FRAME_MAX) {
-			kill(in->pid, SIGKILL); /* not our runner talking */
+		if (len > max) { /* refused at its header, before its body is kept */
+			frame_refused(ctx, in, len, max);
 			return;
 		}
 		if (in->in.len < 4 + len)
