@@ -114,6 +114,8 @@ struct acd_ctx {
 	struct acd_client *clients;
 	int n_clients;
 	int max_clients; /* ACD_MAX_CLIENTS, or fewer if the fd limit is low */
+	/* clients with an unfinished request line, oldest line first */
+	struct acd_client *partial_first, *partial_last;
 	uint64_t client_serial;
 	struct acd_client *dead_clients; /* freed after the current epoll batch */
 	/* events.c */

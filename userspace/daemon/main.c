@@ -148,6 +148,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int idle_ms = idle_delay_ms(ctx);
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
+		int line_ms = acd_server_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -157,6 +158,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = bpf_ms;
 		if (contain_ms >= 0 && (timeout < 0 || contain_ms < timeout))
 			timeout = contain_ms;
+		if (line_ms >= 0 && (timeout < 0 || line_ms < timeout))
+			timeout = line_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)

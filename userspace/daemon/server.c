@@ -54,11 +54,72 @@ static void client_set_out(struct acd_ctx *ctx, struct acd_client *c, bool want)
 	epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
 }
 
+/* ---- unfinished request lines ----------------------------------------
+ * A client whose line is unfinished is in a FIFO ordered by when that
+ * line began (a line that completes takes it out; a new one puts it at
+ * the end), so the oldest is always first: the loop looks at that one
+ * only, and no scan of all clients is ever needed. */
+
+static void partial_unlink(struct acd_ctx *ctx, struct acd_client *c)
+{
+	if (!c->partial_since_ns)
+		return;
+	if (c->partial_prev)
+		c->partial_prev->partial_next = c->partial_next;
+	else
+		ctx->partial_first = c->partial_next;
+	if (c->partial_next)
+		c->partial_next->partial_prev = c->partial_prev;
+	else
+		ctx->partial_last = c->partial_prev;
+	c->partial_prev = c->partial_next = NULL;
+	c->partial_since_ns = 0;
+}
+
+/* After a read: progress (a line done) restarts the clock of what is left. */
+static void partial_track(struct acd_ctx *ctx, struct acd_client *c, bool progress)
+{
+	bool partial = c->in.len > 0 || c->discarding;
+
+	if (c->partial_since_ns && (!partial || progress))
+		partial_unlink(ctx, c);
+	if (!partial || c->partial_since_ns || !ctx->cfg.partial_line_ns)
+		return;
+	c->partial_since_ns = ac_now_ns();
+	c->partial_prev = ctx->partial_last;
+	if (ctx->partial_last)
+		ctx->partial_last->partial_next = c;
+	else
+		ctx->partial_first = c;
+	ctx->partial_last = c;
+}
+
+int acd_server_tick(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns(), limit = ctx->cfg.partial_line_ns;
+
+	while (ctx->partial_first) {
+		struct acd_client *c = ctx->partial_first;
+		uint64_t due = c->partial_since_ns + limit;
+		char msg[120];
+
+		if (due > now)
+			return ac_ns_to_ms_ceil(due - now);
+		snprintf(msg, sizeof(msg), "request line unfinished after %llu ms (partial_line_timeout)",
+			 (unsigned long long)(limit / 1000000));
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, msg, NULL);
+		if (c->w.fd >= 0) /* the reply may have dropped it */
+			acd_client_drop(ctx, c, "its request line stayed unfinished (partial_line_timeout)");
+	}
+	return -1;
+}
+
 void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 {
 	if (why)
 		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
 	ctx->hooks.client_gone(ctx, c);
+	partial_unlink(ctx, c);
 	acd_watch_close(ctx, &c->w);
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
@@ -169,6 +230,7 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c)
 			c->discarding = false;
 		else if (n > 0)
 			acd_rpc_handle_line(ctx, c, c->in.data, n);
+		c->lines++;
 		if (c->w.fd < 0)
 			return;
 		ac_buf_consume(&c->in, n + 1);
@@ -227,10 +289,14 @@ static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_client *c = (struct acd_client *)w;
 
+	uint64_t lines = c->lines;
+
 	if ((events & EPOLLOUT) && client_flush(ctx, c) < 0)
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		client_read(ctx, c);
+	if (c->w.fd >= 0)
+		partial_track(ctx, c, c->lines != lines);
 }
 
 static void client_credentials(struct acd_client *c)
