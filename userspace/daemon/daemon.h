@@ -137,11 +137,23 @@ struct acd_ctx {
 	int calls_running;
 	uint64_t calls_total;
 	bool idle_work;		/* background work (pool, removal) may be pending */
+	bool trim_pending;	/* a big request or frame was freed: main.c gives the
+				 * heap's free pages back after this batch */
 	uint64_t last_idle_ns;	/* main.c: the last background step */
 	bool stopping;
 	uint64_t stop_deadline_ns;
 	int exit_code;
 };
+
+/* A parsed request or frame this large takes many small allocations
+ * (up to ~20x its text); when it is freed, the heap is trimmed. */
+#define ACD_TRIM_AFTER (64 * 1024)
+
+static inline void acd_freed_big(struct acd_ctx *ctx, size_t text_len)
+{
+	if (text_len >= ACD_TRIM_AFTER)
+		ctx->trim_pending = true;
+}
 
 /* Priority knobs and the ladder are on (config containment.enabled). */
 static inline bool acd_contain_enabled(const struct acd_ctx *ctx)

@@ -121,6 +121,7 @@ static void iop_free(struct acd_iop *op)
 	if (op->quota_ctx) {
 		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OPS, 1);
 		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OP_BYTES, op->len);
+		acd_freed_big(op->quota_ctx, op->len);
 	}
 	free(op->text);
 	json_decref(op->id);
@@ -644,6 +645,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		if (json_is_object(msg))
 			on_frame(ctx, in, msg);
 		json_decref(msg);
+		acd_freed_big(ctx, len);
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,11 @@ static int run_loop(struct acd_ctx *ctx)
 		removal_catch_up(ctx);
 		acd_calls_free_dead(ctx);
 		acd_clients_free_dead(ctx);
+		if (ctx->trim_pending) {
+			/* free pages amid the heap too, not only at its top */
+			malloc_trim(0);
+			ctx->trim_pending = false;
+		}
 	}
 }
 
@@ -255,6 +261,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	acd_server_fd_budget(ctx);
+	/* Buffers of 128K and more (request lines, replies, frames) are
+	 * mapped and unmapped on their own: fixing the threshold keeps glibc
+	 * from raising it after the first big free and then carving them out
+	 * of the heap, where they would stay. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ctx->epfd < 0 || setup_signals(ctx) < 0) {
