@@ -427,9 +427,10 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 }
 
 /* Each client holds its socket and up to ACD_MAX_PASSED_FDS passed fds.
- * The soft fd limit goes up to what ACD_MAX_CLIENTS of them need, twice
- * over (the other half: calls, interpreters, cgroup dirs); if the hard
- * limit does not allow that, fewer clients are taken. */
+ * The fd limit goes up to what ACD_MAX_CLIENTS of them need, twice over
+ * (the other half: calls, interpreters, cgroup dirs): the hard limit too
+ * (root may, up to fs.nr_open). Where it cannot, fewer clients are
+ * taken. */
 void acd_server_fd_budget(struct acd_ctx *ctx)
 {
 	const rlim_t per_client = 1 + ACD_MAX_PASSED_FDS;
@@ -440,11 +441,15 @@ void acd_server_fd_budget(struct acd_ctx *ctx)
 	ctx->max_clients = ACD_MAX_CLIENTS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
-		struct rlimit up = { .rlim_cur = rl.rlim_max < want ? rl.rlim_max : want,
-				     .rlim_max = rl.rlim_max };
+	if (rl.rlim_cur < want) {
+		struct rlimit up = { .rlim_cur = want,
+				     .rlim_max = rl.rlim_max > want ? rl.rlim_max : want };
 
-		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+		if (setrlimit(RLIMIT_NOFILE, &up) < 0) { /* no CAP_SYS_RESOURCE: the soft one */
+			up.rlim_max = rl.rlim_max;
+			up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		}
+		if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl = up;
 	}
 	have = rl.rlim_cur / 2 / per_client;
