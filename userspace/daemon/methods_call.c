@@ -195,9 +195,12 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 		       enum ac_priority prio, struct acd_session **out)
 {
 	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
-	struct acd_session *s;
+	struct acd_session *s = t ? acd_session_find(t, p->comp[1]) : NULL;
 	int err;
 
+	/* over the quota, not even a tenant is made on demand */
+	if (!s && acd_quota_check(ctx, r->c->uid, acd_client_is_operator(r->c), ACD_Q_SESSIONS, 1) < 0)
+		return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
 	if (!t && ctx->cfg.tenants_on_demand) {
 		err = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
 		if (err < 0)

@@ -288,7 +288,6 @@ static void client_read(struct acd_ctx *ctx, struct acd_client *c)
 static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_client *c = (struct acd_client *)w;
-
 	uint64_t lines = c->lines;
 
 	if ((events & EPOLLOUT) && client_flush(ctx, c) < 0)
