@@ -280,6 +280,47 @@ def attack_partial_line(env, sock):
     root.close()
 
 
+def attack_reply_backlog(env):
+    """Replies a never reads, on many connections that each stay under
+    max_reply_backlog (4M here): together they are bounded too."""
+    with env.daemon(quota_config(env, connections=16), "sec-backlog") as (sock, pid):
+        root = Client(sock)
+        line = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "daemon.info"}) + "\n").encode()
+        size = len(json.dumps(root.call("daemon.info")))
+        n = 3 * MiB // size  # 3 MiB of replies per connection
+        before = vm(pid, "VmRSS")
+        held = []
+        for _ in range(10):
+            s = raw_socket_as(sock, "a")
+            s.setblocking(False)
+            held.append([s, line * n])
+        # write every connection's requests, never reading a reply
+        end = time.monotonic() + WAIT
+        while any(h[1] for h in held) and time.monotonic() < end:
+            for h in held:
+                try:
+                    h[1] = h[1][h[0].send(h[1]):] if h[1] else h[1]
+                except BlockingIOError:
+                    pass
+                except OSError:  # dropped
+                    h[1] = b""
+            time.sleep(0.01)
+        dropped = wait_for(lambda: 11 - root.info()["clients"], "some of a's connections dropped")
+        peak = vm(pid, "VmHWM")
+        check("a's connections that do not read their replies are dropped once together they "
+              "pass 4 x max_reply_backlog (%d of 10 dropped)" % dropped, 1 <= dropped < 10)
+        check("the daemon's peak stayed within 16M + 16 MiB of before (%.1f -> %.1f MiB)"
+              % (before / MiB, peak / MiB), peak < before + 32 * MiB)
+        b = client_as(sock, "b")
+        check("b is served meanwhile", "result" in b.call("daemon.info"))
+        b.close()
+        root_answers(sock, "a's unread replies")
+        for h in held:
+            h[0].close()
+        wait_for(lambda: root.info()["clients"] == 1, "a's connections gone")
+        root.close()
+
+
 def attack_amplification(env):
     """10 pipelined session.set of 900 KB each behind a running cell."""
     with env.daemon(quota_config(env), "sec-amp") as (sock, pid):
@@ -380,7 +421,7 @@ def run(env):
                     attack(env, sock)
         except Exception:  # noqa: BLE001
             check("%s ran to its end" % attack.__name__, False, traceback.format_exc()[-1200:])
-    for attack in (attack_amplification, attack_client_slots):
+    for attack in (attack_amplification, attack_reply_backlog, attack_client_slots):
         try:
             attack(env)
         except Exception:  # noqa: BLE001

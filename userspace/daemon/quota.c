@@ -31,6 +31,7 @@ static const char *const names[ACD_Q_COUNT] = {
 	[ACD_Q_INTERP_OPS] = "per_uid.interp_ops",
 	[ACD_Q_INTERP_OP_BYTES] = "per_uid.interp_op_bytes",
 	[ACD_Q_SUBSCRIPTIONS] = "per_uid.subscriptions",
+	[ACD_Q_REPLY_BYTES] = "max_reply_backlog",
 };
 
 int acd_quota_init(struct acd_ctx *ctx)
@@ -71,6 +72,7 @@ uint64_t acd_quota_max(const struct acd_ctx *ctx, enum acd_quota q)
 	case ACD_Q_INTERP_OPS: return p->interp_ops;
 	case ACD_Q_INTERP_OP_BYTES: return p->interp_op_bytes;
 	case ACD_Q_SUBSCRIPTIONS: return p->subscriptions;
+	case ACD_Q_REPLY_BYTES: return ACD_REPLY_BACKLOGS_PER_UID * ctx->cfg.max_reply_backlog;
 	default: return 0;
 	}
 }
@@ -150,7 +152,7 @@ json_t *acd_quota_describe(const struct acd_ctx *ctx, uid_t uid, bool exempt)
 {
 	json_t *o = json_object();
 
-	for (int q = 0; q < ACD_Q_COUNT; q++)
+	for (int q = 0; q < ACD_Q_REPLY_BYTES; q++)
 		json_object_set_new(o, names[q] + sizeof("per_uid.") - 1,
 				    json_pack("{s:I, s:o}", "used",
 					      (json_int_t)acd_quota_used(ctx, uid, q), "max",

@@ -16,8 +16,13 @@ enum acd_quota {
 	ACD_Q_INTERP_OPS,
 	ACD_Q_INTERP_OP_BYTES,
 	ACD_Q_SUBSCRIPTIONS,
+	/* not a key of its own: a uid's unread replies on all its
+	 * connections, at most ACD_REPLY_BACKLOGS_PER_UID x max_reply_backlog */
+	ACD_Q_REPLY_BYTES,
 	ACD_Q_COUNT
 };
+
+#define ACD_REPLY_BACKLOGS_PER_UID 4 /* the drop's message says 4 too */
 
 int acd_quota_init(struct acd_ctx *ctx);
 void acd_quota_free(struct acd_ctx *ctx);

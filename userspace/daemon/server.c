@@ -124,6 +124,7 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
 	ac_buf_free(&c->in);
+	acd_quota_give(ctx, c->uid, ACD_Q_REPLY_BYTES, c->out.len);
 	ac_buf_free(&c->out);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -145,6 +146,8 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
  * gone (and dropped). */
 static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 {
+	size_t held = c->out.len;
+
 	while (c->out.len) {
 		ssize_t n = send(c->w.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -158,6 +161,7 @@ static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 		}
 		ac_buf_consume(&c->out, (size_t)n);
 	}
+	acd_quota_give(ctx, c->uid, ACD_Q_REPLY_BYTES, held - c->out.len);
 	client_set_out(ctx, c, c->out.len > 0);
 	return 0;
 }
@@ -173,12 +177,22 @@ void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
 	}
 	len = strlen(text);
 	text[len] = '\n'; /* replaces the NUL: we send len + 1 bytes */
+	/* A uid's unread replies together are bounded too: many connections
+	 * that each stay under max_reply_backlog must not add up. */
+	if (acd_quota_check(ctx, c->uid, acd_client_is_operator(c), ACD_Q_REPLY_BYTES, len + 1) < 0) {
+		free(text);
+		acd_client_drop(ctx, c, "its uid does not read its replies (the unread replies of "
+					"its connections passed 4 x max_reply_backlog)");
+		return;
+	}
 	if (ac_buf_append(&c->out, text, len + 1, ctx->cfg.max_reply_backlog) < 0) {
 		free(text);
 		acd_client_drop(ctx, c, "does not read its replies (backlog limit reached)");
 		return;
 	}
 	free(text);
+	/* cannot fail: the uid's entry exists while it has a connection */
+	acd_quota_take(ctx, c->uid, ACD_Q_REPLY_BYTES, len + 1);
 	client_flush(ctx, c);
 }
 
