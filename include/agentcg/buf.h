@@ -21,7 +21,8 @@ int ac_buf_append(struct ac_buf *b, const void *data, size_t len, size_t limit);
  * by doubling up to limit: the room in bytes, -ENOBUFS when the buffer
  * already holds limit bytes, -ENOMEM. */
 long ac_buf_room(struct ac_buf *b, size_t first, size_t limit);
-/* Drops the first n bytes (all if n >= len). */
+/* Drops the first n bytes (all if n >= len); a big buffer that is left
+ * mostly empty shrinks (its memory is given back). */
 void ac_buf_consume(struct ac_buf *b, size_t n);
 void ac_buf_free(struct ac_buf *b);
 

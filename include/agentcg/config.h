@@ -85,6 +85,19 @@ struct ac_adaptive_config {
 	uint32_t window;      /* last peaks kept per label (1..64) */
 };
 
+/* Quotas per uid: what one local user may hold at once (operators are
+ * exempt). Counts, and bytes for interp_op_bytes. */
+#define AC_QUOTA_MAX 1000000
+struct ac_per_uid {
+	uint32_t connections;	/* open connections to the socket */
+	uint32_t sessions;	/* sessions it created (session.create, call.run) */
+	uint32_t calls_running; /* its commands and cells running */
+	uint32_t calls_waiting; /* waiting for budget, or queued at an interpreter */
+	uint32_t interp_ops;	/* session.get / set / reset queued at interpreters */
+	uint64_t interp_op_bytes; /* bytes of those queued requests */
+	uint32_t subscriptions; /* connections subscribed to events */
+};
+
 struct ac_config {
 	char socket_path[AC_PATH_MAX];	/* "" = not set (use env / built-in) */
 	unsigned int socket_mode;	/* permission bits of the socket, e.g. 0666 */
@@ -93,6 +106,9 @@ struct ac_config {
 	uint64_t max_request;		/* bytes of one request line */
 	uint64_t max_reply_backlog;	/* unread reply bytes before a client is dropped */
 	uint64_t admission_wait_max_ns; /* longest wait for budget */
+	struct ac_per_uid per_uid;	/* quotas of each non-operator uid */
+	uint64_t partial_line_ns;	/* a client's unfinished request line; 0: no bound */
+	uint64_t runner_frame_max;	/* 0 ("auto"): ac_config_runner_frame_max derives it */
 	int call_pool;			/* spare call cgroups (with a stub) per session */
 	bool bpf;			/* load the BPF programs (bpf/agentcg.bpf.c) */
 	uint64_t memory_budget;		/* root memory limit; AC_UNLIMITED: none */
@@ -124,6 +140,10 @@ int ac_config_load_file(struct ac_config *cfg, const char *path, char *err, size
 extern const char ac_default_config[];
 extern const size_t ac_default_config_len;
 int ac_config_load_default(struct ac_config *cfg, char *err, size_t errlen);
+
+/* The largest frame a runner may send: runner_frame_max, or for "auto"
+ * twice the larger of max_request and output_limit, plus 64K. */
+uint64_t ac_config_runner_frame_max(const struct ac_config *cfg);
 
 const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg, const char *name);
 /* The most a member's session may get in tenant tc (its own, or the

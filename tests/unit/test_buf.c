@@ -74,6 +74,17 @@ static void test_memory_given_back_after_a_burst(void **state)
 	ac_buf_consume(&b, sizeof(big));
 	assert_null(b.data);
 	assert_int_equal(b.cap, 0);
+	/* A big buffer left mostly empty shrinks, and keeps what it holds. */
+	assert_int_equal(ac_buf_append(&b, big, sizeof(big), 1 << 20), 0);
+	assert_int_equal(ac_buf_append(&b, "tail", 4, 1 << 20), 0);
+	ac_buf_consume(&b, sizeof(big));
+	assert_int_equal(b.len, 4);
+	assert_true(b.cap <= 65536);
+	assert_memory_equal(b.data, "tail", 4);
+	assert_int_equal(ac_buf_append(&b, big, sizeof(big), 1 << 20), 0);
+	assert_memory_equal(b.data, "tail", 4);
+	ac_buf_consume(&b, 4 + sizeof(big));
+	assert_null(b.data);
 	/* A small buffer keeps its memory. */
 	assert_int_equal(ac_buf_append(&b, "abc", 3, 1 << 20), 0);
 	ac_buf_consume(&b, 3);

@@ -61,6 +61,16 @@ static void test_init(void **state)
 	assert_int_equal(c->max_request, M);
 	assert_int_equal(c->max_reply_backlog, 16 * M);
 	assert_int_equal(c->admission_wait_max_ns, 600 * S);
+	assert_int_equal(c->per_uid.connections, 64);
+	assert_int_equal(c->per_uid.sessions, 64);
+	assert_int_equal(c->per_uid.calls_running, 64);
+	assert_int_equal(c->per_uid.calls_waiting, 32);
+	assert_int_equal(c->per_uid.interp_ops, 64);
+	assert_int_equal(c->per_uid.interp_op_bytes, 8 * M);
+	assert_int_equal(c->per_uid.subscriptions, 8);
+	assert_int_equal(c->partial_line_ns, 10 * S);
+	assert_int_equal(c->runner_frame_max, 0);
+	assert_int_equal(ac_config_runner_frame_max(c), 2 * M + 64 * 1024);
 	assert_int_equal(c->defaults.memory, 512 * M);
 	assert_true(c->defaults.memory_max_factor == 1.5);
 	assert_true(c->defaults.cpu == 0);
@@ -92,6 +102,16 @@ static void test_load_default(void **state)
 	assert_int_equal(c->defaults.memory, 512 * M);
 	assert_int_equal(c->defaults.pids, 512);
 	assert_int_equal(c->defaults.timeout_ns, 600 * S);
+	/* the file says what the built-ins say */
+	assert_int_equal(c->per_uid.connections, 64);
+	assert_int_equal(c->per_uid.sessions, 64);
+	assert_int_equal(c->per_uid.calls_running, 64);
+	assert_int_equal(c->per_uid.calls_waiting, 32);
+	assert_int_equal(c->per_uid.interp_ops, 64);
+	assert_int_equal(c->per_uid.interp_op_bytes, 8 * M);
+	assert_int_equal(c->per_uid.subscriptions, 8);
+	assert_int_equal(c->partial_line_ns, 10 * S);
+	assert_int_equal(c->runner_frame_max, 0);
 	assert_int_equal(c->session_budget.memory_max, 4 * G);
 	assert_true(c->session_budget.cpu == 0);
 	assert_int_equal(c->tenant_budget.pids_max, 8192);
@@ -233,6 +253,54 @@ static void test_bad_values(void **state)
 	bad("{\"tenants\": {\"\": {}}}", "tenants.: not a valid tenant name");
 	bad("{\"tenants\": {\"a\": 1}}", "tenants.a: must be an object");
 	bad("{\"tenants\": {\"a\": {\"pids\": -2}}}", "tenants.a.pids:");
+}
+
+static void test_per_uid(void **state)
+{
+	struct ac_config *c = new_cfg();
+	char err[256];
+
+	assert_int_equal(parse(c,
+			       "{\"per_uid\": {\"connections\": 3, \"sessions\": 0,"
+			       " \"calls_running\": 5, \"calls_waiting\": 6, \"interp_ops\": 7,"
+			       " \"interp_op_bytes\": \"2M\", \"subscriptions\": 1000000},"
+			       " \"partial_line_timeout\": \"250ms\", \"runner_frame_max\": \"3M\"}",
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(c->per_uid.connections, 3);
+	assert_int_equal(c->per_uid.sessions, 0);
+	assert_int_equal(c->per_uid.calls_running, 5);
+	assert_int_equal(c->per_uid.calls_waiting, 6);
+	assert_int_equal(c->per_uid.interp_ops, 7);
+	assert_int_equal(c->per_uid.interp_op_bytes, 2 * M);
+	assert_int_equal(c->per_uid.subscriptions, 1000000);
+	assert_int_equal(c->partial_line_ns, S / 4);
+	assert_int_equal(ac_config_runner_frame_max(c), 3 * M);
+	/* merged key by key; 0 turns the partial-line bound off */
+	assert_int_equal(parse(c, "{\"per_uid\": {\"sessions\": 9}, \"partial_line_timeout\": 0,"
+				  " \"runner_frame_max\": \"auto\", \"max_request\": \"4M\"}",
+			       err, sizeof(err)),
+			 0);
+	assert_int_equal(c->per_uid.sessions, 9);
+	assert_int_equal(c->per_uid.connections, 3);
+	assert_int_equal(c->partial_line_ns, 0);
+	/* auto: twice the larger of max_request and output_limit, plus 64K */
+	assert_int_equal(ac_config_runner_frame_max(c), 8 * M + 64 * 1024);
+	free(c);
+
+	bad("{\"per_uid\": 5}", "per_uid: must be an object");
+	bad("{\"per_uid\": {\"conections\": 5}}", "per_uid.conections: unknown key");
+	bad("{\"per_uid\": {\"connections\": -1}}", "per_uid.connections: must be an integer");
+	bad("{\"per_uid\": {\"sessions\": 1000001}}", "per_uid.sessions: must be an integer");
+	bad("{\"per_uid\": {\"calls_running\": \"5\"}}", "per_uid.calls_running:");
+	bad("{\"per_uid\": {\"calls_waiting\": 1.5}}", "per_uid.calls_waiting:");
+	bad("{\"per_uid\": {\"interp_ops\": true}}", "per_uid.interp_ops:");
+	bad("{\"per_uid\": {\"interp_op_bytes\": \"1Q\"}}", "per_uid.interp_op_bytes:");
+	bad("{\"per_uid\": {\"subscriptions\": null}}", "per_uid.subscriptions:");
+	bad("{\"partial_line_timeout\": \"soon\"}", "partial_line_timeout:");
+	bad("{\"partial_line_timeout\": -1}", "partial_line_timeout: must not be negative");
+	bad("{\"runner_frame_max\": \"1K\"}", "runner_frame_max: is too small");
+	bad("{\"runner_frame_max\": \"max\"}", "runner_frame_max:");
 }
 
 static void test_containment(void **state)
@@ -526,6 +594,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_adaptive),
+		cmocka_unit_test(test_per_uid),
 		cmocka_unit_test(test_containment),
 		cmocka_unit_test(test_bad_json),
 		cmocka_unit_test(test_too_many_tenants),

@@ -159,6 +159,14 @@ def test_python(python, tag):
           "value" not in v and v.get("value_repr", "").startswith("<__main__.K object"), v)
     v = r.ex("float('nan')")
     check(f"{tag}: NaN is not JSON: value_repr", v.get("value_repr") == "nan", v)
+    v = r.call("exec", code="big = list(range(100000))\nbig", reply_max=65536)
+    check(f"{tag}: a value over the daemon's reply_max comes as value_repr",
+          v.get("ok") and "value" not in v and v.get("value_repr", "").startswith("[0, 1, 2"), v)
+    r.call("set", name="big2", value=list(range(100000)), reply_max=65536)
+    v = r.call("get", name="big2", reply_max=65536)
+    check(f"{tag}: a get over reply_max is a ValueError, and the runner lives",
+          err(v).get("type") == "ValueError" and "too large" in err(v).get("message", "")
+          and r.ex("1 + 1").get("value") == 2, v)
 
     v = r.ex("a = 1\n1/0")
     e = err(v)

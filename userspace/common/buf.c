@@ -67,9 +67,20 @@ void ac_buf_consume(struct ac_buf *b, size_t n)
 		memmove(b->data, b->data + n, b->len - n);
 		b->len -= n;
 	}
-	/* Give memory back after a burst (a big reply, a long line). */
-	if (b->len == 0 && b->cap > AC_BUF_KEEP)
+	/* Give memory back after a burst (a big reply, a long line): all of
+	 * it when empty, else down to twice what is held (a short line left
+	 * after a long one must not keep a megabyte). */
+	if (b->len == 0 && b->cap > AC_BUF_KEEP) {
 		ac_buf_free(b);
+	} else if (b->cap > AC_BUF_KEEP && b->len <= b->cap / 4) {
+		size_t cap = 2 * b->len > AC_BUF_KEEP ? 2 * b->len : AC_BUF_KEEP;
+		char *shrunk = realloc(b->data, cap);
+
+		if (shrunk) {
+			b->data = shrunk;
+			b->cap = cap;
+		}
+	}
 }
 
 void ac_buf_free(struct ac_buf *b)

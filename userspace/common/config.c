@@ -60,6 +60,17 @@ void ac_config_init(struct ac_config *cfg)
 		.max_request = 1 * MiB,
 		.max_reply_backlog = 16 * MiB,
 		.admission_wait_max_ns = 10ULL * 60 * 1000000000ULL,
+		.per_uid = {
+			.connections = 64,
+			.sessions = 64,
+			.calls_running = 64,
+			.calls_waiting = 32,
+			.interp_ops = 64,
+			.interp_op_bytes = 8 * MiB,
+			.subscriptions = 8,
+		},
+		.partial_line_ns = 10ULL * 1000000000ULL,
+		.runner_frame_max = 0,
 		.call_pool = 2,
 		.bpf = true,
 		.memory_budget = AC_UNLIMITED,
@@ -643,6 +654,50 @@ static int tenant_key(struct ctx *c, const char *kp, const char *key, const json
 	return -ENOKEY;
 }
 
+/* A quota count: 0 .. AC_QUOTA_MAX (0: operators only). */
+static int get_quota(struct ctx *c, const char *path, const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > AC_QUOTA_MAX)
+		return fail(c, path, "must be an integer from 0 to %d", AC_QUOTA_MAX);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+/* "per_uid": {"connections", "sessions", "calls_running", "calls_waiting",
+ * "interp_ops", "interp_op_bytes", "subscriptions"} */
+static int per_uid_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+		       void *out)
+{
+	struct ac_per_uid *q = out;
+
+	if (strcmp(key, "connections") == 0)
+		return get_quota(c, kp, x, &q->connections);
+	if (strcmp(key, "sessions") == 0)
+		return get_quota(c, kp, x, &q->sessions);
+	if (strcmp(key, "calls_running") == 0)
+		return get_quota(c, kp, x, &q->calls_running);
+	if (strcmp(key, "calls_waiting") == 0)
+		return get_quota(c, kp, x, &q->calls_waiting);
+	if (strcmp(key, "interp_ops") == 0)
+		return get_quota(c, kp, x, &q->interp_ops);
+	if (strcmp(key, "interp_op_bytes") == 0)
+		return get_size(c, kp, x, &q->interp_op_bytes, 0, false);
+	if (strcmp(key, "subscriptions") == 0)
+		return get_quota(c, kp, x, &q->subscriptions);
+	return -ENOKEY;
+}
+
+/* "auto" (0: derived) or a size of at least 64K. */
+static int get_frame_max(struct ctx *c, const char *path, const json_t *v, uint64_t *out)
+{
+	if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return get_size(c, path, v, out, 64 * 1024, false);
+}
+
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
 {
 	char kp[KEY_PATH_MAX];
@@ -699,6 +754,13 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_size(c, key, v, &cfg->max_reply_backlog, 1024, false);
 		else if (strcmp(key, "admission_wait_max") == 0)
 			r = get_duration(c, key, v, &cfg->admission_wait_max_ns);
+		else if (strcmp(key, "per_uid") == 0)
+			r = each_key(c, key, v, "must be an object of quotas", per_uid_key,
+				     &cfg->per_uid);
+		else if (strcmp(key, "partial_line_timeout") == 0)
+			r = get_duration(c, key, v, &cfg->partial_line_ns);
+		else if (strcmp(key, "runner_frame_max") == 0)
+			r = get_frame_max(c, key, v, &cfg->runner_frame_max);
 		else if (strcmp(key, "defaults") == 0)
 			r = get_defaults(c, key, v, &cfg->defaults);
 		else if (strcmp(key, "adaptive") == 0)
@@ -830,6 +892,19 @@ int ac_config_load_file(struct ac_config *cfg, const char *path, char *err, size
 int ac_config_load_default(struct ac_config *cfg, char *err, size_t errlen)
 {
 	return ac_config_parse(cfg, ac_default_config, ac_default_config_len, err, errlen);
+}
+
+uint64_t ac_config_runner_frame_max(const struct ac_config *cfg)
+{
+	uint64_t big = cfg->max_request > cfg->output_limit ? cfg->max_request : cfg->output_limit;
+
+	if (cfg->runner_frame_max)
+		return cfg->runner_frame_max;
+	/* a value read back may be what a request set (Python's json adds a
+	 * space after each ',' and ':', so up to half again), or what a cell
+	 * made, which is bounded like its output: twice the larger, and room
+	 * for the envelope */
+	return 2 * big + 64 * 1024;
 }
 
 const struct ac_tenant_config *ac_config_find_tenant(const struct ac_config *cfg, const char *name)

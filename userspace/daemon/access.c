@@ -88,7 +88,7 @@ void acd_access_free(struct acd_ctx *ctx)
 
 bool acd_access_operator(const struct acd_ctx *ctx, const struct acd_client *c)
 {
-	return acd_client_operator(ctx, c);
+	return acd_client_is_operator(ctx, c);
 }
 
 static const struct tenant_ids *tenant_ids(const struct acd_ctx *ctx, const struct acd_tenant *t)

@@ -82,6 +82,7 @@ struct acd_call *acd_call_new(void)
 static void call_free(struct acd_ctx *ctx, struct acd_call *call)
 {
 	call_timer_remove(ctx, call);
+	call_quota_hold(ctx, call, -1);
 	ac_strv_free(call->argv);
 	ac_strv_free(call->envp);
 	free(call->cwd);
@@ -193,6 +194,8 @@ void acd_call_enlist(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 	call->reserved_mem = call_reservation(call);
 	call->req_id = json_incref(id);
 	call->client = c;
+	call->quota_uid = c->uid;
+	call->quota_exempt = acd_client_is_operator(ctx, c);
 	call->next = call->session->calls;
 	call->session->calls = call;
 	call->client_next = c->calls;
@@ -224,6 +227,7 @@ void call_running(struct acd_ctx *ctx, struct acd_call *call)
 	if (call->intent.set & AC_F_CPU_TIME && !(call->bpf.on && acd_bpf_features(ctx)->cpu_time))
 		call->next_cpu_check_ns = call->start_ns + CPU_TIME_CHECK_NS;
 	call->state = CALL_RUNNING;
+	call_quota_hold(ctx, call, ACD_Q_CALLS_RUNNING);
 	ctx->calls_running++;
 	ctx->calls_total++;
 	call_timer_update(ctx, call);
@@ -432,6 +436,7 @@ static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 	acd_watch_del(ctx, &call->eventsw); /* its fd belongs to call->stats */
 	call->eventsw.fd = -1;
 	call_reserve(call, false);
+	call_quota_hold(ctx, call, -1);
 	ctx->calls_running--;
 	/* The cgroup goes in idle moments, one hierarchy at a time. */
 	call->state = CALL_REMOVING;

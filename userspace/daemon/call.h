@@ -13,6 +13,7 @@
 #include "interp.h"
 #include "pool.h"
 #include "procs.h"
+#include "quota.h"
 #include "server.h"
 #include "tree.h"
 
@@ -51,6 +52,9 @@ struct acd_call {
 	enum acd_call_state state;
 	struct acd_client *client; /* NULL once it went away */
 	json_t *req_id;		   /* id of the request */
+	uid_t quota_uid;	   /* the requester's: its per_uid calls quotas */
+	bool quota_exempt;	   /* an operator's */
+	uint8_t quota_held;	   /* 0, or 1 + the acd_quota it counts in (running, waiting) */
 	bool created;		   /* cgroup exists */
 	struct ac_cg_node node;
 	struct ac_cg_statfds stats;

@@ -116,6 +116,52 @@ void call_reserve(struct acd_call *call, bool take)
 	}
 }
 
+void call_quota_hold(struct acd_ctx *ctx, struct acd_call *call, int q)
+{
+	if (call->quota_held == q + 1)
+		return;
+	if (call->quota_held)
+		acd_quota_give(ctx, call->quota_uid, call->quota_held - 1, 1);
+	call->quota_held = 0;
+	if (q >= 0 && acd_quota_take(ctx, call->quota_uid, q, 1) == 0)
+		call->quota_held = (uint8_t)(q + 1);
+}
+
+/* Room in the requester's quota q for this call (one it holds already
+ * is in the count). */
+static bool quota_fits(const struct acd_ctx *ctx, const struct acd_call *call, enum acd_quota q)
+{
+	return call->quota_held == q + 1 ||
+	       acd_quota_check(ctx, call->quota_uid, call->quota_exempt, q, 1) == 0;
+}
+
+/* The budget check, then the requester's running calls: a call over
+ * per_uid.calls_running waits (or is refused) like one over budget. */
+static int admission_check_quota(struct acd_ctx *ctx, const struct acd_call *call,
+				 struct admission *a)
+{
+	int r = call_admission_check(ctx, call, a);
+
+	a->quota = 0;
+	if (r == 0 && !quota_fits(ctx, call, ACD_Q_CALLS_RUNNING)) {
+		a->quota = 1 + ACD_Q_CALLS_RUNNING;
+		r = -EAGAIN;
+	}
+	return r;
+}
+
+static void reply_quota(struct acd_ctx *ctx, struct acd_call *call, enum acd_quota q,
+			bool waited)
+{
+	char what[200], msg[240];
+
+	acd_quota_message(ctx, call->quota_uid, q, what, sizeof(what));
+	snprintf(msg, sizeof(msg), "%s%s", what,
+		 q == ACD_Q_CALLS_RUNNING ? waited ? " (after waiting)" : "; pass wait to queue" : "");
+	acd_reply_error(ctx, call->client, call->req_id, RPC_PERMISSION, msg,
+			acd_quota_data(ctx, q));
+}
+
 static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
 {
 	call_reserve(call, true);
@@ -134,7 +180,7 @@ void acd_calls_admit_waiting(struct acd_ctx *ctx)
 		struct admission a;
 
 		if (!call->session->frozen && !call->session->tenant->frozen &&
-		    call_admission_check(ctx, call, &a) == 0) {
+		    admission_check_quota(ctx, call, &a) == 0) {
 			*pp = call->wait_next;
 			admit_one(ctx, call);
 			continue;
@@ -146,7 +192,7 @@ void acd_calls_admit_waiting(struct acd_ctx *ctx)
 void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint64_t wait_ns)
 {
 	struct admission a;
-	int r = call_admission_check(ctx, call, &a);
+	int r = admission_check_quota(ctx, call, &a);
 
 	if (r == 0) {
 		admit_one(ctx, call);
@@ -155,6 +201,12 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 	if (r == -EAGAIN && wait) {
 		struct acd_call **pp = &ctx->calls->waiting;
 
+		if (!quota_fits(ctx, call, ACD_Q_CALLS_WAITING)) {
+			reply_quota(ctx, call, ACD_Q_CALLS_WAITING, false);
+			acd_call_discard(ctx, call);
+			return;
+		}
+		call_quota_hold(ctx, call, ACD_Q_CALLS_WAITING);
 		call->state = CALL_WAITING;
 		call->wait_deadline_ns = ac_now_ns() + wait_ns;
 		while (*pp)
@@ -163,21 +215,32 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 		call_timer_update(ctx, call);
 		return;
 	}
-	call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
+	if (a.quota)
+		reply_quota(ctx, call, a.quota - 1, false);
+	else
+		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
 	acd_call_discard(ctx, call);
 }
 
 void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct admission a;
-	int r = call_admission_check(ctx, call, &a);
+	int r;
 
+	/* queued at its interpreter, it waits like a call waiting for budget */
+	if (!quota_fits(ctx, call, ACD_Q_CALLS_WAITING)) {
+		reply_quota(ctx, call, ACD_Q_CALLS_WAITING, false);
+		acd_call_discard(ctx, call);
+		return;
+	}
+	r = call_admission_check(ctx, call, &a);
 	if (r < 0) {
 		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
 		acd_call_discard(ctx, call);
 		return;
 	}
 	call_reserve(call, true);
+	call_quota_hold(ctx, call, ACD_Q_CALLS_WAITING);
 	call->state = CALL_WAITING; /* in its interpreter's queue */
 	acd_interp_exec(ctx, call);
 }
@@ -185,11 +248,16 @@ void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
 void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct admission a;
-	int r = call_admission_check(ctx, call, &a);
+	int r = admission_check_quota(ctx, call, &a);
 
 	call_unlink_waiting(ctx, call);
 	if (r == 0) { /* room came at the last moment (a ladder step not yet looked at) */
 		admit_one(ctx, call);
+		return;
+	}
+	if (a.quota) {
+		reply_quota(ctx, call, a.quota - 1, true);
+		acd_call_discard(ctx, call);
 		return;
 	}
 	call_reply_admission(ctx, call->client, call->req_id, call, &a, r == 0 ? -EAGAIN : r, true);

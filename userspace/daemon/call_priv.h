@@ -43,6 +43,7 @@ uint64_t call_reservation(const struct acd_call *call);
  * tenant's memory. */
 void call_reserve(struct acd_call *call, bool take);
 struct admission {
+	int quota; /* held back by a per-uid quota: 1 + enum acd_quota; 0: by budget */
 	const char *level;
 	const char *path;
 	uint64_t budget, remaining;
@@ -52,6 +53,9 @@ struct admission {
 int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struct admission *a);
 void call_reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 			  const struct acd_call *call, const struct admission *a, int r, bool waited);
+/* The call counts in per-uid quota q (ACD_Q_CALLS_RUNNING or _WAITING) of
+ * its requester from now on; q < 0: in none. */
+void call_quota_hold(struct acd_ctx *ctx, struct acd_call *call, int q);
 /* The wait of a queued call ran out: refused, with what is left now. */
 void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call);
 

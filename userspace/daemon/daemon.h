@@ -18,7 +18,8 @@
  *   3  bpf (programs, calls map, ring buffer), pressure (domains, kernel
  *      pressure sources), procs (a call's process list)
  *   2  events (subscribers)
- *   1  server (socket, clients, watches), rpc (envelopes, replies)
+ *   1  server (socket, clients, watches), rpc (envelopes, replies),
+ *      quota (what each uid holds, against per_uid)
  *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
  *      userspace/common (libagentcg-common.a)
  */
@@ -40,6 +41,8 @@
 
 #define ACD_VERSION "0.1.0"
 #define ACD_MAX_CLIENTS 4096
+/* The last of the client slots: for operators only (server.c). */
+#define ACD_OPERATOR_CLIENTS 64
 #define ACD_MAX_PASSED_FDS 16
 #define ACD_MAX_ARGS 4096
 #define ACD_MAX_ENV 4096
@@ -72,6 +75,7 @@ struct acd_pressure;
 struct acd_pool;
 struct acd_interp_pool;
 struct acd_contain;
+struct acd_quotas;
 struct acd_calls;
 struct acd_access;
 struct acb_event;
@@ -121,6 +125,9 @@ struct acd_ctx {
 	struct acd_watch listen_w;
 	struct acd_client *clients;
 	int n_clients;
+	int max_clients; /* ACD_MAX_CLIENTS, or fewer if the fd limit is low */
+	/* clients with an unfinished request line, oldest line first */
+	struct acd_client *partial_first, *partial_last;
 	uint64_t client_serial;
 	struct acd_client *dead_clients; /* freed after the current epoll batch */
 	/* events.c */
@@ -136,17 +143,30 @@ struct acd_ctx {
 	struct acd_calls *calls;	     /* call*.c */
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
+	struct acd_quotas *quotas;	     /* quota.c: per-uid counts */
 	struct ac_history *history;	     /* adaptive.c; NULL: off */
 	struct acd_access *access;	     /* access.c */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;
 	bool idle_work;		/* background work (pool, removal) may be pending */
+	bool trim_pending;	/* a big request or frame was freed: main.c gives the
+				 * heap's free pages back after this batch */
 	uint64_t last_idle_ns;	/* main.c: the last background step */
 	bool stopping;
 	uint64_t stop_deadline_ns;
 	int exit_code;
 };
+
+/* A parsed request or frame this large takes many small allocations
+ * (up to ~20x its text); when it is freed, the heap is trimmed. */
+#define ACD_TRIM_AFTER (64 * 1024)
+
+static inline void acd_freed_big(struct acd_ctx *ctx, size_t text_len)
+{
+	if (text_len >= ACD_TRIM_AFTER)
+		ctx->trim_pending = true;
+}
 
 /* Priority knobs and the ladder are on (config containment.enabled). */
 static inline bool acd_contain_enabled(const struct acd_ctx *ctx)

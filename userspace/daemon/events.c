@@ -7,6 +7,7 @@
 
 #include "agentcg/util.h"
 #include "events.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -51,10 +52,19 @@ void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *
 	json_decref(params);
 }
 
-void acd_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, const struct ac_path *prefix)
+int acd_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, const struct ac_path *prefix)
 {
-	if (!c->subscribed)
+	if (!c->subscribed) {
+		int r = acd_quota_check(ctx, c->uid, acd_client_is_operator(ctx, c), ACD_Q_SUBSCRIPTIONS,
+					1);
+
+		if (r == 0)
+			r = acd_quota_take(ctx, c->uid, ACD_Q_SUBSCRIPTIONS, 1);
+		if (r < 0)
+			return r;
 		ctx->n_subscribed++;
+	}
 	c->subscribed = true;
 	c->sub_path = *prefix;
+	return 0;
 }

@@ -8,7 +8,9 @@
 
 /* Steals details (merged into the event's params). */
 void acd_event(struct acd_ctx *ctx, const char *type, const char *path, json_t *details);
-/* The client follows the events under prefix from now on. */
-void acd_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, const struct ac_path *prefix);
+/* The client follows the events under prefix from now on (a new
+ * subscription counts against per_uid.subscriptions: -EDQUOT over it,
+ * and nothing changes). */
+int acd_events_subscribe(struct acd_ctx *ctx, struct acd_client *c, const struct ac_path *prefix);
 
 #endif

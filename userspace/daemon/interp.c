@@ -36,6 +36,7 @@
 #include "interp.h"
 #include "pool.h"
 #include "priority.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -53,6 +54,12 @@ struct acd_iop {
 	struct acd_call *call;	  /* exec */
 	struct acd_spare *spare;  /* park: where to */
 	struct acd_call *release; /* park: the call whose cgroup it leaves */
+	/* a client's request is kept as JSON text (a parsed value can take
+	 * twenty times its text); frame then holds only op and name */
+	char *text;
+	size_t len;
+	struct acd_ctx *quota_ctx; /* counted in quota_uid's interp_ops and _bytes */
+	uid_t quota_uid;
 };
 
 struct acd_interp {
@@ -111,6 +118,12 @@ int acd_lang_parse(const char *s, enum acd_lang *out)
 
 static void iop_free(struct acd_iop *op)
 {
+	if (op->quota_ctx) {
+		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OPS, 1);
+		acd_quota_give(op->quota_ctx, op->quota_uid, ACD_Q_INTERP_OP_BYTES, op->len);
+		acd_freed_big(op->quota_ctx, op->len);
+	}
+	free(op->text);
 	json_decref(op->id);
 	json_decref(op->frame);
 	free(op);
@@ -210,6 +223,28 @@ static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame,
 	return r < 0 ? r : flush_out(ctx, in);
 }
 
+/* A client's request kept as text: sent with its id put in front. */
+static int send_text(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
+{
+	char head[80];
+	int n = snprintf(head, sizeof(head), "{\"id\":%llu,\"reply_max\":%llu%s",
+			 (unsigned long long)in->seq,
+			 (unsigned long long)ac_config_runner_frame_max(&ctx->cfg),
+			 op->len > 2 ? "," : "");
+	size_t len = (size_t)n + op->len - 1; /* the text's own '{' is replaced */
+	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+				 (unsigned char)(len >> 8), (unsigned char)len };
+	int r = ac_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
+
+	if (r == 0)
+		r = ac_buf_append(&in->out, head, (size_t)n, FRAME_MAX + 8);
+	if (r == 0)
+		r = ac_buf_append(&in->out, op->text + 1, op->len - 1, FRAME_MAX + 8);
+	free(op->text); /* the quota still counts it until the answer */
+	op->text = NULL;
+	return r < 0 ? r : flush_out(ctx, in);
+}
+
 /* ---- death ------------------------------------------------------------ */
 
 static void fail_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
@@ -261,7 +296,8 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 	if (in->dead)
 		return;
 	in->dead = true;
-	ac_strlcpy(in->why, why, sizeof(in->why));
+	if (!in->why[0]) /* else the daemon killed it and said why (frame_refused) */
+		ac_strlcpy(in->why, why, sizeof(in->why));
 	acd_watch_close(ctx, &in->sockw);
 	acd_watch_close(ctx, &in->outw);
 	acd_watch_close(ctx, &in->errw);
@@ -324,6 +360,8 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	if (!in->ready && in->stub_ctl >= 0 && ac_stub_result(in->stub_ctl, &what) < 0)
 		snprintf(why, sizeof(why), "the %s interpreter could not start (%s failed)",
 			 acd_lang_name(in->lang), what ? what : "exec");
+	else if (in->why[0]) /* the daemon killed it and said why (frame_refused) */
+		ac_strlcpy(why, in->why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "the %s interpreter (pid %d) %s",
 			 acd_lang_name(in->lang), (int)in->pid, how);
@@ -377,6 +415,8 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 	int fds[AC_H_COUNT], n = 0, r;
 
 	json_object_set_new(op->frame, "id", json_integer((json_int_t)++in->seq));
+	json_object_set_new(op->frame, "reply_max",
+			    json_integer((json_int_t)ac_config_runner_frame_max(&ctx->cfg)));
 	in->cur = op;
 	if (!strcmp(op->op, "park")) {
 		r = acd_pool_take(ctx, in->session, &in->session->last_limits, &op->spare);
@@ -397,6 +437,8 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 		in->parked = NULL;
 		in->exec = op->call;
 		r = send_frame(ctx, in, op->frame, NULL, 0);
+	} else if (op->text) {
+		r = send_text(ctx, in, op);
 	} else {
 		r = send_frame(ctx, in, op->frame, NULL, 0);
 	}
@@ -552,9 +594,25 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 	pump(ctx, in);
 }
 
+/* The runner runs user code, which can write to its channel: a frame
+ * over runner_frame_max kills it (the pidfd then reports this reason),
+ * and nothing more of it is read or kept. */
+static void frame_refused(struct acd_ctx *ctx, struct acd_interp *in, size_t len, uint64_t max)
+{
+	snprintf(in->why, sizeof(in->why),
+		 "the %s interpreter (pid %d) was killed: it sent a frame of %zu bytes, more than "
+		 "runner_frame_max (%llu)", acd_lang_name(in->lang), (int)in->pid, len,
+		 (unsigned long long)max);
+	ac_info("%s: %s", in->session ? in->session->path : "interpreter pool", in->why);
+	kill(in->pid, SIGKILL);
+	acd_watch_close(ctx, &in->sockw);
+	ac_buf_free(&in->in);
+}
+
 static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_interp *in = IN_OF(w, sockw);
+	uint64_t max = ac_config_runner_frame_max(&ctx->cfg);
 	char buf[65536];
 	ssize_t n;
 
@@ -565,7 +623,8 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || ac_buf_append(&in->in, buf, (size_t)n, FRAME_MAX + 4) < 0) {
+	/* Held: at most one frame's header and body, and one read more. */
+	if (n <= 0 || ac_buf_append(&in->in, buf, (size_t)n, max + 4 + sizeof(buf)) < 0) {
 		/* The death itself comes through the pidfd. */
 		acd_watch_close(ctx, w);
 		return;
@@ -575,8 +634,8 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
 		json_t *msg;
 
-		if (len > FRAME_MAX) {
-			kill(in->pid, SIGKILL); /* not our runner talking */
+		if (len > max) { /* refused at its header, before its body is kept */
+			frame_refused(ctx, in, len, max);
 			return;
 		}
 		if (in->in.len < 4 + len)
@@ -586,6 +645,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		if (json_is_object(msg))
 			on_frame(ctx, in, msg);
 		json_decref(msg);
+		acd_freed_big(ctx, len);
 	}
 }
 
@@ -823,11 +883,56 @@ const char *acd_interp_dead_reason(const struct acd_interp *in)
 	return in->why;
 }
 
+/* A client's request: kept as text, counted in its uid's interp_ops and
+ * interp_op_bytes; -EDQUOT (q says which) over a quota. */
+static int iop_keep_text(struct acd_ctx *ctx, struct acd_iop *iop, const struct acd_client *c,
+			 enum acd_quota *q)
+{
+	bool exempt = acd_client_is_operator(ctx, c);
+	char *text = json_dumps(iop->frame, JSON_COMPACT);
+	json_t *small, *name = json_object_get(iop->frame, "name");
+	size_t len;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	*q = acd_quota_check(ctx, c->uid, exempt, ACD_Q_INTERP_OPS, 1) < 0 ? ACD_Q_INTERP_OPS :
+	     acd_quota_check(ctx, c->uid, exempt, ACD_Q_INTERP_OP_BYTES, len) < 0 ?
+							       ACD_Q_INTERP_OP_BYTES : ACD_Q_COUNT;
+	if (*q != ACD_Q_COUNT) {
+		free(text);
+		return -EDQUOT;
+	}
+	small = json_pack("{s:s}", "op", iop->op);
+	if (small && name)
+		json_object_set(small, "name", name);
+	if (!small || acd_quota_take(ctx, c->uid, ACD_Q_INTERP_OPS, 1) < 0) {
+		json_decref(small);
+		free(text);
+		return -ENOMEM;
+	}
+	if (acd_quota_take(ctx, c->uid, ACD_Q_INTERP_OP_BYTES, len) < 0) {
+		acd_quota_give(ctx, c->uid, ACD_Q_INTERP_OPS, 1);
+		json_decref(small);
+		free(text);
+		return -ENOMEM;
+	}
+	json_decref(iop->frame);
+	iop->frame = small;
+	iop->text = text;
+	iop->len = len;
+	iop->quota_ctx = ctx;
+	iop->quota_uid = c->uid;
+	return 0;
+}
+
 int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_client *c,
 		       json_t *id, const char *op, json_t *frame)
 {
 	struct acd_interp *in = s->interp;
 	struct acd_iop *iop;
+	enum acd_quota q;
+	int r;
 
 	if (in->dead) {
 		json_decref(frame);
@@ -836,6 +941,16 @@ int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_cl
 	iop = iop_new(op, c, id, frame);
 	if (!iop)
 		return -ENOMEM;
+	if (c && (r = iop_keep_text(ctx, iop, c, &q)) < 0) {
+		if (r == -EDQUOT) {
+			char msg[200];
+
+			acd_quota_message(ctx, c->uid, q, msg, sizeof(msg));
+			acd_reply_error(ctx, c, id, RPC_PERMISSION, msg, acd_quota_data(ctx, q));
+		}
+		iop_free(iop);
+		return r;
+	}
 	iop_push(in, iop, false);
 	pump(ctx, in);
 	return 0;

@@ -24,7 +24,10 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s);
 json_t *acd_interp_describe(const struct acd_interp *in);
 json_t *acd_interp_info(struct acd_ctx *ctx); /* for daemon.info */
-/* Queues a request (exec is started through call admission first). */
+/* Queues a request (exec is started through call admission first). A
+ * client's counts against its uid's per_uid.interp_ops and
+ * interp_op_bytes: -EDQUOT over them, and the refusal is replied to c
+ * already (nothing is queued). */
 int acd_interp_request(struct acd_ctx *ctx, struct acd_session *s, struct acd_client *c,
 		       json_t *id, const char *op, json_t *frame);
 /* An admitted session.exec call, queued at its interpreter. */

@@ -5,12 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -24,6 +24,7 @@
 #include "methods.h"
 #include "pool.h"
 #include "pressure.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 #include "tree.h"
@@ -78,16 +79,6 @@ static int setup_signals(struct acd_ctx *ctx)
 		return -errno;
 	ctx->signal_w.fn = on_signal;
 	return acd_watch_add(ctx, &ctx->signal_w, EPOLLIN);
-}
-
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 /* ---- background work ------------------------------------------------- */
@@ -160,6 +151,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int idle_ms = idle_delay_ms(ctx);
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
+		int line_ms = acd_server_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -169,6 +161,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = bpf_ms;
 		if (contain_ms >= 0 && (timeout < 0 || contain_ms < timeout))
 			timeout = contain_ms;
+		if (line_ms >= 0 && (timeout < 0 || line_ms < timeout))
+			timeout = line_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -199,6 +193,11 @@ static int run_loop(struct acd_ctx *ctx)
 		removal_catch_up(ctx);
 		acd_calls_free_dead(ctx);
 		acd_clients_free_dead(ctx);
+		if (ctx->trim_pending) {
+			/* free pages amid the heap too, not only at its top */
+			malloc_trim(0);
+			ctx->trim_pending = false;
+		}
 	}
 }
 
@@ -263,7 +262,12 @@ int main(int argc, char **argv)
 		ac_log_errno(-errno, "/dev/null");
 		return 1;
 	}
-	raise_nofile();
+	acd_server_fd_budget(ctx);
+	/* Buffers of 128K and more (request lines, replies, frames) are
+	 * mapped and unmapped on their own: fixing the threshold keeps glibc
+	 * from raising it after the first big free and then carving them out
+	 * of the heap, where they would stay. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	ctx->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (ctx->epfd < 0 || setup_signals(ctx) < 0) {
@@ -274,7 +278,9 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	acd_bpf_open(ctx); /* optional: logs what it cannot do */
-	r = acd_calls_init(ctx);
+	r = acd_quota_init(ctx);
+	if (r == 0)
+		r = acd_calls_init(ctx);
 	if (r == 0)
 		r = acd_pool_init(ctx);
 	if (r == 0)
@@ -318,6 +324,7 @@ int main(int argc, char **argv)
 	acd_adaptive_free(ctx);
 	acd_access_free(ctx);
 	acd_calls_free(ctx);
+	acd_quota_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -73,6 +73,14 @@ int acd_req_fail(struct acd_req *r, int code, json_t *data, const char *fmt, ...
 	return code == RPC_PERMISSION ? -EPERM : code == RPC_NOT_FOUND ? -ENOENT : -EINVAL;
 }
 
+int acd_req_quota(struct acd_ctx *ctx, struct acd_req *r, enum acd_quota q)
+{
+	char msg[200];
+
+	acd_quota_message(ctx, r->c->uid, q, msg, sizeof(msg));
+	return acd_req_fail(r, RPC_PERMISSION, acd_quota_data(ctx, q), "%s", msg);
+}
+
 int acd_req_invalid(struct acd_req *r, const char *field, const char *fmt, ...)
 {
 	char what[300];

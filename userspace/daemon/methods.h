@@ -10,6 +10,7 @@
 
 #include "call.h"
 #include "daemon.h"
+#include "quota.h"
 #include "tree.h"
 
 /* Who may call a method, on the node its path names (access.h; README
@@ -72,6 +73,8 @@ int acd_req_fail(struct acd_req *r, int code, json_t *data, const char *fmt, ...
 /* Invalid params naming one field. */
 int acd_req_invalid(struct acd_req *r, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A refusal by a per-uid quota (-32005, data {"limit", "max"}). */
+int acd_req_quota(struct acd_ctx *ctx, struct acd_req *r, enum acd_quota q);
 /* A failed system operation (err < 0). */
 int acd_req_errno(struct acd_req *r, int err, const char *what);
 /* The node the path names: the call's, session's, tenant's or the root. */

@@ -206,10 +206,13 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 		       enum ac_priority prio, struct acd_session **out)
 {
 	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
-	struct acd_session *s;
+	struct acd_session *s = t ? acd_session_find(t, p->comp[1]) : NULL;
 	char limit[AC_NAME_MAX + 40], why[300];
 	int err;
 
+	/* over the quota, not even a tenant is made on demand */
+	if (!s && acd_quota_check(ctx, r->c->uid, r->operator, ACD_Q_SESSIONS, 1) < 0)
+		return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
 	if (!t && ctx->cfg.tenants_on_demand && r->operator) {
 		err = acd_tenant_create(ctx, p->comp[0], &ctx->cfg.tenant_budget, &t);
 		if (err < 0)
@@ -234,10 +237,11 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 				    "tenant %s is frozen; thaw it first", t->path);
 	if (!s) {
 		err = acd_session_create(ctx, t, p->comp[1], acd_access_session_budget(ctx, t), prio,
-					 &s);
+					 r->c, &s);
+		if (err == -EDQUOT)
+			return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
 		if (err < 0)
 			return acd_req_errno(r, err, "cannot create session");
-		s->owner = r->c->uid; /* the caller's, to use and to close */
 	}
 	if (s->closing)
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", s->path),
@@ -320,6 +324,21 @@ int acd_m_call_run(struct acd_ctx *ctx, struct acd_req *r)
 		err = acd_req_fail(r, rpc_code, ac_errors_to_json(&errs), "%s",
 				   rpc_code == RPC_PERMISSION ? "permission denied" : "invalid params");
 		goto free_call;
+	}
+	/* A flood of calls stops here, before a session is made on demand:
+	 * a call over per_uid.calls_running may queue (wait), within
+	 * per_uid.calls_waiting. */
+	if (acd_quota_check(ctx, r->c->uid, acd_client_is_operator(ctx, r->c), ACD_Q_CALLS_RUNNING, 1) <
+	    0) {
+		if (!req.wait) {
+			err = acd_req_quota(ctx, r, ACD_Q_CALLS_RUNNING);
+			goto free_call;
+		}
+		if (acd_quota_check(ctx, r->c->uid, acd_client_is_operator(ctx, r->c),
+				    ACD_Q_CALLS_WAITING, 1) < 0) {
+			err = acd_req_quota(ctx, r, ACD_Q_CALLS_WAITING);
+			goto free_call;
+		}
 	}
 	if (req.fds && acd_client_take_fds(r->c, call->stdio, 3) < 0) {
 		err = acd_req_invalid(r, "stdio", "\"fds\" needs 3 fds (stdin, stdout, stderr) passed "

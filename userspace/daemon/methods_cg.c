@@ -354,7 +354,12 @@ int acd_m_cg_thaw(struct acd_ctx *ctx, struct acd_req *r)
 
 int acd_m_events_subscribe(struct acd_ctx *ctx, struct acd_req *r)
 {
-	acd_events_subscribe(ctx, r->c, &r->p);
+	int err = acd_events_subscribe(ctx, r->c, &r->p);
+
+	if (err == -EDQUOT)
+		return acd_req_quota(ctx, r, ACD_Q_SUBSCRIPTIONS);
+	if (err < 0)
+		return acd_req_errno(r, err, "events.subscribe");
 	acd_reply_result(ctx, r->c, r->id, json_pack("{s:b}", "subscribed", 1));
 	return 0;
 }
@@ -382,6 +387,9 @@ int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 	json_object_set_new(res, "bpf", acd_bpf_info(ctx));
 	json_object_set_new(res, "pressure", pressure);
 	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
+	json_object_set_new(res, "max_clients", json_integer(ctx->max_clients));
+	json_object_set_new(res, "quota", acd_quota_describe(ctx, r->c->uid,
+							     acd_client_is_operator(ctx, r->c)));
 	acd_reply_result(ctx, r->c, r->id, res);
 	return 0;
 }

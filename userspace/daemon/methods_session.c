@@ -63,10 +63,11 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 				    json_pack("{s:s, s:s, s:s}", "path", r->path, "limit", limit,
 					      "reason", why),
 				    "permission denied: %s", why);
-	err = acd_session_create(ctx, r->t, r->p.comp[1], &b, prio, &s);
+	err = acd_session_create(ctx, r->t, r->p.comp[1], &b, prio, r->c, &s);
+	if (err == -EDQUOT)
+		return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
 	if (err < 0)
 		return create_error(r, err);
-	s->owner = r->c->uid;
 	res = json_pack("{s:s, s:o, s:s}", "path", r->path, "budget", acd_budget_to_json(&b),
 			"priority", ac_priority_name(prio));
 	if (lg) {
@@ -127,11 +128,12 @@ static int session_getset(struct acd_ctx *ctx, struct acd_req *r, bool set)
 		return acd_req_invalid(r, "name", "must be an identifier [A-Za-z_][A-Za-z0-9_]*");
 	if (set && !json_object_get(r->params, "value"))
 		return acd_req_invalid(r, "value", "is required (any JSON value)");
-	if (acd_interp_request(ctx, r->s, r->c, r->id, set ? "set" : "get",
-			       set ? json_pack("{s:O, s:O}", "name", name, "value",
-					       json_object_get(r->params, "value")) :
-				     json_pack("{s:O}", "name", name)) < 0)
-		return acd_req_errno(r, -ENOMEM, "session request");
+	err = acd_interp_request(ctx, r->s, r->c, r->id, set ? "set" : "get",
+				 set ? json_pack("{s:O, s:O}", "name", name, "value",
+						 json_object_get(r->params, "value")) :
+				       json_pack("{s:O}", "name", name));
+	if (err < 0 && err != -EDQUOT) /* a quota's refusal is replied */
+		return acd_req_errno(r, err, "session request");
 	return 0;
 }
 
@@ -154,8 +156,9 @@ int acd_m_session_reset(struct acd_ctx *ctx, struct acd_req *r)
 	if (err < 0)
 		return err;
 	if (!acd_interp_dead(s->interp)) {
-		if (acd_interp_request(ctx, s, r->c, r->id, "reset", NULL) < 0)
-			return acd_req_errno(r, -ENOMEM, "session.reset");
+		err = acd_interp_request(ctx, s, r->c, r->id, "reset", NULL);
+		if (err < 0 && err != -EDQUOT) /* a quota's refusal is replied */
+			return acd_req_errno(r, err, "session.reset");
 		return 0;
 	}
 	err = acd_interp_restart(ctx, s);

@@ -139,4 +139,5 @@ void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *
 	}
 out:
 	json_decref(req);
+	acd_freed_big(ctx, len);
 }

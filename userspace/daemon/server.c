@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "agentcg/util.h"
+#include "quota.h"
 #include "rpc.h"
 #include "server.h"
 
@@ -52,15 +54,77 @@ static void client_set_out(struct acd_ctx *ctx, struct acd_client *c, bool want)
 	epoll_ctl(ctx->epfd, EPOLL_CTL_MOD, c->w.fd, &ev);
 }
 
+/* ---- unfinished request lines ----------------------------------------
+ * A client whose line is unfinished is in a FIFO ordered by when that
+ * line began (a line that completes takes it out; a new one puts it at
+ * the end), so the oldest is always first: the loop looks at that one
+ * only, and no scan of all clients is ever needed. */
+
+static void partial_unlink(struct acd_ctx *ctx, struct acd_client *c)
+{
+	if (!c->partial_since_ns)
+		return;
+	if (c->partial_prev)
+		c->partial_prev->partial_next = c->partial_next;
+	else
+		ctx->partial_first = c->partial_next;
+	if (c->partial_next)
+		c->partial_next->partial_prev = c->partial_prev;
+	else
+		ctx->partial_last = c->partial_prev;
+	c->partial_prev = c->partial_next = NULL;
+	c->partial_since_ns = 0;
+}
+
+/* After a read: progress (a line done) restarts the clock of what is left. */
+static void partial_track(struct acd_ctx *ctx, struct acd_client *c, bool progress)
+{
+	bool partial = c->in.len > 0 || c->discarding;
+
+	if (c->partial_since_ns && (!partial || progress))
+		partial_unlink(ctx, c);
+	if (!partial || c->partial_since_ns || !ctx->cfg.partial_line_ns)
+		return;
+	c->partial_since_ns = ac_now_ns();
+	c->partial_prev = ctx->partial_last;
+	if (ctx->partial_last)
+		ctx->partial_last->partial_next = c;
+	else
+		ctx->partial_first = c;
+	ctx->partial_last = c;
+}
+
+int acd_server_tick(struct acd_ctx *ctx)
+{
+	uint64_t now = ac_now_ns(), limit = ctx->cfg.partial_line_ns;
+
+	while (ctx->partial_first) {
+		struct acd_client *c = ctx->partial_first;
+		uint64_t due = c->partial_since_ns + limit;
+		char msg[120];
+
+		if (due > now)
+			return ac_ns_to_ms_ceil(due - now);
+		snprintf(msg, sizeof(msg), "request line unfinished after %llu ms (partial_line_timeout)",
+			 (unsigned long long)(limit / 1000000));
+		acd_reply_error(ctx, c, json_null(), RPC_INVALID_REQUEST, msg, NULL);
+		if (c->w.fd >= 0) /* the reply may have dropped it */
+			acd_client_drop(ctx, c, "its request line stayed unfinished (partial_line_timeout)");
+	}
+	return -1;
+}
+
 void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 {
 	if (why)
 		ac_info("client %llu (pid %d): %s", (unsigned long long)c->serial, (int)c->pid, why);
 	ctx->hooks.client_gone(ctx, c);
+	partial_unlink(ctx, c);
 	acd_watch_close(ctx, &c->w);
 	for (int i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
 	ac_buf_free(&c->in);
+	acd_quota_give(ctx, c->uid, ACD_Q_REPLY_BYTES, c->out.len);
 	ac_buf_free(&c->out);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -69,8 +133,11 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctx->n_clients--;
-	if (c->subscribed)
+	acd_quota_give(ctx, c->uid, ACD_Q_CONNECTIONS, 1);
+	if (c->subscribed) {
 		ctx->n_subscribed--;
+		acd_quota_give(ctx, c->uid, ACD_Q_SUBSCRIPTIONS, 1);
+	}
 	c->next = ctx->dead_clients;
 	ctx->dead_clients = c;
 }
@@ -79,6 +146,8 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
  * gone (and dropped). */
 static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 {
+	size_t held = c->out.len;
+
 	while (c->out.len) {
 		ssize_t n = send(c->w.fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 
@@ -92,6 +161,7 @@ static int client_flush(struct acd_ctx *ctx, struct acd_client *c)
 		}
 		ac_buf_consume(&c->out, (size_t)n);
 	}
+	acd_quota_give(ctx, c->uid, ACD_Q_REPLY_BYTES, held - c->out.len);
 	client_set_out(ctx, c, c->out.len > 0);
 	return 0;
 }
@@ -107,12 +177,22 @@ void acd_client_send(struct acd_ctx *ctx, struct acd_client *c, json_t *msg)
 	}
 	len = strlen(text);
 	text[len] = '\n'; /* replaces the NUL: we send len + 1 bytes */
+	/* A uid's unread replies together are bounded too: many connections
+	 * that each stay under max_reply_backlog must not add up. */
+	if (acd_quota_check(ctx, c->uid, acd_client_is_operator(ctx, c), ACD_Q_REPLY_BYTES, len + 1) < 0) {
+		free(text);
+		acd_client_drop(ctx, c, "its uid does not read its replies (the unread replies of "
+					"its connections passed 4 x max_reply_backlog)");
+		return;
+	}
 	if (ac_buf_append(&c->out, text, len + 1, ctx->cfg.max_reply_backlog) < 0) {
 		free(text);
 		acd_client_drop(ctx, c, "does not read its replies (backlog limit reached)");
 		return;
 	}
 	free(text);
+	/* cannot fail: the uid's entry exists while it has a connection */
+	acd_quota_take(ctx, c->uid, ACD_Q_REPLY_BYTES, len + 1);
 	client_flush(ctx, c);
 }
 
@@ -164,6 +244,7 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c)
 			c->discarding = false;
 		else if (n > 0)
 			acd_rpc_handle_line(ctx, c, c->in.data, n);
+		c->lines++;
 		if (c->w.fd < 0)
 			return;
 		ac_buf_consume(&c->in, n + 1);
@@ -221,14 +302,17 @@ static void client_read(struct acd_ctx *ctx, struct acd_client *c)
 static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_client *c = (struct acd_client *)w;
+	uint64_t lines = c->lines;
 
 	if ((events & EPOLLOUT) && client_flush(ctx, c) < 0)
 		return;
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		client_read(ctx, c);
+	if (c->w.fd >= 0)
+		partial_track(ctx, c, c->lines != lines);
 }
 
-bool acd_client_operator(const struct acd_ctx *ctx, const struct acd_client *c)
+bool acd_client_is_operator(const struct acd_ctx *ctx, const struct acd_client *c)
 {
 	const struct acd_operators *op = &ctx->operators;
 
@@ -270,6 +354,70 @@ static void client_credentials(struct acd_client *c)
 	}
 }
 
+/* Non-operators share the client slots but the last few: however many
+ * connections users hold, an operator gets in. */
+static int user_slots(const struct acd_ctx *ctx)
+{
+	int reserve = ctx->max_clients / 4 < ACD_OPERATOR_CLIENTS ? ctx->max_clients / 4 :
+								    ACD_OPERATOR_CLIENTS;
+
+	return ctx->max_clients - reserve;
+}
+
+/* A connection that is not taken: one error line naming the limit, what
+ * the peer already sent is read away (so it sees the line, then EOF),
+ * and the socket is closed. */
+static void refuse_connection(struct acd_client *c, const char *msg, const char *limit,
+			      uint64_t max)
+{
+	json_t *err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:I}}}", "jsonrpc", "2.0", "id",
+				"error", "code", RPC_PERMISSION, "message", msg, "data", "limit",
+				limit, "max", (json_int_t)max);
+	char *text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+	char sink[4096];
+
+	ac_info("client (pid %d, uid %u) refused: %s", (int)c->pid, (unsigned)c->uid, msg);
+	if (text) {
+		size_t len = strlen(text);
+
+		text[len] = '\n';
+		if (send(c->w.fd, text, len + 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			ac_debug("refusal not sent: %s", strerror(errno));
+	}
+	for (int i = 0; i < 16 && recv(c->w.fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	free(text);
+	json_decref(err);
+	close(c->w.fd);
+	free(c);
+}
+
+/* 0 if the client may stay; else it was refused (and freed). */
+static int admit_client(struct acd_ctx *ctx, struct acd_client *c)
+{
+	bool op = acd_client_is_operator(ctx, c);
+	char msg[200];
+
+	if (ctx->n_clients >= (op ? ctx->max_clients : user_slots(ctx))) {
+		snprintf(msg, sizeof(msg), "too many clients: the daemon serves %d connections now",
+			 ctx->n_clients);
+		refuse_connection(c, msg, "clients", (uint64_t)(op ? ctx->max_clients : user_slots(ctx)));
+		return -EUSERS;
+	}
+	if (acd_quota_check(ctx, c->uid, op, ACD_Q_CONNECTIONS, 1) < 0) {
+		acd_quota_message(ctx, c->uid, ACD_Q_CONNECTIONS, msg, sizeof(msg));
+		refuse_connection(c, msg, acd_quota_name(ACD_Q_CONNECTIONS),
+				  acd_quota_max(ctx, ACD_Q_CONNECTIONS));
+		return -EDQUOT;
+	}
+	if (acd_quota_take(ctx, c->uid, ACD_Q_CONNECTIONS, 1) < 0) {
+		close(c->w.fd);
+		free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	for (int i = 0; i < 64; i++) {
@@ -281,16 +429,18 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				ac_log_errno(-errno, "accept");
 			return;
 		}
-		if (ctx->n_clients >= ACD_MAX_CLIENTS || ctx->stopping ||
-		    !(c = calloc(1, sizeof(*c)))) {
+		if (ctx->stopping || !(c = calloc(1, sizeof(*c)))) {
 			close(fd);
 			continue;
 		}
 		c->w.fd = fd;
 		c->w.fn = on_client;
-		c->serial = ++ctx->client_serial;
 		client_credentials(c);
+		if (admit_client(ctx, c) < 0)
+			continue;
+		c->serial = ++ctx->client_serial;
 		if (acd_watch_add(ctx, &c->w, EPOLLIN) < 0) {
+			acd_quota_give(ctx, c->uid, ACD_Q_CONNECTIONS, 1);
 			close(fd);
 			free(c);
 			continue;
@@ -300,6 +450,40 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			c->next->prev = c;
 		ctx->clients = c;
 		ctx->n_clients++;
+	}
+}
+
+/* Each client holds its socket and up to ACD_MAX_PASSED_FDS passed fds.
+ * The fd limit goes up to what ACD_MAX_CLIENTS of them need, twice over
+ * (the other half: calls, interpreters, cgroup dirs): the hard limit too
+ * (root may, up to fs.nr_open). Where it cannot, fewer clients are
+ * taken. */
+void acd_server_fd_budget(struct acd_ctx *ctx)
+{
+	const rlim_t per_client = 1 + ACD_MAX_PASSED_FDS;
+	const rlim_t want = 2 * per_client * ACD_MAX_CLIENTS;
+	struct rlimit rl;
+	rlim_t have;
+
+	ctx->max_clients = ACD_MAX_CLIENTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < want) {
+		struct rlimit up = { .rlim_cur = want,
+				     .rlim_max = rl.rlim_max > want ? rl.rlim_max : want };
+
+		if (setrlimit(RLIMIT_NOFILE, &up) < 0) { /* no CAP_SYS_RESOURCE: the soft one */
+			up.rlim_max = rl.rlim_max;
+			up.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		}
+		if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	have = rl.rlim_cur / 2 / per_client;
+	if (have < ACD_MAX_CLIENTS) {
+		ctx->max_clients = have > 8 ? (int)have : 8;
+		ac_info("fd limit %llu: at most %d clients (each may hold %d passed fds)",
+			(unsigned long long)rl.rlim_cur, ctx->max_clients, ACD_MAX_PASSED_FDS);
 	}
 }
 

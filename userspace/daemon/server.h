@@ -23,12 +23,21 @@ struct acd_client {
 	bool want_out;	   /* EPOLLOUT registered */
 	bool discarding;   /* inside an over-long line: drop until '\n' */
 	bool subscribed;   /* events.c */
+	/* an unfinished request line: since when (0: none), in ctx's FIFO of
+	 * such clients (server.c drops one that exceeds partial_line_timeout) */
+	uint64_t partial_since_ns;
+	struct acd_client *partial_prev, *partial_next;
+	uint64_t lines; /* request lines handled */
 	struct ac_path sub_path;
 	struct acd_call *calls; /* running calls owned by this client (call.c) */
 };
 
-/* Root, or in the configured operators (ctx->operators). */
-bool acd_client_operator(const struct acd_ctx *ctx, const struct acd_client *c);
+/* Root, or in the configured operators (ctx->operators): exempt from
+ * the per-uid quotas, and may take the last client slots. */
+bool acd_client_is_operator(const struct acd_ctx *ctx, const struct acd_client *c);
+/* Raises the soft fd limit for the clients and their passed fds, or
+ * takes fewer clients (ctx->max_clients); before acd_server_listen. */
+void acd_server_fd_budget(struct acd_ctx *ctx);
 int acd_server_listen(struct acd_ctx *ctx);
 void acd_server_close(struct acd_ctx *ctx);
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
@@ -44,5 +53,8 @@ int acd_client_take_fds(struct acd_client *c, int *fds, int n);
  * acd_clients_free_dead after the current epoll batch. */
 void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why);
 void acd_clients_free_dead(struct acd_ctx *ctx);
+/* Drops the clients whose request line stayed unfinished longer than
+ * partial_line_timeout; ms until the next may, or -1. */
+int acd_server_tick(struct acd_ctx *ctx);
 
 #endif

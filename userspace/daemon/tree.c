@@ -12,6 +12,8 @@
 #include "pool.h"
 #include "pressure.h"
 #include "priority.h"
+#include "quota.h"
+#include "server.h"
 #include "tree.h"
 
 struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name)
@@ -180,18 +182,23 @@ int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
 }
 
 int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *name,
-		       const struct ac_budget *b, enum ac_priority prio, struct acd_session **out)
+		       const struct ac_budget *b, enum ac_priority prio, const struct acd_client *c,
+		       struct acd_session **out)
 {
 	struct acd_session *s;
+	uid_t owner = c ? c->uid : 0;
 	int r;
 
 	if (!ac_name_valid(name))
 		return -EINVAL;
 	if (acd_session_find(t, name))
 		return -EEXIST;
+	if (acd_quota_check(ctx, owner, !c || acd_client_is_operator(ctx, c), ACD_Q_SESSIONS, 1) < 0)
+		return -EDQUOT;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->owner = owner;
 	s->tenant = t;
 	ac_strlcpy(s->name, name, sizeof(s->name));
 	snprintf(s->path, sizeof(s->path), "/%s/%s", t->name, name);
@@ -209,6 +216,11 @@ int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *na
 		ac_cg_rmdir(&ctx->cg, &t->node, name, &s->node);
 		free(s);
 		return r;
+	}
+	if (acd_quota_take(ctx, owner, ACD_Q_SESSIONS, 1) < 0) {
+		ac_cg_rmdir(&ctx->cg, &t->node, name, &s->node);
+		free(s);
+		return -ENOMEM;
 	}
 	s->next = t->sessions;
 	t->sessions = s;
@@ -244,6 +256,7 @@ int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s)
 			*pp = s->next;
 			break;
 		}
+	acd_quota_give(ctx, s->owner, ACD_Q_SESSIONS, 1);
 	json_decref(s->close_id);
 	free(s);
 	acd_prio_session_gone(ctx);

@@ -20,7 +20,7 @@ struct acd_session {
 	struct ac_cg_node node;
 	struct ac_budget budget;
 	enum ac_priority priority;
-	uid_t owner;	/* uid of the client that created it */
+	uid_t owner;	/* uid of the client that created it (session.create, call.run) */
 	uint64_t reserved_mem;
 	uint64_t next_seq;
 	bool frozen;
@@ -57,8 +57,11 @@ struct acd_session *acd_session_find(struct acd_tenant *t, const char *name);
 int acd_tenant_create(struct acd_ctx *ctx, const char *name, const struct ac_budget *b,
 		      struct acd_tenant **out);
 int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t);
+/* The session belongs to client c's uid (c NULL: root's) and counts
+ * against its per_uid.sessions: -EDQUOT over it (nothing is made). */
 int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *name,
-		       const struct ac_budget *b, enum ac_priority prio, struct acd_session **out);
+		       const struct ac_budget *b, enum ac_priority prio, const struct acd_client *c,
+		       struct acd_session **out);
 /* Removes an idle session (no calls); -EBUSY otherwise. */
 int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s);
 int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const struct ac_budget *b);

@@ -50,6 +50,11 @@ reply carries the request's "id".  Errors look like
                   error type "OSError".
     other  -> error type "ValueError" ("unknown op ...")
 
+Every request may carry "reply_max": N, the largest reply frame the daemon
+takes (its runner_frame_max; a larger frame gets the runner killed).  An exec
+reply that would be larger gives its "value" as "value_repr" instead; any
+other becomes a ValueError.
+
 Interrupts: the daemon sends SIGINT to the process group.  Python raises
 KeyboardInterrupt only while a cell runs and ignores it otherwise; bash
 aborts the running cell with status 130 and carries on.
@@ -177,6 +182,7 @@ class Channel:
 
     def __init__(self, sock):
         self.sock, self.buf, self.fds = sock, bytearray(), []
+        self.reply_max = MAX_FRAME
 
     def _fill(self):
         try:
@@ -213,15 +219,22 @@ class Channel:
             msg = None
         if not isinstance(msg, dict):
             die(2, "malformed frame")
+        rm = msg.get("reply_max")
+        if type(rm) is int and 4096 <= rm:
+            self.reply_max = min(rm, MAX_FRAME)
         return msg
 
     def take_fds(self):
         fds, self.fds = self.fds, []
         return fds
 
-    def send(self, obj):
+    def send(self, obj, repr_ok=False):
         body = json.dumps(obj, ensure_ascii=False, default=safe_repr).encode("utf-8", "replace")
-        if len(body) > MAX_FRAME:
+        if len(body) > self.reply_max and repr_ok and "value" in obj:
+            obj = dict(obj)
+            obj["value_repr"] = safe_repr(obj.pop("value"))
+            body = json.dumps(obj, ensure_ascii=False, default=safe_repr).encode("utf-8", "replace")
+        if len(body) > self.reply_max:
             body = dumps({"id": obj.get("id"), **error(
                 "ValueError", f"reply of {len(body)} bytes is too large")}).encode()
         try:
@@ -691,7 +704,7 @@ def main(argv):
             except Exception as e:
                 reply = error(type(e).__name__, str(e))
             flush()
-            if not chan.send({"id": req.get("id"), **reply}):
+            if not chan.send({"id": req.get("id"), **reply}, repr_ok=op == "exec"):
                 return
     finally:
         try:
