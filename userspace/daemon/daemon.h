@@ -15,7 +15,9 @@
  *      adaptive (label history)
  *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs)
  *   3  bpf (programs, calls map, ring buffer), pressure (domains, kernel
- *      pressure sources), procs (a call's process list)
+ *      pressure sources), procs (a call's process list), mover (moves
+ *      running processes between cgroups on a worker thread), uids (the
+ *      interpreters' dynamic uids)
  *   2  events (subscribers)
  *   1  server (socket, clients, watches), rpc (envelopes, replies)
  *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
@@ -71,6 +73,8 @@ struct acd_pressure;
 struct acd_pool;
 struct acd_interp_pool;
 struct acd_contain;
+struct acd_mover;
+struct acd_uids;
 struct acd_calls;
 struct acb_event;
 struct ac_history;
@@ -125,6 +129,8 @@ struct acd_ctx {
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
 	struct ac_history *history;	     /* adaptive.c; NULL: off */
+	struct acd_mover *mover;	     /* mover.c */
+	struct acd_uids *uids;		     /* uids.c */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;
