@@ -230,6 +230,8 @@ def test_python(python, tag):
           (p, fds))
     p = r.call("park")
     check(f"{tag}: there is no park op (the daemon moves the runner)", err(p).get("type") == "ValueError", p)
+    d = r.ex("import ctypes as _c; _c.CDLL(None).prctl(3, 0, 0, 0, 0)")
+    check(f"{tag}: the runner is not dumpable (prctl PR_GET_DUMPABLE)", d.get("value") == 0, d)
 
     # stateless execs
     a, b = r.ex("y2 = 5", persist=False), r.ex("y2", persist=False)

@@ -23,7 +23,6 @@
  * start. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include "priority.h"
 #include "rpc.h"
 #include "server.h"
+#include "uids.h"
 
 #define FRAME_MAX (64u << 20)
 #define POOL_NODE AC_CG_INTERP_POOL
@@ -66,8 +66,8 @@ struct acd_interp {
 	enum acd_lang lang;
 	bool persist;
 	char binary[AC_PATH_MAX];
-	uid_t uid;
-	gid_t gid;
+	uid_t uid; /* its own dynamic uid (uids.c); gid the same number */
+	bool has_uid;
 	pid_t pid;
 	int stub_ctl; /* tells why the exec of the runner failed, if it did */
 	struct acd_watch pidw, sockw, outw, errw;
@@ -309,6 +309,30 @@ static void pool_unlink(struct acd_ctx *ctx, struct acd_interp *in)
 		}
 }
 
+/* The end of an interpreter that is down: every process of its uid is
+ * killed (a cell may have left some anywhere: a double fork, setsid),
+ * then the uid is free for another one. */
+static void interp_release(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	if (in->has_uid) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "the %s interpreter of %s", acd_lang_name(in->lang),
+			 in->session ? in->session->path : "the warm pool");
+		acd_uid_release(ctx, in->uid, what);
+		in->has_uid = false;
+	}
+	free(in);
+}
+
+static int interp_take_uid(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	int r = acd_uid_take(ctx, &in->uid);
+
+	in->has_uid = r == 0;
+	return r;
+}
+
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_interp *in = IN_OF(w, pidw);
@@ -342,7 +366,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			ctx->interp_pool->retry_ns = ac_now_ns() + backoff;
 		}
 		pool_unlink(ctx, in);
-		free(in);
+		interp_release(ctx, in);
 		ctx->idle_work = true;
 	}
 }
@@ -686,28 +710,6 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 /* ---- starting --------------------------------------------------------- */
 
-static int resolve_user(const char *name, uid_t *uid, gid_t *gid)
-{
-	char buf[4096];
-	struct passwd pw, *res = NULL;
-
-	getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-	if (!res)
-		return -ENOENT;
-	if (res->pw_uid == 0)
-		return -EPERM;
-	*uid = res->pw_uid;
-	*gid = res->pw_gid;
-	return 0;
-}
-
-static const char *user_for(struct acd_ctx *ctx, const struct acd_tenant *t)
-{
-	const struct ac_tenant_config *tc = t ? ac_config_find_tenant(&ctx->cfg, t->name) : NULL;
-
-	return tc && tc->interpreter_user[0] ? tc->interpreter_user : ctx->cfg.interp.user;
-}
-
 /* Starts a runner inside node (a spare of its session, or the pool). */
 static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct ac_cg_node *node)
 {
@@ -736,10 +738,9 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 	ac_cg_placement_close(&pl);
 	if (r < 0)
 		goto out;
-	req.uid = in->uid;
-	req.gid = in->gid;
-	req.groups[0] = in->gid;
-	req.n_groups = 1;
+	req.uid = in->uid; /* no groups: setgroups([]) */
+	req.gid = (gid_t)in->uid;
+	req.n_groups = 0;
 	req.stdio[0] = sv[1];
 	req.stdio[1] = po[1];
 	req.stdio[2] = pe[1];
@@ -820,9 +821,7 @@ static int start_for_session(struct acd_ctx *ctx, struct acd_session *s, struct 
 int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
 		      bool persist, const char *binary, bool *from_pool)
 {
-	const char *user = user_for(ctx, s->tenant);
-	bool poolable = (!binary || !strcmp(binary, default_binary(ctx, lang))) &&
-			!strcmp(user, ctx->cfg.interp.user);
+	bool poolable = !binary || !strcmp(binary, default_binary(ctx, lang));
 	struct acd_interp *in = NULL;
 	int r;
 
@@ -853,16 +852,15 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 	if (!in)
 		return -ENOMEM;
 	in->persist = persist;
-	r = resolve_user(user, &in->uid, &in->gid);
+	r = interp_take_uid(ctx, in);
 	if (r < 0) {
-		ac_log_errno(r, "interpreter user '%s' (must exist and not be root)", user);
 		free(in);
 		return r;
 	}
 	in->session = s;
 	r = start_for_session(ctx, s, in);
 	if (r < 0) {
-		free(in);
+		interp_release(ctx, in);
 		return r;
 	}
 	s->interp = in;
@@ -875,7 +873,7 @@ static void interp_free(struct acd_ctx *ctx, struct acd_interp *in)
 		kill(-in->pid, SIGKILL); /* its process group: bash, a cell's children */
 		interp_down(ctx, in, SIGKILL, "the session was closed"); /* kills, reaps */
 	}
-	free(in);
+	interp_release(ctx, in);
 }
 
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s)
@@ -993,8 +991,9 @@ void acd_interp_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 
 json_t *acd_interp_describe(const struct acd_interp *in)
 {
-	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:s, s:b, s:I}", "lang", acd_lang_name(in->lang),
+	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:s, s:b, s:I}", "lang", acd_lang_name(in->lang),
 			      "binary", in->binary, "persist", in->persist, "pid", (int)in->pid,
+			      "uid", (json_int_t)in->uid,
 			      "state", in->dead ? "dead" : !in->ready ? "starting" :
 					in->exec ? "running" : "idle",
 			      "ready", in->ready, "execs", (json_int_t)in->execs);
@@ -1033,22 +1032,23 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 	for (int l = ACD_LANG_PYTHON; l <= ACD_LANG_BASH; l++) {
 		int have = 0;
 		struct acd_interp *in;
-		uid_t uid;
-		gid_t gid;
 
 		for (in = ctx->interp_pool->list; in; in = in->next)
 			have += in->lang == (enum acd_lang)l;
 		if (have >= pool_target(ctx, l))
 			continue;
-		if (resolve_user(ctx->cfg.interp.user, &uid, &gid) < 0)
-			return false;
 		in = interp_new(l, default_binary(ctx, l));
 		if (!in)
 			return false;
-		in->uid = uid;
-		in->gid = gid;
-		if (interp_spawn(ctx, in, &ctx->interp_pool->node) < 0) {
+		/* A pool runner holds its uid from the start: handing it out
+		 * changes no credential, so session.create stays a few ms
+		 * (README "Interpreter sessions"). */
+		if (interp_take_uid(ctx, in) < 0) {
 			free(in);
+			return false;
+		}
+		if (interp_spawn(ctx, in, &ctx->interp_pool->node) < 0) {
+			interp_release(ctx, in);
 			return false; /* retried when the pool is used next */
 		}
 		in->next = ctx->interp_pool->list;
@@ -1089,13 +1089,18 @@ enum acd_lang acd_interp_lang(const struct acd_interp *in)
 json_t *acd_interp_info(struct acd_ctx *ctx)
 {
 	int ready[2] = { 0, 0 }, starting[2] = { 0, 0 };
+	json_t *o, *u;
 
 	for (struct acd_interp *in = ctx->interp_pool->list; in; in = in->next)
 		(in->ready ? ready : starting)[in->lang]++;
-	return json_pack("{s:s, s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I, s:o}", "user",
-			 ctx->cfg.interp.user, "pool_size", "python", ctx->cfg.interp.pool_python,
-			 "bash", ctx->cfg.interp.pool_bash, "ready", "python", ready[0], "bash",
-			 ready[1], "starting", "python", starting[0], "bash", starting[1],
-			 "pool_hits", (json_int_t)ctx->interp_pool->hits, "pool_misses",
-			 (json_int_t)ctx->interp_pool->misses, "moves", acd_mover_info(ctx));
+	o = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I, s:o}", "pool_size",
+		      "python", ctx->cfg.interp.pool_python, "bash", ctx->cfg.interp.pool_bash,
+		      "ready", "python", ready[0], "bash", ready[1], "starting", "python",
+		      starting[0], "bash", starting[1], "pool_hits",
+		      (json_int_t)ctx->interp_pool->hits, "pool_misses",
+		      (json_int_t)ctx->interp_pool->misses, "moves", acd_mover_info(ctx));
+	u = acd_uids_info(ctx); /* uid_range, uids_held, killed_at_release */
+	json_object_update(o, u);
+	json_decref(u);
+	return o;
 }

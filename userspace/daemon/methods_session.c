@@ -68,8 +68,8 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 		if (err < 0) {
 			acd_session_remove(ctx, s);
 			json_decref(res);
-			return acd_req_errno(r, err, err == -ENOENT || err == -EPERM ?
-				"cannot start the interpreter: its user must exist and not be root" :
+			return acd_req_errno(r, err, err == -EUSERS ?
+				"cannot start the interpreter: no free uid in interpreters.uid_range" :
 				"cannot start the interpreter");
 		}
 		json_object_set_new(res, "interpreter", acd_interp_describe(s->interp));

@@ -70,6 +70,7 @@ import weakref
 MAX_FRAME = 64 << 20        # largest frame either way
 MAX_VALUE = 32 << 20        # larger values are returned as value_repr instead
 MAX_REPR = 10000
+PR_SET_DUMPABLE = 4
 CELL = "<cell>"             # filename of cell code in tracebacks
 SELF = (lambda: 0).__code__.co_filename     # our own filename ("<string>" under -c)
 RUNNER_MODULE = sys.modules.get(__name__)   # kept alive although __main__ gets replaced
@@ -619,6 +620,15 @@ def main(argv):
     # Nothing of the daemon's but fds 0-2: the stub closed the rest on
     # exec; this makes sure of it (when run by hand too).
     os.closerange(3, 1 << 20)
+    # Not dumpable, before any cell runs: no other process of this uid
+    # (the cells' own children included) may ptrace us or read our
+    # /proc/PID/mem, environ or fds, and no core dump holds the cells' data.
+    try:
+        import ctypes
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0)")
+    except Exception as e:      # ImportError, OSError ...
+        die(2, f"cannot make the runner non-dumpable: {e}")
     try:
         os.setpgid(0, 0)
     except OSError:
