@@ -200,10 +200,19 @@ def run(sock, dpid):
     check("...which runs that binary", res(r).get("value") == py or res(r).get("ok") is True, r)
     c.call("session.close", path="/t1/cold")
     r = c.call("session.create", path="/t1/bad", lang="python", interpreter="/nonexistent/python")
+    check("an interpreter binary that does not exist is refused at create, naming the field",
+          err(r).get("code") == -32602 and err(r).get("data", {}).get("field") == "interpreter"
+          and "/nonexistent/python" in err(r).get("message", ""), r)
+    # root may run it, the session's dynamic uid may not (a 0700 directory)
+    priv = tempfile.mkdtemp(prefix="agentcg-priv-")
+    os.symlink(os.path.realpath(py if os.path.isabs(py) else "/usr/bin/python3"), os.path.join(priv, "python"))
+    r = c.call("session.create", path="/t1/bad", lang="python", interpreter=os.path.join(priv, "python"))
     r2 = c.call("session.exec", path="/t1/bad", code="1", timeout=30)
     check("an interpreter that cannot start: the exec says why",
-          "error" in r or err(r2).get("code") == -32009 or res(r2).get("session", {}).get("interpreter") == "died", (r, r2))
+          err(r2).get("code") == -32009 or res(r2).get("session", {}).get("interpreter") == "died", (r, r2))
     c.call("session.close", path="/t1/bad")
+    os.unlink(os.path.join(priv, "python"))
+    os.rmdir(priv)
 
     # --- stateless ------------------------------------------------------------
     r = c.call("session.create", path="/t1/sl", lang="python", persist=False)

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +49,9 @@
 #define POOL_NODE AC_CG_INTERP_POOL
 
 extern const char acd_runner_src[];
+
+/* The runners' PATH (a bare interpreter name is looked up in it). */
+#define RUNNER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct acd_iop {
 	struct acd_iop *next;
@@ -714,7 +718,7 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct ac_cg_node *node)
 {
 	static char *const envp[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PATH=" RUNNER_PATH,
 		"HOME=/tmp", "LANG=C.UTF-8", "TERM=dumb", "PYTHONDONTWRITEBYTECODE=1", NULL,
 	};
 	const char *python = in->lang == ACD_LANG_PYTHON ? in->binary : ctx->cfg.interp.python;
@@ -899,6 +903,55 @@ int acd_interp_restart(struct acd_ctx *ctx, struct acd_session *s)
 }
 
 /* ---- the API's side --------------------------------------------------- */
+
+/* In a child with the caller's credentials only (raw syscalls: they
+ * change this thread, the child's only one): 0 if bin is a regular file
+ * they may execute, else an errno as the exit status. */
+static _Noreturn void check_as(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
+			       int n_groups)
+{
+	char path[AC_PATH_MAX];
+	struct stat st;
+	int err = ENOENT;
+
+	if (syscall(SYS_setgroups, (size_t)n_groups, groups) < 0 ||
+	    syscall(SYS_setresgid, gid, gid, gid) < 0 || syscall(SYS_setresuid, uid, uid, uid) < 0)
+		_exit(EPERM);
+	if (strchr(bin, '/')) {
+		if (access(bin, X_OK) < 0)
+			_exit(errno);
+		_exit(stat(bin, &st) == 0 && S_ISREG(st.st_mode) ? 0 : EISDIR);
+	}
+	/* a bare name: looked up in the runner's PATH, as execvp will */
+	for (const char *d = RUNNER_PATH, *e; *d; d = *e ? e + 1 : e) {
+		e = strchrnul(d, ':');
+		if (snprintf(path, sizeof(path), "%.*s/%s", (int)(e - d), d, bin) >= (int)sizeof(path))
+			continue;
+		if (access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			_exit(0);
+		if (errno == EACCES)
+			err = EACCES;
+	}
+	_exit(err);
+}
+
+int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
+			    int n_groups)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		check_as(bin, uid, gid, groups, n_groups);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(st))
+		return -EIO;
+	return -WEXITSTATUS(st);
+}
 
 bool acd_interp_dead(const struct acd_interp *in)
 {

@@ -55,6 +55,23 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 		return acd_req_invalid(r, "lang",
 				       "lang must be \"python\" or \"bash\"; persist a boolean; "
 				       "interpreter a binary path; persist and interpreter need lang");
+	/* An interpreter binary must be one its owner could run themselves
+	 * (it then runs under the session's own uid): checked first, so a
+	 * refusal changes nothing. */
+	if (ib && (err = acd_interp_binary_check(json_string_value(ib), r->c->uid, r->c->gid,
+						 r->c->groups, r->c->n_groups)) < 0) {
+		bool denied = err == -EACCES || err == -EPERM;
+
+		return acd_req_fail(r, denied ? RPC_PERMISSION : RPC_INVALID_PARAMS,
+				    json_pack("{s:s, s:s, s:I}", "field", "interpreter", "path",
+					      json_string_value(ib), "uid", (json_int_t)r->c->uid),
+				    "interpreter %s: %s (checked as uid %u, the session's owner: an "
+				    "interpreter must be a binary its owner could execute)",
+				    json_string_value(ib),
+				    denied ? "you may not execute it" :
+				    err == -EISDIR ? "not a regular file" : strerror(-err),
+				    (unsigned)r->c->uid);
+	}
 	err = acd_session_create(ctx, r->t, r->p.comp[1], &b, prio, &s);
 	if (err < 0)
 		return create_error(r, err);
