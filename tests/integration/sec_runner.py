@@ -244,8 +244,16 @@ def close_kills_uid(env, sock, root):
         r = a.call("session.exec", path="/ta/df", code=CELL_DOUBLE_FORK)
         gp, uid = (res(r).get("value") or [0, 0])
         check("a cell double-forks a sleep (pid %s, uid %s)" % (gp, uid), gp > 0 and uid > 0, r)
+        r = a.call("session.exec", path="/ta/df",
+                   code="import tempfile\nopen(tempfile.mkstemp()[1], 'w').write('x')\n"
+                        "[tempfile.gettempdir(), os.getcwd(), os.environ['HOME']]")
+        tmp = (res(r).get("value") or [""])[0]
+        st = os.stat(tmp) if tmp.startswith("/tmp/agentcg-uid") else None
+        check("the session's TMPDIR, cwd and HOME are one private directory (%s)" % tmp,
+              st and st.st_uid == uid and st.st_mode & 0o777 == 0o700 and len(set(res(r)["value"])) == 1, r)
         r = a.call("session.close", path="/ta/df")
         check("a closes the session", "result" in r, r)
+        check("...its private directory is gone", tmp and not os.path.exists(tmp), tmp)
         wait_for(lambda: not alive(gp), "the double-forked sleep %d to be gone" % gp)
         check("after session.close the double-forked process is gone", not alive(gp))
         try:

@@ -72,6 +72,7 @@ struct acd_interp {
 	char binary[AC_PATH_MAX];
 	uid_t uid; /* its own dynamic uid (uids.c); gid the same number */
 	bool has_uid;
+	char home[64]; /* its private directory: HOME, TMPDIR, cwd ("" if none) */
 	pid_t pid;
 	int stub_ctl; /* tells why the exec of the runner failed, if it did */
 	struct acd_watch pidw, sockw, outw, errw;
@@ -326,6 +327,7 @@ static void interp_release(struct acd_ctx *ctx, struct acd_interp *in)
 		acd_uid_release(ctx, in->uid, what);
 		in->has_uid = false;
 	}
+	acd_uid_home_remove(in->home);
 	free(in);
 }
 
@@ -333,7 +335,16 @@ static int interp_take_uid(struct acd_ctx *ctx, struct acd_interp *in)
 {
 	int r = acd_uid_take(ctx, &in->uid);
 
-	in->has_uid = r == 0;
+	if (r < 0)
+		return r;
+	in->has_uid = true;
+	r = acd_uid_home_make(in->uid, in->home, sizeof(in->home));
+	if (r < 0) {
+		ac_log_errno(r, "cannot make a private directory for uid %u", (unsigned)in->uid);
+		in->home[0] = '\0';
+		acd_uid_release(ctx, in->uid, "no private directory");
+		in->has_uid = false;
+	}
 	return r;
 }
 
@@ -717,19 +728,22 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 /* Starts a runner inside node (a spare of its session, or the pool). */
 static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct ac_cg_node *node)
 {
-	static char *const envp[] = {
-		"PATH=" RUNNER_PATH,
-		"HOME=/tmp", "LANG=C.UTF-8", "TERM=dumb", "PYTHONDONTWRITEBYTECODE=1", NULL,
+	char home[sizeof(in->home) + 8], tmpdir[sizeof(in->home) + 8];
+	char *const envp[] = {
+		"PATH=" RUNNER_PATH, home, tmpdir, "LANG=C.UTF-8", "TERM=dumb",
+		"PYTHONDONTWRITEBYTECODE=1", NULL,
 	};
 	const char *python = in->lang == ACD_LANG_PYTHON ? in->binary : ctx->cfg.interp.python;
 	char *argv[] = { (char *)python, "-I", "-u", "-c", (char *)acd_runner_src,
 			 (char *)acd_lang_name(in->lang),
 			 in->lang == ACD_LANG_BASH ? in->binary : NULL, NULL };
-	struct ac_spawn_req req = { .argv = argv, .envp = envp, .cwd = "/tmp" };
+	struct ac_spawn_req req = { .argv = argv, .envp = envp, .cwd = in->home };
 	struct ac_cg_placement pl;
 	struct ac_stub stub = { .pid = 0, .pidfd = -1, .ctl = -1 };
 	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r;
 
+	snprintf(home, sizeof(home), "HOME=%s", in->home);
+	snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s", in->home);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		r = -errno;

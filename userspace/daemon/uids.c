@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -240,6 +241,65 @@ void acd_uid_release(struct acd_ctx *ctx, uid_t uid, const char *what)
 			"handed out while they live", (unsigned)uid, what, left);
 	set_held(u, uid - u->first, false);
 	u->held--;
+}
+
+/* ---- the private directory ---------------------------------------------- */
+
+int acd_uid_home_make(uid_t uid, char *path, size_t len)
+{
+	int fd, r = 0;
+
+	if (snprintf(path, len, "/tmp/agentcg-uid%u-XXXXXX", (unsigned)uid) >= (int)len)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(path)) /* 0700, root's; in sticky /tmp no one else can swap it */
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, uid, (gid_t)uid) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		rmdir(path);
+	return r;
+}
+
+/* Empties directory fd (closed here), never following a symlink. */
+static void remove_below(int fd, int depth)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0 || errno != EISDIR)
+			continue;
+		sub = depth < 64 ? openat(dirfd(d), de->d_name,
+					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+		if (sub >= 0)
+			remove_below(sub, depth + 1);
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
+void acd_uid_home_remove(const char *path)
+{
+	int fd;
+
+	if (!path[0])
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		remove_below(fd, 0);
+	if (rmdir(path) < 0 && errno != ENOENT)
+		ac_warn("cannot remove %s: %s", path, strerror(errno));
 }
 
 int acd_uids_init(struct acd_ctx *ctx)

@@ -19,6 +19,12 @@ int acd_uid_take(struct acd_ctx *ctx, uid_t *out);
  * pidfd, rechecked after it is opened), logs what it killed, and frees
  * the uid once none is left. what: for the log. */
 void acd_uid_release(struct acd_ctx *ctx, uid_t uid, const char *what);
+/* A private directory for uid (HOME, TMPDIR, cwd of its interpreter):
+ * /tmp/agentcg-uidN-XXXXXX, 0700, its own. */
+int acd_uid_home_make(uid_t uid, char *path, size_t len);
+/* Removes it and all below (no symlink followed); after the uid's
+ * processes are gone, so nothing changes it meanwhile. */
+void acd_uid_home_remove(const char *path);
 json_t *acd_uids_info(struct acd_ctx *ctx);
 
 #endif
