@@ -301,6 +301,11 @@ def run(sock, dpid):
             break
         time.sleep(0.1)
     check("the warm pool refilled (%s)" % pool.get("ready"), pool.get("ready") == {"python": 2, "bash": 1}, pool)
+    mv = pool.get("moves", {})
+    check("the daemon moved the runners between cells' cgroups, none failed (%s moves, mean %.1f ms)"
+          % (mv.get("moves"), mv.get("mean_ms") or 0), mv.get("moves", 0) > 100 and mv.get("failures") == 0, mv)
+    check("the uids of closed sessions are free again (%s held, pool only)" % pool.get("uids_held"),
+          pool.get("uids_held") == 3, pool)
     # Processes in the daemon's tree: only the pool's (2 python runners,
     # 1 runner + its bash), in <root>/.interpreters.
     stray, pooled = [], []

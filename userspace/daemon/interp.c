@@ -576,12 +576,9 @@ static const char *frame_invalid(const struct acd_interp *in, const struct acd_i
 				 json_t *msg)
 {
 	static const char *const ready_keys[] = { "ready", "pid", "lang", "version", NULL };
-	static const char *const exec_keys[] = { "id", "ok", "value", "value_repr", "error",
-						 "interrupted", "exit_code", "restarted", NULL };
-	static const char *const get_keys[] = { "id", "ok", "value", "error", NULL };
-	static const char *const other_keys[] = { "id", "ok", "error", "restarted", NULL };
+	static const char *const reply_keys[] = { "id", "ok", "value", "value_repr", "error",
+						  "interrupted", "exit_code", "restarted", NULL };
 	static const char *const error_keys[] = { "type", "message", "traceback", "code", "repr", NULL };
-	const char *const *keys;
 	const char *key;
 	json_t *v, *err;
 
@@ -601,9 +598,8 @@ static const char *frame_invalid(const struct acd_interp *in, const struct acd_i
 	if (!json_is_integer(json_object_get(msg, "id")) ||
 	    json_integer_value(json_object_get(msg, "id")) != (json_int_t)in->seq)
 		return "a reply to a request that was not asked";
-	keys = !strcmp(op->op, "exec") ? exec_keys : !strcmp(op->op, "get") ? get_keys : other_keys;
 	json_object_foreach(msg, key, v)
-		if (!key_in(key, keys))
+		if (!key_in(key, reply_keys))
 			return "an unknown key in a reply";
 	if (!json_is_boolean(json_object_get(msg, "ok")))
 		return "a reply without a boolean ok";

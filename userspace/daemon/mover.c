@@ -179,29 +179,28 @@ static void deliver(struct acd_ctx *ctx, struct acd_move *m)
 	free(m);
 }
 
+/* Delivers finished jobs, oldest first, one at a time: a done function
+ * may wait for another job (acd_mover_wait), which must then still be in
+ * the list to be found. */
 static void on_event(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_mover *mv = ctx->mover;
-	struct acd_move *list, *fifo = NULL;
 	uint64_t cnt;
 
 	if (read(w->fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 		return;
-	pthread_mutex_lock(&mv->mu);
-	list = mv->done;
-	mv->done = NULL;
-	pthread_mutex_unlock(&mv->mu);
-	while (list) { /* oldest first */
-		struct acd_move *m = list;
+	for (;;) {
+		struct acd_move **pp, *m;
 
-		list = m->next;
-		m->next = fifo;
-		fifo = m;
-	}
-	while (fifo) {
-		struct acd_move *m = fifo;
-
-		fifo = m->next;
+		pthread_mutex_lock(&mv->mu);
+		for (pp = &mv->done; *pp && (*pp)->next; pp = &(*pp)->next)
+			;
+		m = *pp;
+		if (m)
+			*pp = NULL;
+		pthread_mutex_unlock(&mv->mu);
+		if (!m)
+			break;
 		deliver(ctx, m);
 	}
 }
