@@ -10,6 +10,7 @@
 - An interpreter binary its owner cannot execute is refused (-32005).
 - After session.close, what the cell double-forked is gone and no
   process of the session's uid is left.
+- A runner a cell rewrote to say what it was not asked is killed.
 """
 import os
 import shutil
@@ -266,6 +267,34 @@ def close_kills_uid(env, sock, root):
         a.close()
 
 
+# a cell that rewrites its runner to put a key of its own in every reply
+CELL_FORGE = r'''
+import gc
+for o in gc.get_objects():
+    if isinstance(o, type) and o.__name__ == "Channel" and hasattr(o, "send"):
+        orig = o.send
+        o.send = lambda self, obj, orig=orig: orig(self, {**obj, "forged": {"uid": 0}})
+1
+'''
+
+
+def forged_frames(env, sock, root):
+    a = client_as(sock, "a")
+    try:
+        a.call("session.create", path="/ta/forge", lang="python")
+        r = a.call("session.exec", path="/ta/forge", code=CELL_FORGE)
+        e = res(r).get("error") or {}
+        check("a runner rewritten to send what it was not asked is killed, and the exec says why (%s)"
+              % e.get("message"), "forged" not in res(r) and e.get("type") == "InterpreterDied"
+              and "protocol" in e.get("message", ""), r)
+        r = a.call("session.reset", path="/ta/forge")
+        r2 = a.call("session.exec", path="/ta/forge", code="2")
+        check("...session.reset gives a new one that works", res(r2).get("value") == 2, (r, r2))
+        a.call("session.close", path="/ta/forge")
+    finally:
+        a.close()
+
+
 def run(env):
     cfg = env.config()
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 0}}
@@ -275,6 +304,7 @@ def run(env):
         uids_and_proc(env, sock, root)
         interpreter_path(env, sock, root)
         close_kills_uid(env, sock, root)
+        forged_frames(env, sock, root)
         r = root.call("daemon.info")
         check("root still gets answers at the end", "result" in r, err(r))
         root.close()
