@@ -714,7 +714,8 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			return;
 		msg = json_loadb(in->in.data + 4, len, 0, NULL);
 		ac_buf_consume(&in->in, 4 + len);
-		on_frame(ctx, in, msg);
+		if (json_is_object(msg))
+			on_frame(ctx, in, msg);
 		json_decref(msg);
 	}
 }
