@@ -11,7 +11,9 @@
 - After session.close, what the cell double-forked is gone and no
   process of the session's uid is left.
 - A runner a cell rewrote to say what it was not asked is killed.
+- A uid another agentcgd on the host holds is never handed out.
 """
+import fcntl
 import os
 import shutil
 import subprocess
@@ -295,6 +297,29 @@ def forged_frames(env, sock, root):
         a.close()
 
 
+def other_daemons_uids(env):
+    """A uid another agentcgd holds (a lock on its byte of
+    /run/agentcg-uids.lock; here the test holds it) is never handed out."""
+    first = 1879048192 + 60000  # a range of 3 uids of its own, in the default one
+    cfg = env.config()
+    cfg["interpreters"] = {"pool": {"python": 0, "bash": 0}, "uid_range": "%d-%d" % (first, first + 2)}
+    fd = os.open("/run/agentcg-uids.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 2, first)  # first and first + 1
+        with env.daemon(cfg, "sec-runner-uids") as (sock, _pid):
+            root = Client(sock)
+            r1 = root.call("session.create", path="/ta/u1", lang="python")
+            r2 = root.call("session.create", path="/ta/u2", lang="python")
+            check("a uid another daemon holds is skipped: the only free one is taken (%s)"
+                  % res(r1).get("interpreter", {}).get("uid"),
+                  res(r1).get("interpreter", {}).get("uid") == first + 2, r1)
+            check("...and with none left session.create says so",
+                  "uid_range" in err(r2).get("message", ""), r2)
+            root.close()
+    finally:
+        os.close(fd)
+
+
 def run(env):
     cfg = env.config()
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 0}}
@@ -308,3 +333,4 @@ def run(env):
         r = root.call("daemon.info")
         check("root still gets answers at the end", "result" in r, err(r))
         root.close()
+    other_daemons_uids(env)

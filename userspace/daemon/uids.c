@@ -17,6 +17,11 @@
 #include "uids.h"
 
 #define RELEASE_ROUNDS 100   /* scans for what is left of a uid, 2 ms apart */
+/* Every agentcgd on the host locks the byte at offset uid of this file
+ * (an OFD lock, gone with the daemon) while it holds that uid, so two
+ * daemons whose ranges overlap never hand out, nor kill at release, the
+ * same uid. */
+#define UID_LOCK_FILE "/run/agentcg-uids.lock"
 
 struct acd_uids {
 	uint32_t first, n;
@@ -24,7 +29,22 @@ struct acd_uids {
 	uint32_t held;
 	uint64_t killed; /* processes killed at release, since start */
 	unsigned char *bits; /* held uids */
+	int lockfd;	     /* UID_LOCK_FILE, or -1 */
 };
+
+/* Takes (or drops) the host-wide lock of uid: 0, or -EAGAIN when another
+ * daemon holds it. Without the lock file only this daemon is checked. */
+static int lock_uid(const struct acd_uids *u, uid_t uid, bool on)
+{
+	struct flock fl = { .l_type = on ? F_WRLCK : F_UNLCK, .l_whence = SEEK_SET,
+			    .l_start = (off_t)uid, .l_len = 1 };
+
+	if (u->lockfd < 0)
+		return 0;
+	if (fcntl(u->lockfd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EAGAIN : 0;
+}
 
 static bool held(const struct acd_uids *u, uint32_t i)
 {
@@ -167,7 +187,8 @@ int acd_uid_take(struct acd_ctx *ctx, uid_t *out)
 	for (uint32_t k = 0; k < u->n; k++) {
 		uint32_t i = (u->cursor + k) % u->n;
 
-		if (held(u, i) || (b.busy[i / 8] & (1u << (i % 8))) || has_entry(u->first + i))
+		if (held(u, i) || (b.busy[i / 8] & (1u << (i % 8))) || has_entry(u->first + i) ||
+		    lock_uid(u, u->first + i, true) < 0)
 			continue;
 		set_held(u, i, true);
 		u->held++;
@@ -241,6 +262,7 @@ void acd_uid_release(struct acd_ctx *ctx, uid_t uid, const char *what)
 			"handed out while they live", (unsigned)uid, what, left);
 	set_held(u, uid - u->first, false);
 	u->held--;
+	lock_uid(u, uid, false);
 }
 
 /* ---- the private directory ---------------------------------------------- */
@@ -315,6 +337,11 @@ int acd_uids_init(struct acd_ctx *ctx)
 		free(u);
 		return -ENOMEM;
 	}
+	u->lockfd = open(UID_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (u->lockfd < 0)
+		ac_warn("%s: %s; interpreter uids are not coordinated with other agentcgd "
+			"instances (give each its own interpreters.uid_range)", UID_LOCK_FILE,
+			strerror(errno));
 	ctx->uids = u;
 	return 0;
 }
@@ -323,6 +350,8 @@ void acd_uids_free(struct acd_ctx *ctx)
 {
 	if (!ctx->uids)
 		return;
+	if (ctx->uids->lockfd >= 0)
+		close(ctx->uids->lockfd); /* drops every lock it holds */
 	free(ctx->uids->bits);
 	free(ctx->uids);
 	ctx->uids = NULL;

@@ -12,8 +12,9 @@
 
 int acd_uids_init(struct acd_ctx *ctx);
 void acd_uids_free(struct acd_ctx *ctx);
-/* A uid of the range that no one holds, with no passwd or group entry
- * and no live process; -EUSERS when there is none. */
+/* A uid of the range that no one holds (this daemon, or another one on
+ * the host: a lock in /run/agentcg-uids.lock), with no passwd or group
+ * entry and no live process; -EUSERS when there is none. */
 int acd_uid_take(struct acd_ctx *ctx, uid_t *out);
 /* SIGKILLs every process of uid (a /proc scan; each one through a
  * pidfd, rechecked after it is opened), logs what it killed, and frees
