@@ -5,12 +5,14 @@
  * queued), so the nodes may go while it runs. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentcg/util.h"
@@ -88,6 +90,35 @@ static int read_children(pid_t pid, pid_t *out, int max)
 	return n;
 }
 
+/* Moves pid's child kid if it still is that: its parent read through a
+ * pidfd taken first (a status read while the pidfd's process lives is
+ * its own). pid is frozen and unreaped, so kid cannot be reaped either. */
+static bool move_child(const struct acd_move *m, pid_t kid)
+{
+	char path[48], buf[512], *p;
+	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0), ppid = -1, fd;
+	bool moved = false;
+	ssize_t n;
+
+	if (pidfd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+		if (p)
+			sscanf(p + 1, " %*c %d", &ppid);
+	}
+	if (ppid == (int)m->pid && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+		moved = ac_cg_placement_move(&m->to, kid) == 0;
+	close(pidfd);
+	return moved;
+}
+
 static void do_move(struct acd_move *m)
 {
 	pid_t kids[MOVER_CHILDREN_MAX];
@@ -105,8 +136,7 @@ static void do_move(struct acd_move *m)
 	/* children first: a moved task leaves the frozen cgroup and thaws,
 	 * and pid must not run until they are out of its reach */
 	for (int i = 0; i < n_kids; i++)
-		if (ac_cg_placement_move(&m->to, kids[i]) == 0)
-			m->children++;
+		m->children += move_child(m, kids[i]);
 	m->result = ac_cg_placement_move(&m->to, m->pid);
 	if (m->from.fd[0] >= 0) {
 		ac_cg_freezer_set(&m->from, false, 0);
