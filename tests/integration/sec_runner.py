@@ -14,6 +14,7 @@
 - A uid another agentcgd on the host holds is never handed out.
 """
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -320,6 +321,59 @@ def other_daemons_uids(env):
         os.close(fd)
 
 
+def unified_dir(root_name):
+    """The cgroup2 directory of a daemon root started by this process."""
+    own = [l.split(":", 2)[2].strip() for l in open("/proc/self/cgroup") if l.startswith("0::")][0]
+    for mnt in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        if os.path.exists(mnt + "/cgroup.controllers") or os.path.exists(mnt + "/cgroup.procs"):
+            p = os.path.normpath(mnt + own + "/" + root_name)
+            if os.path.isdir(os.path.dirname(p)):
+                return p
+    return None
+
+
+def tree_empty(path):
+    for dirpath, _dirs, files in os.walk(path or "/nonexistent"):
+        if "cgroup.procs" in files and open(os.path.join(dirpath, "cgroup.procs")).read().strip():
+            return False
+    return True
+
+
+def crash_leftovers(env):
+    """A daemon killed with SIGKILL cannot remove its interpreters' private
+    directories; the next one does, for uids no one holds."""
+    cfg = env.config()
+    cfg["interpreters"] = {"pool": {"python": 0, "bash": 0}}
+    cfgf = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump(cfg, cfgf)
+    cfgf.close()
+    name = "sec-runner-crash"
+    root_name = "agentcg-%s-%d" % (name, os.getpid())  # what env.daemon(cfg, name) uses next
+    sock = "/tmp/agentcg-sec-crashing-%d.sock" % os.getpid()
+    d = subprocess.Popen([env.agentcgd, "--config", cfgf.name, "--root", root_name, "--socket", sock],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    home = None
+    try:
+        wait_for(lambda: os.path.exists(sock), "the daemon's socket")
+        root = Client(sock)
+        root.call("session.create", path="/ta/crash", lang="python")
+        r = root.call("session.exec", path="/ta/crash", code="import os\nos.environ['HOME']")
+        home = res(r).get("value")
+        root.close()
+    finally:
+        d.kill()  # SIGKILL: no cleanup
+        d.wait()
+        os.unlink(cfgf.name)
+        if os.path.exists(sock):
+            os.unlink(sock)
+    check("a daemon killed with SIGKILL leaves its interpreter's private directory (%s)" % home,
+          home and os.path.isdir(home))
+    # its processes die with it (PDEATHSIG); the next daemon on its root clears the root
+    wait_for(lambda: tree_empty(unified_dir(root_name)), "the crashed daemon's processes to be gone")
+    with env.daemon(cfg, name) as (_sock, _pid):
+        check("the next daemon removes it", home and not os.path.exists(home), home)
+
+
 def run(env):
     cfg = env.config()
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 0}}
@@ -334,3 +388,4 @@ def run(env):
         check("root still gets answers at the end", "result" in r, err(r))
         root.close()
     other_daemons_uids(env)
+    crash_leftovers(env)

@@ -324,6 +324,55 @@ void acd_uid_home_remove(const char *path)
 		ac_warn("cannot remove %s: %s", path, strerror(errno));
 }
 
+/* Private directories a daemon killed with SIGKILL left: for uids of the
+ * range that no daemon holds and no process has, removed at start. */
+struct busy_one {
+	uid_t uid;
+	bool busy;
+};
+
+static bool is_busy(int procfd, pid_t pid, const struct proc_ids *p, void *arg)
+{
+	struct busy_one *b = arg;
+
+	b->busy = ids_have(p, b->uid);
+	return !b->busy;
+}
+
+static void remove_left_homes(struct acd_uids *u)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		unsigned long long id;
+		char path[300];
+		struct stat st;
+		struct busy_one b;
+
+		if (sscanf(de->d_name, "agentcg-uid%llu-", &id) != 1 || id < u->first ||
+		    id - u->first >= u->n)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != (uid_t)id ||
+		    lock_uid(u, (uid_t)id, true) < 0)
+			continue;
+		b = (struct busy_one){ .uid = (uid_t)id };
+		each_process(is_busy, &b);
+		if (!b.busy) {
+			acd_uid_home_remove(path);
+			n++;
+		}
+		lock_uid(u, (uid_t)id, false);
+	}
+	closedir(d);
+	if (n)
+		ac_info("removed %d private interpreter directories left by a daemon that died", n);
+}
+
 int acd_uids_init(struct acd_ctx *ctx)
 {
 	struct acd_uids *u = calloc(1, sizeof(*u));
@@ -342,6 +391,8 @@ int acd_uids_init(struct acd_ctx *ctx)
 		ac_warn("%s: %s; interpreter uids are not coordinated with other agentcgd "
 			"instances (give each its own interpreters.uid_range)", UID_LOCK_FILE,
 			strerror(errno));
+	else
+		remove_left_homes(u); /* only knowing which uids others hold */
 	ctx->uids = u;
 	return 0;
 }
