@@ -296,7 +296,7 @@ def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget):
         "output_limit": "64K",
         "call_pool": 2,
         "bpf": True,
-        "interpreters": {"user": "nobody", "python": "python3", "bash": "bash",
+        "interpreters": {"python": "python3", "bash": "bash",
                          "pool": {"python": 0, "bash": 0}},
         "defaults": {"memory": 0, "memory_max_factor": 1.5, "cpu": 0, "pids": 1024,
                      "timeout": "10m", "priority": "normal", "on_exceed": "kill"},

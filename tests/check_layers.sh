@@ -17,7 +17,7 @@ layer_of() {
 	daemon | runner_blob) echo 0 ;;
 	server | rpc | quota) echo 1 ;;
 	events) echo 2 ;;
-	bpf | pressure | procs) echo 3 ;;
+	bpf | pressure | procs | mover | uids) echo 3 ;;
 	tree | pool | priority | access) echo 4 ;;
 	call | call_* | contain | interp | adaptive) echo 5 ;;
 	methods | methods_* | main) echo 6 ;;

@@ -183,9 +183,33 @@ struct ac_cg_placement {
 	int v2_dirfd;		  /* borrowed from the node, not closed */
 	int v1_procs[AC_H_COUNT]; /* owned */
 	int n_v1;
+	int v2_procs;		  /* owned: ac_cg_placement_open_move only, else -1 */
 };
 int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
 			 struct ac_cg_placement *pl);
 void ac_cg_placement_close(struct ac_cg_placement *pl);
+
+/* Moving a process that already runs (the placement above is for new
+ * ones): cgroup.procs of the node in every hierarchy, all owned (v2_dirfd
+ * is -1), so another thread may move after the node is gone. */
+int ac_cg_placement_open_move(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			      struct ac_cg_placement *pl);
+/* Writes pid (all its threads) into every hierarchy, the unified one
+ * last. The kernel takes a number, not a pidfd: pass only a pid that
+ * cannot be reused meanwhile (the caller's own child, not reaped). A
+ * migration may wait for an RCU grace period: not on a latency path. */
+int ac_cg_placement_move(const struct ac_cg_placement *pl, pid_t pid);
+
+/* The cgroup2 freezer of a node, opened for another thread: fd[0]
+ * cgroup.freeze, fd[1] cgroup.events. */
+struct ac_cg_freezer {
+	int fd[2];
+};
+int ac_cg_freezer_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       struct ac_cg_freezer *fz);
+void ac_cg_freezer_close(struct ac_cg_freezer *fz);
+/* Freezes (thaws) and, when freezing, waits up to timeout_ms for every
+ * task to be frozen: 0, -ETIMEDOUT, or another negative errno. */
+int ac_cg_freezer_set(const struct ac_cg_freezer *fz, bool frozen, int timeout_ms);
 
 #endif

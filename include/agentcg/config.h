@@ -22,10 +22,16 @@ struct ac_budget {
 	uint64_t pids_max;   /* AC_UNLIMITED if absent */
 };
 
-#define AC_USER_MAX 64
 #define AC_INTERP_POOL_MAX 64
 #define AC_ACCOUNT_MAX 33  /* a user or group name, as Linux allows (32) */
 #define AC_MEMBERS_MAX 16  /* users, and groups, named per list */
+/* interpreters.uid_range by default: past systemd's dynamic users
+ * (61184-65519), shadow's subordinate ids (100000-600100000 by default)
+ * and systemd-nspawn's container ranges (524288-1879048191), below 2^31
+ * (README "Interpreter sessions"). */
+#define AC_INTERP_UID_FIRST 1879048192u
+#define AC_INTERP_UID_LAST 1879113727u
+#define AC_INTERP_UIDS_MAX (1u << 20) /* uids a range may hold */
 
 /* Local users and groups, by name ("*" in users: every local user). */
 struct ac_members {
@@ -40,7 +46,6 @@ struct ac_members {
 struct ac_tenant_config {
 	char name[AC_NAME_MAX + 1];
 	struct ac_budget budget;
-	char interpreter_user[AC_USER_MAX]; /* "" = the global one */
 	struct ac_members members;	    /* may create sessions in it */
 	enum ac_priority max_priority;	    /* the highest a member may ask (normal) */
 	bool has_session_budget;	    /* else the global session_budget */
@@ -49,7 +54,7 @@ struct ac_tenant_config {
 
 /* Stateful interpreter sessions (session.exec). */
 struct ac_interp_config {
-	char user[AC_USER_MAX];	   /* unprivileged user they run as; never root */
+	uint32_t uid_first, uid_last; /* dynamic uids: one per interpreter (uid_range) */
 	char python[AC_PATH_MAX];  /* default interpreter binaries */
 	char bash[AC_PATH_MAX];
 	int pool_python;	   /* pre-started interpreters per language */

@@ -12,7 +12,6 @@ Prints TAP-style lines and "# N passed, N failed (test_sessions.py)".
 """
 import json
 import os
-import pwd
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,7 @@ def run(sock, dpid):
     c = Client(sock)
     info = res(c.call("daemon.info"))
     roots = info.get("roots", [])
-    nobody = pwd.getpwnam("nobody").pw_uid
+    first, last = (int(x) for x in info.get("interpreters", {}).get("uid_range", "0-0").split("-"))
 
     # --- create, from the warm pool -------------------------------------
     for _ in range(600):  # it starts in idle steps (seconds under qemu TCG)
@@ -69,8 +68,10 @@ def run(sock, dpid):
           len({res(r1).get("path"), res(r2).get("path"), res(r3).get("path")}) == 3, [res(r1).get("path"), res(r2).get("path")])
     check("an exec result has usage and verdict like call.run",
           "usage" in res(r3) and res(r3).get("verdict", {}).get("status") == "ok", r3)
-    r = c.call("session.exec", path="/t1/py", code="os.getuid()")
-    check("the interpreter runs as the unprivileged user (uid %d)" % nobody, res(r).get("value") == nobody, r)
+    r = c.call("session.exec", path="/t1/py", code="os.getuid(), os.getgid(), os.getgroups()")
+    uid = (res(r).get("value") or [0])[0]
+    check("the interpreter runs under a dynamic uid of interpreters.uid_range (%s), gid the same, no groups"
+          % uid, first <= uid <= last and res(r).get("value") == [uid, uid, []], r)
     r = c.call("session.exec", path="/t1/py", code="print('hello'); import sys; print('warn', file=sys.stderr); 6*7")
     check("stdout, stderr and the trailing expression",
           (res(r).get("stdout"), res(r).get("stderr"), res(r).get("value")) == ("hello\n", "warn\n", 42), r)
@@ -199,10 +200,19 @@ def run(sock, dpid):
     check("...which runs that binary", res(r).get("value") == py or res(r).get("ok") is True, r)
     c.call("session.close", path="/t1/cold")
     r = c.call("session.create", path="/t1/bad", lang="python", interpreter="/nonexistent/python")
+    check("an interpreter binary that does not exist is refused at create, naming the field",
+          err(r).get("code") == -32602 and err(r).get("data", {}).get("field") == "interpreter"
+          and "/nonexistent/python" in err(r).get("message", ""), r)
+    # root may run it, the session's dynamic uid may not (a 0700 directory)
+    priv = tempfile.mkdtemp(prefix="agentcg-priv-")
+    os.symlink(os.path.realpath(py if os.path.isabs(py) else "/usr/bin/python3"), os.path.join(priv, "python"))
+    r = c.call("session.create", path="/t1/bad", lang="python", interpreter=os.path.join(priv, "python"))
     r2 = c.call("session.exec", path="/t1/bad", code="1", timeout=30)
     check("an interpreter that cannot start: the exec says why",
-          "error" in r or err(r2).get("code") == -32009 or res(r2).get("session", {}).get("interpreter") == "died", (r, r2))
+          err(r2).get("code") == -32009 or res(r2).get("session", {}).get("interpreter") == "died", (r, r2))
     c.call("session.close", path="/t1/bad")
+    os.unlink(os.path.join(priv, "python"))
+    os.rmdir(priv)
 
     # --- stateless ------------------------------------------------------------
     r = c.call("session.create", path="/t1/sl", lang="python", persist=False)
@@ -291,6 +301,11 @@ def run(sock, dpid):
             break
         time.sleep(0.1)
     check("the warm pool refilled (%s)" % pool.get("ready"), pool.get("ready") == {"python": 2, "bash": 1}, pool)
+    mv = pool.get("moves", {})
+    check("the daemon moved the runners between cells' cgroups, none failed (%s moves, mean %.1f ms)"
+          % (mv.get("moves"), mv.get("mean_ms") or 0), mv.get("moves", 0) > 100 and mv.get("failures") == 0, mv)
+    check("the uids of closed sessions are free again (%s held, pool only)" % pool.get("uids_held"),
+          pool.get("uids_held") == 3, pool)
     # Processes in the daemon's tree: only the pool's (2 python runners,
     # 1 runner + its bash), in <root>/.interpreters.
     stray, pooled = [], []

@@ -449,37 +449,47 @@ static void test_interpreters(void **state)
 	const struct ac_tenant_config *t;
 	char err[256] = "";
 
-	/* built-in: nobody, python3 and bash, a pool of 2 + 1; BPF on */
-	assert_string_equal(c->interp.user, "nobody");
+	/* built-in: dynamic uids 1879048192-1879113727, python3 and bash, a
+	 * pool of 2 + 1; BPF on */
+	assert_int_equal(c->interp.uid_first, 1879048192u);
+	assert_int_equal(c->interp.uid_last, 1879113727u);
 	assert_string_equal(c->interp.python, "python3");
 	assert_string_equal(c->interp.bash, "bash");
 	assert_int_equal(c->interp.pool_python, 2);
 	assert_int_equal(c->interp.pool_bash, 1);
 	assert_true(c->bpf);
-	assert_int_equal(parse(c, "{\"bpf\": false, \"interpreters\": {\"user\": \"agent\", "
+	assert_int_equal(parse(c, "{\"bpf\": false, \"interpreters\": {\"uid_range\": "
+				  "\"200000-200099\", "
 				  "\"python\": \"/opt/venv/bin/python\", \"pool\": {\"bash\": 0}},"
-				  " \"tenants\": {\"a\": {\"memory_max\": \"1G\", "
-				  "\"interpreter_user\": \"tenant-a\"}, \"b\": {}}}",
+				  " \"tenants\": {\"a\": {\"memory_max\": \"1G\"}, \"b\": {}}}",
 			       err, sizeof(err)),
 			 0);
 	assert_false(c->bpf);
-	assert_string_equal(c->interp.user, "agent");
+	assert_int_equal(c->interp.uid_first, 200000);
+	assert_int_equal(c->interp.uid_last, 200099);
 	assert_string_equal(c->interp.python, "/opt/venv/bin/python");
 	assert_int_equal(c->interp.pool_python, 2); /* merged key by key */
 	assert_int_equal(c->interp.pool_bash, 0);
 	t = ac_config_find_tenant(c, "a");
 	assert_non_null(t);
-	assert_string_equal(t->interpreter_user, "tenant-a");
 	assert_int_equal(t->budget.memory_max, G);
-	assert_string_equal(ac_config_find_tenant(c, "b")->interpreter_user, "");
 	free(c);
 
-	bad("{\"interpreters\": {\"user\": \"root\"}}", "interpreters.user");
-	bad("{\"interpreters\": {\"user\": \"\"}}", "interpreters.user");
+	/* the removed keys say what replaced them */
+	bad("{\"interpreters\": {\"user\": \"nobody\"}}",
+	    "interpreters.user: removed: every interpreter runs under a dynamic uid of its own, "
+	    "from interpreters.uid_range");
+	bad("{\"tenants\": {\"a\": {\"interpreter_user\": \"agent\"}}}",
+	    "tenants.a.interpreter_user: removed: every interpreter runs under a dynamic uid");
+	bad("{\"interpreters\": {\"uid_range\": \"5-4\"}}", "interpreters.uid_range");
+	bad("{\"interpreters\": {\"uid_range\": \"0-100000\"}}", "interpreters.uid_range");
+	bad("{\"interpreters\": {\"uid_range\": \"100000\"}}", "interpreters.uid_range");
+	bad("{\"interpreters\": {\"uid_range\": \"100000-99999999\"}}", "interpreters.uid_range");
+	bad("{\"interpreters\": {\"uid_range\": \" 100000-100009\"}}", "interpreters.uid_range");
+	bad("{\"interpreters\": {\"uid_range\": 5}}", "interpreters.uid_range");
 	bad("{\"interpreters\": {\"pool\": {\"ruby\": 1}}}", "interpreters.pool.ruby");
 	bad("{\"interpreters\": {\"pool\": {\"python\": 65}}}", "interpreters.pool.python");
 	bad("{\"interpreters\": {\"shell\": \"zsh\"}}", "interpreters.shell");
-	bad("{\"tenants\": {\"a\": {\"interpreter_user\": \"root\"}}}", "tenants.a.interpreter_user");
 	bad("{\"bpf\": 1}", "bpf");
 }
 

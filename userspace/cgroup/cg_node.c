@@ -6,6 +6,7 @@
  * through cg->ops. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -352,6 +353,7 @@ int ac_cg_placement_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
 {
 	pl->v2_dirfd = node->dirfd[AC_H_UNIFIED];
 	pl->n_v1 = 0;
+	pl->v2_procs = -1;
 	for (int h = AC_H_MEMORY; h < cg->n_hier; h++) {
 		int fd = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
 
@@ -371,4 +373,98 @@ void ac_cg_placement_close(struct ac_cg_placement *pl)
 	for (int i = 0; i < pl->n_v1; i++)
 		close(pl->v1_procs[i]);
 	pl->n_v1 = 0;
+	if (pl->v2_procs >= 0)
+		close(pl->v2_procs);
+	pl->v2_procs = -1;
+}
+
+int ac_cg_placement_open_move(struct ac_cgroup *cg, const struct ac_cg_node *node,
+			      struct ac_cg_placement *pl)
+{
+	int r = ac_cg_placement_open(cg, node, pl);
+
+	if (r < 0)
+		return r;
+	pl->v2_dirfd = -1; /* borrowed: not for another thread */
+	pl->v2_procs = openat(node->dirfd[AC_H_UNIFIED], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (pl->v2_procs < 0) {
+		r = -errno;
+		ac_cg_placement_close(pl);
+		return r;
+	}
+	return 0;
+}
+
+static int write_pid(int fd, pid_t pid)
+{
+	char num[24];
+	int len = snprintf(num, sizeof(num), "%d", (int)pid);
+
+	return pwrite(fd, num, (size_t)len, 0) == len ? 0 : -errno;
+}
+
+int ac_cg_placement_move(const struct ac_cg_placement *pl, pid_t pid)
+{
+	int r;
+
+	if (pid <= 0 || pl->v2_procs < 0)
+		return -EINVAL;
+	/* v1 first: on hybrid the unified move is the one that thaws a
+	 * frozen task (a frozen source), so it comes when all else is done */
+	for (int i = 0; i < pl->n_v1; i++)
+		if ((r = write_pid(pl->v1_procs[i], pid)) < 0)
+			return r;
+	return write_pid(pl->v2_procs, pid);
+}
+
+int ac_cg_freezer_open(struct ac_cgroup *cg, const struct ac_cg_node *node,
+		       struct ac_cg_freezer *fz)
+{
+	(void)cg;
+	fz->fd[0] = openat(node->dirfd[AC_H_UNIFIED], "cgroup.freeze", O_WRONLY | O_CLOEXEC);
+	fz->fd[1] = openat(node->dirfd[AC_H_UNIFIED], "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (fz->fd[0] < 0 || fz->fd[1] < 0) {
+		int r = -errno;
+
+		ac_cg_freezer_close(fz);
+		return r;
+	}
+	return 0;
+}
+
+void ac_cg_freezer_close(struct ac_cg_freezer *fz)
+{
+	for (int i = 0; i < 2; i++) {
+		if (fz->fd[i] >= 0)
+			close(fz->fd[i]);
+		fz->fd[i] = -1;
+	}
+}
+
+int ac_cg_freezer_set(const struct ac_cg_freezer *fz, bool frozen, int timeout_ms)
+{
+	uint64_t deadline = ac_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	char buf[256];
+
+	if (pwrite(fz->fd[0], frozen ? "1" : "0", 1, 0) != 1)
+		return -errno;
+	if (!frozen)
+		return 0;
+	for (;;) {
+		ssize_t n = pread(fz->fd[1], buf, sizeof(buf) - 1, 0);
+		struct pollfd p = { .fd = fz->fd[1], .events = POLLPRI };
+		uint64_t now;
+
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		if (strstr(buf, "frozen 1"))
+			return 0;
+		now = ac_now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		/* cgroup.events signals a change with POLLPRI; 1 ms bounds a
+		 * missed one */
+		poll(&p, 1, 1);
+	}
 }

@@ -2,6 +2,7 @@
 /* Daemon configuration. A file overrides the built-ins key by key; every
  * unknown key or bad value is an error naming its key path
  * ("defaults.memroy: unknown key"). A file is applied all or nothing. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -106,7 +107,8 @@ void ac_config_init(struct ac_config *cfg)
 	};
 	ac_strlcpy(cfg->socket_path, "/run/agentcg/agentcgd.sock", sizeof(cfg->socket_path));
 	ac_strlcpy(cfg->root, "auto", sizeof(cfg->root));
-	ac_strlcpy(cfg->interp.user, "nobody", sizeof(cfg->interp.user));
+	cfg->interp.uid_first = AC_INTERP_UID_FIRST;
+	cfg->interp.uid_last = AC_INTERP_UID_LAST;
 	ac_strlcpy(cfg->interp.python, "python3", sizeof(cfg->interp.python));
 	ac_strlcpy(cfg->interp.bash, "bash", sizeof(cfg->interp.bash));
 	cfg->interp.pool_python = 2;
@@ -380,15 +382,25 @@ static int get_defaults(struct ctx *c, const char *path, const json_t *v,
 	return each_key(c, path, v, "must be an object", defaults_key, d);
 }
 
-/* "tenants": {name: budget}; replaces the whole list. A tenant's absent
- * budget fields are unlimited. */
-static int get_user(struct ctx *c, const char *path, const json_t *v, char *out, size_t len)
+/* "uid_range": "FIRST-LAST", the interpreters' dynamic uids. */
+static int get_uid_range(struct ctx *c, const char *path, const json_t *v,
+			 struct ac_interp_config *ic)
 {
-	int r = get_string(c, path, v, out, len, false);
+	const char *s = json_string_value(v);
+	unsigned long long first, last;
+	int end = 0;
 
-	if (r == 0 && (!strcmp(out, "root") || !strcmp(out, "0")))
-		return fail(c, path, "interpreters never run as root");
-	return r;
+	if (!s || sscanf(s, "%llu-%llu%n", &first, &last, &end) != 2 || s[end] ||
+	    !isdigit((unsigned char)s[0]))
+		return fail(c, path, "must be \"FIRST-LAST\" (uids, e.g. \"%u-%u\")",
+			    AC_INTERP_UID_FIRST, AC_INTERP_UID_LAST);
+	if (first < 1000 || last < first || last >= 0xfffffffeULL ||
+	    last - first + 1 > AC_INTERP_UIDS_MAX)
+		return fail(c, path, "must be at least 1000, FIRST <= LAST, below 4294967294 and "
+			    "at most %u uids", AC_INTERP_UIDS_MAX);
+	ic->uid_first = (uint32_t)first;
+	ic->uid_last = (uint32_t)last;
+	return 0;
 }
 
 static int get_pool_size(struct ctx *c, const char *path, const json_t *v, int *out)
@@ -400,7 +412,7 @@ static int get_pool_size(struct ctx *c, const char *path, const json_t *v, int *
 	return 0;
 }
 
-/* "interpreters": {"user", "python", "bash", "pool": {"python": N, "bash": N}} */
+/* "interpreters": {"uid_range", "python", "bash", "pool": {"python": N, "bash": N}} */
 static int pool_key(struct ctx *c, const char *kp, const char *key, const json_t *x, void *out)
 {
 	struct ac_interp_config *ic = out;
@@ -418,7 +430,10 @@ static int interpreters_key(struct ctx *c, const char *kp, const char *key, cons
 	struct ac_interp_config *ic = out;
 
 	if (strcmp(key, "user") == 0)
-		return get_user(c, kp, x, ic->user, sizeof(ic->user));
+		return fail(c, kp, "removed: every interpreter runs under a dynamic uid of its own, "
+			    "from interpreters.uid_range");
+	if (strcmp(key, "uid_range") == 0)
+		return get_uid_range(c, kp, x, ic);
 	if (strcmp(key, "python") == 0)
 		return get_string(c, kp, x, ic->python, sizeof(ic->python), false);
 	if (strcmp(key, "bash") == 0)
@@ -639,7 +654,8 @@ static int tenant_key(struct ctx *c, const char *kp, const char *key, const json
 	if ((r = members_key(c, kp, key, x, &t->members)) != -ENOKEY)
 		return r;
 	if (strcmp(key, "interpreter_user") == 0)
-		return get_user(c, kp, x, t->interpreter_user, sizeof(t->interpreter_user));
+		return fail(c, kp, "removed: every interpreter runs under a dynamic uid of its own, "
+			    "from interpreters.uid_range");
 	if (strcmp(key, "max_priority") == 0) {
 		if (!json_is_string(x) || ac_priority_parse(json_string_value(x), &t->max_priority) < 0)
 			return fail(c, kp, "must be \"low\", \"normal\" or \"high\"");

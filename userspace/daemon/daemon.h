@@ -16,7 +16,9 @@
  *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs),
  *      access (operators, tenant members and policy, owners)
  *   3  bpf (programs, calls map, ring buffer), pressure (domains, kernel
- *      pressure sources), procs (a call's process list)
+ *      pressure sources), procs (a call's process list), mover (moves
+ *      running processes between cgroups on a worker thread), uids (the
+ *      interpreters' dynamic uids)
  *   2  events (subscribers)
  *   1  server (socket, clients, watches), rpc (envelopes, replies),
  *      quota (what each uid holds, against per_uid)
@@ -76,6 +78,8 @@ struct acd_pool;
 struct acd_interp_pool;
 struct acd_contain;
 struct acd_quotas;
+struct acd_mover;
+struct acd_uids;
 struct acd_calls;
 struct acd_access;
 struct acb_event;
@@ -146,6 +150,8 @@ struct acd_ctx {
 	struct acd_quotas *quotas;	     /* quota.c: per-uid counts */
 	struct ac_history *history;	     /* adaptive.c; NULL: off */
 	struct acd_access *access;	     /* access.c */
+	struct acd_mover *mover;	     /* mover.c */
+	struct acd_uids *uids;		     /* uids.c */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;

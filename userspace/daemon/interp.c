@@ -8,11 +8,14 @@
  * the cgroup of the session's next call (a spare, "parked"), so an exec
  * starts with no migration: the call takes that cgroup, the limits of its
  * intent are written, the code is sent. When the exec is answered the
- * runner is parked in the next spare — it writes itself into that spare's
- * cgroup.procs files, passed over the socket — and only then is what the
- * cell left behind in the old cgroup killed and the cgroup removed. The
- * migration (a synchronize_rcu after an idle moment, ~6-24 ms here) thus
- * costs the runner's time between execs, never the daemon's loop.
+ * daemon parks the runner in the next spare — the mover's thread writes
+ * the runner's pid (and, for bash, bash's) into that spare's cgroup.procs
+ * — and only then is what the cell left behind in the old cgroup killed
+ * and the cgroup removed. The migration (a synchronize_rcu after an idle
+ * moment, ~6-24 ms here) thus costs the runner's time between execs,
+ * never the daemon's loop. The runner gets no fd but its socket and two
+ * pipes, and everything it sends is checked before it is used: cell code
+ * runs in it and may have rewritten it.
  *
  * Requests to a runner go one at a time, in order (ops). Interpreters for
  * the default binary and user are pre-started in <root>/.interpreters (the
@@ -20,13 +23,14 @@
  * start. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,16 +38,21 @@
 #include "call.h"
 #include "events.h"
 #include "interp.h"
+#include "mover.h"
 #include "pool.h"
 #include "priority.h"
 #include "quota.h"
 #include "rpc.h"
 #include "server.h"
+#include "uids.h"
 
 #define FRAME_MAX (64u << 20)
 #define POOL_NODE AC_CG_INTERP_POOL
 
 extern const char acd_runner_src[];
+
+/* The runners' PATH (a bare interpreter name is looked up in it). */
+#define RUNNER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct acd_iop {
 	struct acd_iop *next;
@@ -68,20 +77,24 @@ struct acd_interp {
 	enum acd_lang lang;
 	bool persist;
 	char binary[AC_PATH_MAX];
-	uid_t uid;
-	gid_t gid;
+	uid_t uid; /* its own dynamic uid (uids.c); gid the same number */
+	bool has_uid;
+	char home[64]; /* its private directory: HOME, TMPDIR, cwd ("" if none) */
 	pid_t pid;
 	int stub_ctl; /* tells why the exec of the runner failed, if it did */
 	struct acd_watch pidw, sockw, outw, errw;
 	struct ac_buf in, out;
 	bool want_out;
 	bool ready, dead;
+	bool reaped; /* waited for: its pid is no longer ours */
 	char why[200];
 	char version[48];
 	uint64_t seq;
 	struct acd_iop *ops; /* not sent yet, in order */
 	struct acd_iop *cur; /* sent, waiting for its answer */
 	struct acd_spare *parked;
+	struct acd_move *moving; /* a park in flight: the runner is not reaped meanwhile */
+	bool downing;		 /* interp_down waits for that move */
 	struct acd_call *exec;
 	uint64_t execs;
 };
@@ -185,38 +198,18 @@ static int flush_out(struct acd_ctx *ctx, struct acd_interp *in)
 	return 0;
 }
 
-/* Sends one frame; with fds, they travel with its first byte. */
-static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame, const int *fds,
-		      int n_fds)
+/* Sends one frame. */
+static int send_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *frame)
 {
 	char *text = json_dumps(frame, JSON_COMPACT);
 	size_t len = text ? strlen(text) : 0;
 	unsigned char hdr[4] = { (unsigned char)(len >> 24), (unsigned char)(len >> 16),
 				 (unsigned char)(len >> 8), (unsigned char)len };
-	int r = 0;
+	int r;
 
 	if (!text)
 		return -ENOMEM;
-	if (n_fds > 0) {
-		char cbuf[CMSG_SPACE(sizeof(int) * AC_H_COUNT)] = { 0 };
-		struct iovec iov = { .iov_base = hdr, .iov_len = 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds) };
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n_fds);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n_fds);
-		/* ops go one at a time, so nothing is queued before this one */
-		if (in->out.len || sendmsg(in->sockw.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
-			free(text);
-			return -EIO;
-		}
-		r = ac_buf_append(&in->out, hdr + 1, 3, FRAME_MAX + 8);
-	} else {
-		r = ac_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
-	}
+	r = ac_buf_append(&in->out, hdr, 4, FRAME_MAX + 8);
 	if (r == 0)
 		r = ac_buf_append(&in->out, text, len, FRAME_MAX + 8);
 	free(text);
@@ -295,12 +288,24 @@ static void interp_down(struct acd_ctx *ctx, struct acd_interp *in, int wstatus,
 
 	if (in->dead)
 		return;
+	if (in->moving) { /* its end first: the runner stays unreaped till then */
+		in->downing = true;
+		acd_mover_wait(ctx, in->moving);
+	}
 	in->dead = true;
 	if (!in->why[0]) /* else the daemon killed it and said why (frame_refused) */
 		ac_strlcpy(in->why, why, sizeof(in->why));
 	acd_watch_close(ctx, &in->sockw);
 	acd_watch_close(ctx, &in->outw);
 	acd_watch_close(ctx, &in->errw);
+	if (!in->reaped && in->pidw.fd >= 0) {
+		/* dropped alive (killed by its callers): reap it, no zombie */
+		siginfo_t si;
+
+		syscall(SYS_pidfd_send_signal, in->pidw.fd, SIGKILL, NULL, 0);
+		waitid(P_PIDFD, (id_t)in->pidw.fd, &si, WEXITED);
+		in->reaped = true;
+	}
 	acd_watch_close(ctx, &in->pidw);
 	if (in->stub_ctl >= 0)
 		close(in->stub_ctl);
@@ -345,6 +350,40 @@ static void pool_unlink(struct acd_ctx *ctx, struct acd_interp *in)
 		}
 }
 
+/* The end of an interpreter that is down: every process of its uid is
+ * killed (a cell may have left some anywhere: a double fork, setsid),
+ * then the uid is free for another one. */
+static void interp_release(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	if (in->has_uid) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "the %s interpreter of %s", acd_lang_name(in->lang),
+			 in->session ? in->session->path : "the warm pool");
+		acd_uid_release(ctx, in->uid, what);
+		in->has_uid = false;
+	}
+	acd_uid_home_remove(in->home);
+	free(in);
+}
+
+static int interp_take_uid(struct acd_ctx *ctx, struct acd_interp *in)
+{
+	int r = acd_uid_take(ctx, &in->uid);
+
+	if (r < 0)
+		return r;
+	in->has_uid = true;
+	r = acd_uid_home_make(in->uid, in->home, sizeof(in->home));
+	if (r < 0) {
+		ac_log_errno(r, "cannot make a private directory for uid %u", (unsigned)in->uid);
+		in->home[0] = '\0';
+		acd_uid_release(ctx, in->uid, "no private directory");
+		in->has_uid = false;
+	}
+	return r;
+}
+
 static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_interp *in = IN_OF(w, pidw);
@@ -355,6 +394,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
+	in->reaped = true;
 	wstatus = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
 	describe_wstatus(wstatus, how, sizeof(how));
 	if (!in->ready && in->stub_ctl >= 0 && ac_stub_result(in->stub_ctl, &what) < 0)
@@ -379,7 +419,7 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			ctx->interp_pool->retry_ns = ac_now_ns() + backoff;
 		}
 		pool_unlink(ctx, in);
-		free(in);
+		interp_release(ctx, in);
 		ctx->idle_work = true;
 	}
 }
@@ -388,44 +428,67 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 static void pump(struct acd_ctx *ctx, struct acd_interp *in);
 
-/* Opens cgroup.procs of every hierarchy of node for the runner to write
- * itself into. */
-static int procs_fds(struct acd_ctx *ctx, const struct ac_cg_node *node, int *fds)
+/* The park is done (or failed): the runner is where it was asked to be. */
+static void on_moved(struct acd_ctx *ctx, void *arg, int result)
 {
-	int n = 0;
+	struct acd_interp *in = arg;
+	struct acd_iop *op = in->cur;
 
-	for (int h = 0; h < ctx->cg.n_hier; h++) {
-		if (node->dirfd[h] < 0)
-			continue;
-		fds[n] = openat(node->dirfd[h], "cgroup.procs", O_WRONLY | O_CLOEXEC);
-		if (fds[n] < 0) {
-			int r = -errno;
+	in->moving = NULL;
+	/* moved or not (partly, maybe), the spare is the runner's now: an
+	 * interpreter that goes down empties it */
+	in->parked = op->spare;
+	op->spare = NULL;
+	if (in->downing)
+		return; /* interp_down goes on with op */
+	if (in->pidw.fd >= 0)
+		acd_watch_add(ctx, &in->pidw, EPOLLIN);
+	if (result < 0) {
+		char why[160];
 
-			while (n > 0)
-				close(fds[--n]);
-			return r;
-		}
-		n++;
+		snprintf(why, sizeof(why), "the interpreter could not be moved to its next cgroup: %s",
+			 strerror(-result));
+		kill(in->pid, SIGKILL); /* not reaped yet: still our child */
+		interp_down(ctx, in, SIGKILL, why);
+		return;
 	}
-	return n;
+	in->cur = NULL;
+	if (op->release)
+		acd_call_exec_released(ctx, op->release);
+	iop_free(op);
+	pump(ctx, in);
+}
+
+/* Parks the runner in the session's next spare: the mover's thread moves
+ * it (and a bash runner's bash, with the cgroup it leaves frozen). Until
+ * that is done the runner is not reaped, so its pid stays its own. */
+static int start_park(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
+{
+	struct acd_move_req req = { .pid = in->pid, .done = on_moved, .arg = in };
+	int r = acd_pool_take(ctx, in->session, &in->session->last_limits, &op->spare);
+
+	if (r < 0)
+		return r;
+	req.to = &op->spare->node;
+	if (in->lang == ACD_LANG_BASH)
+		req.from = op->release ? &op->release->node : &ctx->interp_pool->node;
+	r = acd_mover_submit(ctx, &req, &in->moving);
+	if (r < 0)
+		return r;
+	acd_watch_del(ctx, &in->pidw); /* no reaping while the pid is written */
+	return 0;
 }
 
 static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop *op)
 {
-	int fds[AC_H_COUNT], n = 0, r;
+	int r;
 
 	json_object_set_new(op->frame, "id", json_integer((json_int_t)++in->seq));
 	json_object_set_new(op->frame, "reply_max",
 			    json_integer((json_int_t)ac_config_runner_frame_max(&ctx->cfg)));
 	in->cur = op;
 	if (!strcmp(op->op, "park")) {
-		r = acd_pool_take(ctx, in->session, &in->session->last_limits, &op->spare);
-		if (r == 0)
-			r = n = procs_fds(ctx, &op->spare->node, fds);
-		if (r >= 0)
-			r = send_frame(ctx, in, op->frame, fds, n);
-		while (n > 0)
-			close(fds[--n]);
+		r = start_park(ctx, in, op);
 	} else if (!strcmp(op->op, "exec")) {
 		r = acd_call_exec_begin(ctx, op->call, in->parked);
 		if (r < 0) { /* the runner stays parked; only this exec fails */
@@ -436,11 +499,11 @@ static void start_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 		}
 		in->parked = NULL;
 		in->exec = op->call;
-		r = send_frame(ctx, in, op->frame, NULL, 0);
+		r = send_frame(ctx, in, op->frame);
 	} else if (op->text) {
 		r = send_text(ctx, in, op);
 	} else {
-		r = send_frame(ctx, in, op->frame, NULL, 0);
+		r = send_frame(ctx, in, op->frame);
 	}
 	if (r < 0) {
 		char why[160];
@@ -535,13 +598,98 @@ static void reply_op(struct acd_ctx *ctx, struct acd_interp *in, struct acd_iop 
 			json_incref(err ? err : json_object()));
 }
 
+static bool key_in(const char *key, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (!strcmp(key, *keys))
+			return true;
+	return false;
+}
+
+static bool short_string(const json_t *v, size_t max)
+{
+	return json_is_string(v) && json_string_length(v) <= max;
+}
+
+/* Cell code runs in the runner and may have rewritten it: a frame is
+ * checked against what the op it answers may say before any of it is
+ * used. NULL if it is fine, else what is wrong. */
+static const char *frame_invalid(const struct acd_interp *in, const struct acd_iop *op,
+				 json_t *msg)
+{
+	static const char *const ready_keys[] = { "ready", "pid", "lang", "version", NULL };
+	static const char *const reply_keys[] = { "id", "ok", "value", "value_repr", "error",
+						  "interrupted", "exit_code", "restarted", NULL };
+	static const char *const error_keys[] = { "type", "message", "traceback", "code", "repr", NULL };
+	const char *key;
+	json_t *v, *err;
+
+	if (!json_is_object(msg))
+		return "not a JSON object";
+	if (!in->ready) {
+		json_object_foreach(msg, key, v)
+			if (!key_in(key, ready_keys))
+				return "an unknown key in its ready frame";
+		if (!json_is_true(json_object_get(msg, "ready")) ||
+		    !short_string(json_object_get(msg, "version"), 47))
+			return "a ready frame without ready or version";
+		return NULL;
+	}
+	if (!op || in->moving)
+		return "a frame nobody asked for";
+	if (!json_is_integer(json_object_get(msg, "id")) ||
+	    json_integer_value(json_object_get(msg, "id")) != (json_int_t)in->seq)
+		return "a reply to a request that was not asked";
+	json_object_foreach(msg, key, v)
+		if (!key_in(key, reply_keys))
+			return "an unknown key in a reply";
+	if (!json_is_boolean(json_object_get(msg, "ok")))
+		return "a reply without a boolean ok";
+	if ((v = json_object_get(msg, "value_repr")) && !json_is_string(v))
+		return "a value_repr that is not a string";
+	if ((v = json_object_get(msg, "interrupted")) && !json_is_boolean(v))
+		return "an interrupted that is not a boolean";
+	if ((v = json_object_get(msg, "restarted")) && !json_is_boolean(v))
+		return "a restarted that is not a boolean";
+	if ((v = json_object_get(msg, "exit_code")) &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 255))
+		return "an exit_code that is not 0-255";
+	err = json_object_get(msg, "error");
+	if (err) {
+		if (!json_is_object(err))
+			return "an error that is not an object";
+		json_object_foreach(err, key, v)
+			if (!key_in(key, error_keys))
+				return "an unknown key in an error";
+		if (!short_string(json_object_get(err, "type"), 128) ||
+		    !json_is_string(json_object_get(err, "message")))
+			return "an error without a type or message";
+		if ((v = json_object_get(err, "traceback")) && !json_is_string(v))
+			return "a traceback that is not a string";
+		if ((v = json_object_get(err, "repr")) && !json_is_string(v))
+			return "a repr that is not a string";
+	} else if (json_is_false(json_object_get(msg, "ok")) && strcmp(op->op, "exec")) {
+		return "a refusal without an error";
+	}
+	return NULL;
+}
+
 static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 {
 	struct acd_iop *op = in->cur;
+	const char *bad = frame_invalid(in, op, msg);
 
+	if (bad) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "the %s interpreter broke the protocol (%s) and was killed",
+			 acd_lang_name(in->lang), bad);
+		ac_warn("%s: %s", in->session ? in->session->path : "interpreter pool", why);
+		kill(in->pid, SIGKILL);
+		interp_down(ctx, in, SIGKILL, why);
+		return;
+	}
 	if (!in->ready) {
-		if (!json_is_true(json_object_get(msg, "ready")))
-			return;
 		in->ready = true;
 		if (!in->session)
 			ctx->interp_pool->fails = 0;
@@ -552,8 +700,6 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 		pump(ctx, in);
 		return;
 	}
-	if (!op || json_integer_value(json_object_get(msg, "id")) != (json_int_t)in->seq)
-		return; /* not an answer to what was asked: ignore */
 	in->cur = NULL;
 	if (!strcmp(op->op, "exec")) {
 		struct acd_call *call = op->call;
@@ -572,21 +718,6 @@ static void on_frame(struct acd_ctx *ctx, struct acd_interp *in, json_t *msg)
 		} else {
 			acd_call_exec_released(ctx, call);
 		}
-	} else if (!strcmp(op->op, "park")) {
-		if (!json_is_true(json_object_get(msg, "ok"))) {
-			char why[160];
-
-			snprintf(why, sizeof(why), "the interpreter could not move to its next cgroup: %s",
-				 json_string_value(json_object_get(json_object_get(msg, "error"), "message")) ?: "?");
-			iop_push(in, op, true); /* fail_op returns its spare */
-			kill(in->pid, SIGKILL);
-			interp_down(ctx, in, SIGKILL, why);
-			return;
-		}
-		in->parked = op->spare;
-		op->spare = NULL;
-		if (op->release)
-			acd_call_exec_released(ctx, op->release);
 	} else {
 		reply_op(ctx, in, op, msg);
 	}
@@ -651,44 +782,25 @@ static void on_socket(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 /* ---- starting --------------------------------------------------------- */
 
-static int resolve_user(const char *name, uid_t *uid, gid_t *gid)
-{
-	char buf[4096];
-	struct passwd pw, *res = NULL;
-
-	getpwnam_r(name, &pw, buf, sizeof(buf), &res);
-	if (!res)
-		return -ENOENT;
-	if (res->pw_uid == 0)
-		return -EPERM;
-	*uid = res->pw_uid;
-	*gid = res->pw_gid;
-	return 0;
-}
-
-static const char *user_for(struct acd_ctx *ctx, const struct acd_tenant *t)
-{
-	const struct ac_tenant_config *tc = t ? ac_config_find_tenant(&ctx->cfg, t->name) : NULL;
-
-	return tc && tc->interpreter_user[0] ? tc->interpreter_user : ctx->cfg.interp.user;
-}
-
 /* Starts a runner inside node (a spare of its session, or the pool). */
 static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct ac_cg_node *node)
 {
-	static char *const envp[] = {
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/tmp", "LANG=C.UTF-8", "TERM=dumb", "PYTHONDONTWRITEBYTECODE=1", NULL,
+	char home[sizeof(in->home) + 8], tmpdir[sizeof(in->home) + 8];
+	char *const envp[] = {
+		"PATH=" RUNNER_PATH, home, tmpdir, "LANG=C.UTF-8", "TERM=dumb",
+		"PYTHONDONTWRITEBYTECODE=1", NULL,
 	};
 	const char *python = in->lang == ACD_LANG_PYTHON ? in->binary : ctx->cfg.interp.python;
 	char *argv[] = { (char *)python, "-I", "-u", "-c", (char *)acd_runner_src,
 			 (char *)acd_lang_name(in->lang),
 			 in->lang == ACD_LANG_BASH ? in->binary : NULL, NULL };
-	struct ac_spawn_req req = { .argv = argv, .envp = envp, .cwd = "/tmp" };
+	struct ac_spawn_req req = { .argv = argv, .envp = envp, .cwd = in->home };
 	struct ac_cg_placement pl;
 	struct ac_stub stub = { .pid = 0, .pidfd = -1, .ctl = -1 };
 	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 }, r;
 
+	snprintf(home, sizeof(home), "HOME=%s", in->home);
+	snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s", in->home);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -701,10 +813,9 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 	ac_cg_placement_close(&pl);
 	if (r < 0)
 		goto out;
-	req.uid = in->uid;
-	req.gid = in->gid;
-	req.groups[0] = in->gid;
-	req.n_groups = 1;
+	req.uid = in->uid; /* no groups: setgroups([]) */
+	req.gid = (gid_t)in->uid;
+	req.n_groups = 0;
 	req.stdio[0] = sv[1];
 	req.stdio[1] = po[1];
 	req.stdio[2] = pe[1];
@@ -785,9 +896,7 @@ static int start_for_session(struct acd_ctx *ctx, struct acd_session *s, struct 
 int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
 		      bool persist, const char *binary, bool *from_pool)
 {
-	const char *user = user_for(ctx, s->tenant);
-	bool poolable = (!binary || !strcmp(binary, default_binary(ctx, lang))) &&
-			!strcmp(user, ctx->cfg.interp.user);
+	bool poolable = !binary || !strcmp(binary, default_binary(ctx, lang));
 	struct acd_interp *in = NULL;
 	int r;
 
@@ -818,16 +927,15 @@ int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang 
 	if (!in)
 		return -ENOMEM;
 	in->persist = persist;
-	r = resolve_user(user, &in->uid, &in->gid);
+	r = interp_take_uid(ctx, in);
 	if (r < 0) {
-		ac_log_errno(r, "interpreter user '%s' (must exist and not be root)", user);
 		free(in);
 		return r;
 	}
 	in->session = s;
 	r = start_for_session(ctx, s, in);
 	if (r < 0) {
-		free(in);
+		interp_release(ctx, in);
 		return r;
 	}
 	s->interp = in;
@@ -838,15 +946,9 @@ static void interp_free(struct acd_ctx *ctx, struct acd_interp *in)
 {
 	if (!in->dead) {
 		kill(-in->pid, SIGKILL); /* its process group: bash, a cell's children */
-		kill(in->pid, SIGKILL);
-		if (in->pidw.fd >= 0) {
-			siginfo_t si;
-
-			waitid(P_PIDFD, (id_t)in->pidw.fd, &si, WEXITED);
-		}
-		interp_down(ctx, in, SIGKILL, "the session was closed");
+		interp_down(ctx, in, SIGKILL, "the session was closed"); /* kills, reaps */
 	}
-	free(in);
+	interp_release(ctx, in);
 }
 
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s)
@@ -872,6 +974,55 @@ int acd_interp_restart(struct acd_ctx *ctx, struct acd_session *s)
 }
 
 /* ---- the API's side --------------------------------------------------- */
+
+/* In a child with the caller's credentials only (raw syscalls: they
+ * change this thread, the child's only one): 0 if bin is a regular file
+ * they may execute, else an errno as the exit status. */
+static _Noreturn void check_as(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
+			       int n_groups)
+{
+	char path[AC_PATH_MAX];
+	struct stat st;
+	int err = ENOENT;
+
+	if (syscall(SYS_setgroups, (size_t)n_groups, groups) < 0 ||
+	    syscall(SYS_setresgid, gid, gid, gid) < 0 || syscall(SYS_setresuid, uid, uid, uid) < 0)
+		_exit(EPERM);
+	if (strchr(bin, '/')) {
+		if (access(bin, X_OK) < 0)
+			_exit(errno);
+		_exit(stat(bin, &st) == 0 && S_ISREG(st.st_mode) ? 0 : EISDIR);
+	}
+	/* a bare name: looked up in the runner's PATH, as execvp will */
+	for (const char *d = RUNNER_PATH, *e; *d; d = *e ? e + 1 : e) {
+		e = strchrnul(d, ':');
+		if (snprintf(path, sizeof(path), "%.*s/%s", (int)(e - d), d, bin) >= (int)sizeof(path))
+			continue;
+		if (access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			_exit(0);
+		if (errno == EACCES)
+			err = EACCES;
+	}
+	_exit(err);
+}
+
+int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
+			    int n_groups)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		check_as(bin, uid, gid, groups, n_groups);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(st))
+		return -EIO;
+	return -WEXITSTATUS(st);
+}
 
 bool acd_interp_dead(const struct acd_interp *in)
 {
@@ -1019,8 +1170,9 @@ void acd_interp_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 
 json_t *acd_interp_describe(const struct acd_interp *in)
 {
-	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:s, s:b, s:I}", "lang", acd_lang_name(in->lang),
+	json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:s, s:b, s:I}", "lang", acd_lang_name(in->lang),
 			      "binary", in->binary, "persist", in->persist, "pid", (int)in->pid,
+			      "uid", (json_int_t)in->uid,
 			      "state", in->dead ? "dead" : !in->ready ? "starting" :
 					in->exec ? "running" : "idle",
 			      "ready", in->ready, "execs", (json_int_t)in->execs);
@@ -1059,22 +1211,23 @@ bool acd_interp_pool_step(struct acd_ctx *ctx)
 	for (int l = ACD_LANG_PYTHON; l <= ACD_LANG_BASH; l++) {
 		int have = 0;
 		struct acd_interp *in;
-		uid_t uid;
-		gid_t gid;
 
 		for (in = ctx->interp_pool->list; in; in = in->next)
 			have += in->lang == (enum acd_lang)l;
 		if (have >= pool_target(ctx, l))
 			continue;
-		if (resolve_user(ctx->cfg.interp.user, &uid, &gid) < 0)
-			return false;
 		in = interp_new(l, default_binary(ctx, l));
 		if (!in)
 			return false;
-		in->uid = uid;
-		in->gid = gid;
-		if (interp_spawn(ctx, in, &ctx->interp_pool->node) < 0) {
+		/* A pool runner holds its uid from the start: handing it out
+		 * changes no credential, so session.create stays a few ms
+		 * (README "Interpreter sessions"). */
+		if (interp_take_uid(ctx, in) < 0) {
 			free(in);
+			return false;
+		}
+		if (interp_spawn(ctx, in, &ctx->interp_pool->node) < 0) {
+			interp_release(ctx, in);
 			return false; /* retried when the pool is used next */
 		}
 		in->next = ctx->interp_pool->list;
@@ -1115,13 +1268,18 @@ enum acd_lang acd_interp_lang(const struct acd_interp *in)
 json_t *acd_interp_info(struct acd_ctx *ctx)
 {
 	int ready[2] = { 0, 0 }, starting[2] = { 0, 0 };
+	json_t *o, *u;
 
 	for (struct acd_interp *in = ctx->interp_pool->list; in; in = in->next)
 		(in->ready ? ready : starting)[in->lang]++;
-	return json_pack("{s:s, s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I}", "user",
-			 ctx->cfg.interp.user, "pool_size", "python", ctx->cfg.interp.pool_python,
-			 "bash", ctx->cfg.interp.pool_bash, "ready", "python", ready[0], "bash",
-			 ready[1], "starting", "python", starting[0], "bash", starting[1],
-			 "pool_hits", (json_int_t)ctx->interp_pool->hits, "pool_misses",
-			 (json_int_t)ctx->interp_pool->misses);
+	o = json_pack("{s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:I, s:I, s:o}", "pool_size",
+		      "python", ctx->cfg.interp.pool_python, "bash", ctx->cfg.interp.pool_bash,
+		      "ready", "python", ready[0], "bash", ready[1], "starting", "python",
+		      starting[0], "bash", starting[1], "pool_hits",
+		      (json_int_t)ctx->interp_pool->hits, "pool_misses",
+		      (json_int_t)ctx->interp_pool->misses, "moves", acd_mover_info(ctx));
+	u = acd_uids_info(ctx); /* uid_range, uids_held, killed_at_release */
+	json_object_update(o, u);
+	json_decref(u);
+	return o;
 }

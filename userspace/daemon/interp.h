@@ -20,6 +20,11 @@ void acd_interp_shutdown(struct acd_ctx *ctx);
 /* Gives session s an interpreter (from the warm pool when it matches). */
 int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
 		      bool persist, const char *binary, bool *from_pool);
+/* Whether bin (a path, or a name looked up in the runners' PATH) is a
+ * regular file that uid/gid/groups may execute, checked in a child with
+ * those credentials: 0, -EACCES, -ENOENT, ... */
+int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
+			    int n_groups);
 /* Kills the session's interpreter (session.close). */
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s);
 json_t *acd_interp_describe(const struct acd_interp *in);

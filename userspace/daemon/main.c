@@ -21,6 +21,8 @@
 #include "call.h"
 #include "contain.h"
 #include "interp.h"
+#include "mover.h"
+#include "uids.h"
 #include "methods.h"
 #include "pool.h"
 #include "pressure.h"
@@ -292,6 +294,10 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = acd_tree_init(ctx);
 	if (r == 0)
+		r = acd_mover_init(ctx);
+	if (r == 0)
+		r = acd_uids_init(ctx);
+	if (r == 0)
 		r = acd_interp_init(ctx);
 	if (r == 0)
 		r = acd_server_listen(ctx);
@@ -312,6 +318,8 @@ int main(int argc, char **argv)
 	acd_pressure_shutdown(ctx);
 	acd_tree_destroy(ctx); /* kills the stubs and interpreters, removes the spares */
 	acd_interp_shutdown(ctx);
+	acd_mover_shutdown(ctx); /* after the interpreters: none waits on a move */
+	acd_uids_free(ctx);
 	acd_pressure_free(ctx);
 	acd_contain_free(ctx);
 	acd_pool_free(ctx);

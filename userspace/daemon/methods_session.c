@@ -63,6 +63,23 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 				    json_pack("{s:s, s:s, s:s}", "path", r->path, "limit", limit,
 					      "reason", why),
 				    "permission denied: %s", why);
+	/* An interpreter binary must be one its owner could run themselves
+	 * (it then runs under the session's own uid): checked first, so a
+	 * refusal changes nothing. */
+	if (ib && (err = acd_interp_binary_check(json_string_value(ib), r->c->uid, r->c->gid,
+						 r->c->groups, r->c->n_groups)) < 0) {
+		bool denied = err == -EACCES || err == -EPERM;
+
+		return acd_req_fail(r, denied ? RPC_PERMISSION : RPC_INVALID_PARAMS,
+				    json_pack("{s:s, s:s, s:I}", "field", "interpreter", "path",
+					      json_string_value(ib), "uid", (json_int_t)r->c->uid),
+				    "interpreter %s: %s (checked as uid %u, the session's owner: an "
+				    "interpreter must be a binary its owner could execute)",
+				    json_string_value(ib),
+				    denied ? "you may not execute it" :
+				    err == -EISDIR ? "not a regular file" : strerror(-err),
+				    (unsigned)r->c->uid);
+	}
 	err = acd_session_create(ctx, r->t, r->p.comp[1], &b, prio, r->c, &s);
 	if (err == -EDQUOT)
 		return acd_req_quota(ctx, r, ACD_Q_SESSIONS);
@@ -77,8 +94,8 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 		if (err < 0) {
 			acd_session_remove(ctx, s);
 			json_decref(res);
-			return acd_req_errno(r, err, err == -ENOENT || err == -EPERM ?
-				"cannot start the interpreter: its user must exist and not be root" :
+			return acd_req_errno(r, err, err == -EUSERS ?
+				"cannot start the interpreter: no free uid in interpreters.uid_range" :
 				"cannot start the interpreter");
 		}
 		json_object_set_new(res, "interpreter", acd_interp_describe(s->interp));

@@ -8,7 +8,8 @@ group, with one of
 
 (it also runs as a plain file: PYTHON agentcg_runner.py python|bash [BASH]).
 
-File descriptors
+File descriptors (the runner closes every other one at start; it never
+receives any, and moving it between cgroups is the daemon's business)
     0  control channel: a bidirectional SOCK_STREAM unix socket to the daemon.
        The runner moves it to another fd and puts /dev/null on fd 0, so cell
        code reading stdin gets EOF instead of eating protocol bytes.
@@ -44,10 +45,6 @@ reply carries the request's "id".  Errors look like
     set    {"name": STR, "value": V} -> {"ok": true}; python takes any JSON value,
                              bash a string, number or bool (stored as text)
     reset  {}  -> {"ok": true}: python gets a fresh namespace, bash is restarted
-    park   {}  -> {"ok": true}: the frame comes with fds (SCM_RIGHTS), each an open
-                  cgroup.procs file; the runner writes its pid to each (in bash
-                  mode bash's pid first), then closes them.  A failure gives
-                  error type "OSError".
     other  -> error type "ValueError" ("unknown op ...")
 
 Every request may carry "reply_max": N, the largest reply frame the daemon
@@ -60,7 +57,6 @@ KeyboardInterrupt only while a cell runs and ignores it otherwise; bash
 aborts the running cell with status 130 and carries on.
 """
 
-import array
 import ast
 import builtins
 import json
@@ -79,6 +75,7 @@ import weakref
 MAX_FRAME = 64 << 20        # largest frame either way
 MAX_VALUE = 32 << 20        # larger values are returned as value_repr instead
 MAX_REPR = 10000
+PR_SET_DUMPABLE = 4
 CELL = "<cell>"             # filename of cell code in tracebacks
 SELF = (lambda: 0).__code__.co_filename     # our own filename ("<string>" under -c)
 RUNNER_MODULE = sys.modules.get(__name__)   # kept alive although __main__ gets replaced
@@ -178,23 +175,18 @@ def read_until(fd, pid, done, buf):
 # ---------------------------------------------------------------- control channel
 
 class Channel:
-    """Frames on the control socket, and the fds that arrive with them."""
+    """Frames on the control socket (plain bytes: no fd is ever accepted;
+    recv() gives the kernel no room for any, so it closes what comes)."""
 
     def __init__(self, sock):
-        self.sock, self.buf, self.fds = sock, bytearray(), []
+        self.sock, self.buf = sock, bytearray()
         self.reply_max = MAX_FRAME
 
     def _fill(self):
         try:
-            data, anc, _, _ = self.sock.recvmsg(1 << 18, socket.CMSG_SPACE(253 * 4),
-                                                socket.MSG_CMSG_CLOEXEC)
+            data = self.sock.recv(1 << 18)
         except ConnectionError:
-            data, anc = b"", []
-        for level, kind, cdata in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds = array.array("i")
-                fds.frombytes(cdata[:len(cdata) - len(cdata) % fds.itemsize])
-                self.fds.extend(fds)
+            data = b""
         self.buf += data
         return bool(data)
 
@@ -223,10 +215,6 @@ class Channel:
         if type(rm) is int and 4096 <= rm:
             self.reply_max = min(rm, MAX_FRAME)
         return msg
-
-    def take_fds(self):
-        fds, self.fds = self.fds, []
-        return fds
 
     def send(self, obj, repr_ok=False):
         body = json.dumps(obj, ensure_ascii=False, default=safe_repr).encode("utf-8", "replace")
@@ -432,9 +420,6 @@ class PythonSession:
         self.ns = new_main()
         return {"ok": True}
 
-    def pids(self):
-        return [os.getpid()]
-
     def close(self):
         pass
 
@@ -634,38 +619,29 @@ class BashSession:
         self.start()
         return {"ok": True}
 
-    def pids(self):
-        alive = self.proc is not None and self.proc.poll() is None
-        return ([self.proc.pid] if alive else []) + [os.getpid()]
-
     def close(self):
         self.reap()
 
 
 # ---------------------------------------------------------------- main loop
 
-def park(fds, pids):
-    """Write each pid to each fd (open cgroup.procs files), then close them."""
-    failure = None
-    for fd in fds:
-        try:
-            for pid in pids:
-                os.write(fd, str(pid).encode())
-        except OSError as e:
-            failure = failure or e
-        finally:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    return {"ok": True} if failure is None else error("OSError", str(failure))
-
-
 def main(argv):
     global busy
     lang = argv[0] if argv else "python"
     if lang not in ("python", "bash"):
         die(2, f"unknown language {lang!r}")
+    # Nothing of the daemon's but fds 0-2: the stub closed the rest on
+    # exec; this makes sure of it (when run by hand too).
+    os.closerange(3, 1 << 20)
+    # Not dumpable, before any cell runs: no other process of this uid
+    # (the cells' own children included) may ptrace us or read our
+    # /proc/PID/mem, environ or fds, and no core dump holds the cells' data.
+    try:
+        import ctypes
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0)")
+    except Exception as e:      # ImportError, OSError ...
+        die(2, f"cannot make the runner non-dumpable: {e}")
     try:
         os.setpgid(0, 0)
     except OSError:
@@ -692,9 +668,7 @@ def main(argv):
         while (req := chan.recv()) is not None:
             op = req.get("op")
             try:
-                if op == "park":
-                    reply = park(chan.take_fds(), session.pids())
-                elif op in ("exec", "get", "set", "reset"):
+                if op in ("exec", "get", "set", "reset"):
                     reply = getattr(session, op)(req)
                 else:
                     reply = error("ValueError", f"unknown op {op!r}")
