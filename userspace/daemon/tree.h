@@ -32,7 +32,7 @@ struct acd_session {
 	struct acd_mem_watch memevents; /* pressure.c: v2 memory.events, for the ladder */
 	/* session.close in progress: reply when the last call is gone */
 	bool closing;
-	struct acd_client *close_client;
+	struct acd_client *close_client; /* NULL once it went away (call.c) */
 	json_t *close_id;
 	int close_killed;
 };

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Issue 13's smaller findings, as attacks by unprivileged users (items 5,
+9, 10): spare stubs spending a tenant's pids, a thaw of what the pressure
+ladder froze, a poisoned label history, values nested too deep for the
+runner, a reply to a freed client, and the socket's directory."""
+import socket
+
+from rpcclient import Client, check, err, res, wait_for
+from secenv import client_as, raw_socket_as
+
+
+def session_names(root, tenant):
+    kids = res(root.call("cg.list", path=tenant)).get("children") or []
+    return [k.get("name") for k in kids]
+
+
+def close_reply_to_gone_client(env):
+    """User a closes a session and hangs up while its calls are being
+    removed; user b connects then. The answer to a's session.close must go
+    nowhere: before, the daemon compared a freed client's address with the
+    live ones, and b's new connection, at the same address, got a's reply."""
+    n = 100
+    with env.daemon(env.config(), "sec-close") as (sock, _pid):
+        root = Client(sock)
+        a = client_as(sock, "a")
+        r = a.call("session.create", path="/ta/closing")
+        check("a creates a session", "result" in r, r)
+        # While a call runs, the daemon spaces its background steps (2 ms):
+        # removing a's n calls then takes long enough for what follows.
+        busy = root.send("call.run", {"path": "/ta/busy", "argv": ["sleep", "600"],
+                                      "intent": {"memory": "4M"}})
+        runner = client_as(sock, "a")
+        ids = [runner.send("call.run", {"path": "/ta/closing", "argv": ["sleep", "600"],
+                                          "intent": {"memory": "4M"}})
+               for _ in range(n)]
+        wait_for(lambda: root.info().get("calls_running", 0) >= n + 1, "a's calls to run")
+        # Clients b made and dropped earlier fill the allocator's cache of
+        # freed blocks of this size, so a's block is the one reused next.
+        fillers = [raw_socket_as(sock, "b") for _ in range(12)]
+        clients = root.info()["clients"]
+        a.send("session.close", {"path": "/ta/closing"})
+        runner.wait(ids[0])     # killed: the close is under way
+        for f in fillers:
+            f.close()
+        wait_for(lambda: root.info()["clients"] == clients - len(fillers), "the fillers to go")
+        a.close()
+        wait_for(lambda: root.info()["clients"] == clients - len(fillers) - 1,
+                 "the daemon to drop a's client")
+        bs = [raw_socket_as(sock, "b") for _ in range(64)]
+        closing = "closing" in session_names(root, "/ta")
+        wait_for(lambda: "closing" not in session_names(root, "/ta"), "the session to be closed")
+        root.info()             # anything queued for b is written by now
+        got = b""
+        for b in bs:
+            b.setblocking(False)
+            try:
+                got += b.recv(65536)
+            except BlockingIOError:
+                pass
+            b.close()
+        check("a's session.close answer reaches none of b's connections, made after a left"
+              " (the close was still under way: %s)" % closing, got == b"", got[:300])
+        r = root.call("cg.list", path="/")
+        check("root still gets answers", "result" in r, r)
+        for rid in ids[1:]:
+            runner.wait(rid)
+        root.call("cg.kill", path="/ta/busy")
+        root.wait(busy)
+        runner.close()
+        b.close()
+        root.close()
+
+
+def run(env):
+    close_reply_to_gone_client(env)
