@@ -3,10 +3,13 @@
 9, 10): spare stubs spending a tenant's pids, a thaw of what the pressure
 ladder froze, a poisoned label history, values nested too deep for the
 runner, a reply to a freed client, and the socket's directory."""
-import socket
+import json
+import os
+import subprocess
+import tempfile
 
-from rpcclient import Client, check, err, res, wait_for
-from secenv import client_as, raw_socket_as
+from rpcclient import WAIT, Client, check, err, res, wait_for
+from secenv import as_user, client_as, raw_socket_as
 
 
 def session_names(root, tenant):
@@ -71,5 +74,71 @@ def close_reply_to_gone_client(env):
         root.close()
 
 
+def start_refused(env, sock, name):
+    """Starts a daemon on socket path sock; (exit status or None if it
+    started and served, its log)."""
+    cfgf = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump(env.config(), cfgf)
+    cfgf.close()
+    log = tempfile.NamedTemporaryFile("w+", delete=False)
+    d = subprocess.Popen([env.agentcgd, "--config", cfgf.name, "--root",
+                          "agentcg-%s-%d" % (name, os.getpid()), "--socket", sock],
+                         stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: d.poll() is not None or os.path.exists(sock) and
+                 os.path.islink(sock) is False and _serves(sock), "the daemon to start or stop")
+        rc = d.poll()
+    finally:
+        if d.poll() is None:
+            d.terminate()
+            d.wait(WAIT)
+        os.unlink(cfgf.name)
+    text = open(log.name).read()
+    os.unlink(log.name)
+    return rc, text
+
+
+def _serves(sock):
+    try:
+        Client(sock).close()
+        return True
+    except OSError:
+        return False
+
+
+def socket_paths(env):
+    """The socket's path: a directory of user a is refused (a could swap the
+    socket for a link before the daemon set its mode), and so is a link a
+    planted at the path in /tmp; the link's target is untouched."""
+    d = tempfile.mkdtemp(prefix="acgsec-sockdir-")
+    os.chown(d, env.uids["a"], -1)
+    os.chmod(d, 0o755)
+    rc, log = start_refused(env, os.path.join(d, "agentcgd.sock"), "sec-sockdir")
+    check("a socket directory owned by user a is refused",
+          rc not in (None, 0) and "belongs to uid %d" % env.uids["a"] in log, "rc %s: %s" % (rc, log[-600:]))
+    os.rmdir(d) if not os.listdir(d) else subprocess.run(["rm", "-rf", d])
+    victim = tempfile.NamedTemporaryFile("w", prefix="acgsec-victim-", delete=False)
+    victim.write("root's\n")
+    victim.close()
+    os.chmod(victim.name, 0o600)
+    sock = "/tmp/acgsec-link-%d.sock" % os.getpid()
+    with as_user("a"):
+        os.symlink(victim.name, sock)
+    try:
+        rc, log = start_refused(env, sock, "sec-socklink")
+        st = os.stat(victim.name)
+        check("a link user a planted at the socket path is refused, not followed or removed",
+              rc not in (None, 0) and "not a socket" in log and os.path.islink(sock),
+              "rc %s: %s" % (rc, log[-600:]))
+        check("... and its target keeps its mode and content",
+              st.st_mode & 0o7777 == 0o600 and open(victim.name).read() == "root's\n",
+              oct(st.st_mode))
+    finally:
+        if os.path.lexists(sock):
+            os.unlink(sock)
+        os.unlink(victim.name)
+
+
 def run(env):
+    socket_paths(env)
     close_reply_to_gone_client(env)
