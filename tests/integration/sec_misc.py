@@ -39,8 +39,10 @@ def close_reply_to_gone_client(env):
         wait_for(lambda: root.info().get("calls_running", 0) >= n + 1, "a's calls to run")
         # Clients b made and dropped earlier fill the allocator's cache of
         # freed blocks of this size, so a's block is the one reused next.
+        base = root.info()["clients"]
         fillers = [raw_socket_as(sock, "b") for _ in range(12)]
-        clients = root.info()["clients"]
+        clients = wait_for(lambda: (lambda n: n if n == base + len(fillers) else 0)(
+            root.info()["clients"]), "the daemon to accept b's connections")
         a.send("session.close", {"path": "/ta/closing"})
         runner.wait(ids[0])     # killed: the close is under way
         for f in fillers:
@@ -139,6 +141,55 @@ def socket_paths(env):
         os.unlink(victim.name)
 
 
+def root_usage_file(root):
+    info = root.info()
+    if info.get("backend") == "hybrid":
+        return os.path.join(info["roots"][1], "memory.usage_in_bytes")
+    return os.path.join(info["roots"][0], "memory.current")
+
+
+def ladder_freeze_wins(env):
+    """The pressure ladder freezes user a's low-priority call; a's cg.thaw
+    of it is refused (-32005, naming the ladder) and changes nothing; root
+    may still thaw it. Before, a's thaw went through and the ladder did not
+    freeze the call again."""
+    budget = 384 << 20
+    cfg = env.config()
+    cfg.update({"memory_budget": budget, "interpreters": {"pool": {"python": 0, "bash": 0}},
+                "containment": {"enabled": True, "step": "50ms"}})
+    with env.daemon(cfg, "sec-thaw") as (sock, _pid):
+        root = Client(sock)
+        ev = Client(sock)
+        ev.call("events.subscribe", path="/")
+        a = client_as(sock, "a")
+        used = int(open(root_usage_file(root)).read())
+        mib = max(1, (int(0.90 * budget) - used) >> 20)
+        hog = a.send("call.run", {"path": "/ta/hog", "argv": [
+            "python3", "-c", "import time; k = [b'x' * (1 << 20) for _ in range(%d)]; "
+            "time.sleep(600)" % mib],
+            "intent": {"priority": "low", "memory": "380M", "memory_max": "1G"}})
+        ev.wait_note(lambda p: p.get("type") == "contain" and p.get("step") == "frozen" and
+                     p.get("path", "").startswith("/ta/hog/"), "a's call frozen by the ladder")
+        call = next(k["path"] for k in res(root.call("cg.list", path="/ta/hog"))["children"]
+                    if k.get("kind") == "call")
+        n0 = len(ev.notes)
+        r = a.call("cg.thaw", path=call)
+        e = err(r)
+        check("the owner's thaw of a call the ladder froze is refused (-32005, the ladder)",
+              e.get("code") == -32005 and "pressure ladder" in e.get("message", ""), r)
+        r = root.call("cg.list", path="/ta/hog")
+        ev.collect(0.2)
+        thawed = [n for n in ev.notes[n0:] if (n.get("params") or {}).get("type") == "thaw"]
+        check("... and thaws nothing", not thawed, thawed)
+        r = root.call("cg.thaw", path=call)
+        check("root may thaw it", res(r).get("frozen") is False, r)
+        root.call("cg.kill", path=call)
+        a.wait(hog)
+        for c in (a, ev, root):
+            c.close()
+
+
 def run(env):
+    ladder_freeze_wins(env)
     socket_paths(env)
     close_reply_to_gone_client(env)

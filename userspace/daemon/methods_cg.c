@@ -310,6 +310,15 @@ static int freeze_common(struct acd_ctx *ctx, struct acd_req *r, bool frozen)
 	if (call && call->state != CALL_RUNNING)
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", r->path),
 				    "the call is ending");
+	/* The ladder's hold outlives an owner's thaw: it lets go itself when
+	 * the pressure falls. Operators may still thaw. */
+	if (call && !frozen && call->contain.level == CONTAIN_FROZEN &&
+	    !acd_client_is_operator(r->c))
+		return acd_req_fail(r, RPC_PERMISSION,
+				    json_pack("{s:s, s:s}", "path", r->path, "frozen_by", "pressure"),
+				    "cannot thaw %s: the memory pressure ladder froze it, and lets it go "
+				    "when the pressure falls (operators may thaw it)",
+				    r->path);
 	n = ac_cg_freeze(&ctx->cg, acd_req_node(ctx, r), frozen);
 	if (n < 0)
 		return acd_req_errno(r, n, frozen ? "freeze" : "thaw");

@@ -430,3 +430,8 @@ void acd_clients_free_dead(struct acd_ctx *ctx)
 		free(c);
 	}
 }
+
+bool acd_client_is_operator(const struct acd_client *c)
+{
+	return c->uid == 0;
+}

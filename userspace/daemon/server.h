@@ -42,5 +42,8 @@ int acd_client_take_fds(struct acd_client *c, int *fds, int n);
  * acd_clients_free_dead after the current epoll batch. */
 void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why);
 void acd_clients_free_dead(struct acd_ctx *ctx);
+/* Root, or (issue 13) a member of the operators' group: the one test of
+ * who is an operator. */
+bool acd_client_is_operator(const struct acd_client *c);
 
 #endif
