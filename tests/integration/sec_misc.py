@@ -189,7 +189,40 @@ def ladder_freeze_wins(env):
             c.close()
 
 
+ALLOC = ("import sys\nx = bytearray(int(sys.argv[1]) << 20)\n"
+         "x[::4096] = b'a' * len(x[::4096])\nprint('done')")
+
+
+def label_history_per_tenant(env):
+    """User b (tenant tb) runs calls labelled "build" that peak at 96M;
+    user a's (tenant ta) next "build" call must not get its memory from
+    b's peaks (before, the history was shared: b set a's estimates). a's
+    own peaks still make a's estimate."""
+    cfg = env.config()
+    cfg["adaptive"] = {"enabled": True, "margin": 1.25, "min_samples": 3, "window": 32}
+    with env.daemon(cfg, "sec-label") as (sock, _pid):
+        a, b = client_as(sock, "a"), client_as(sock, "b")
+        for _ in range(3):
+            r = b.call("call.run", path="/tb/poison", argv=["python3", "-c", ALLOC, "96"],
+                       intent={"label": "build"})
+            check("b's labelled call runs", res(r).get("stdout", "").strip() == "done", r)
+        r = a.call("call.run", path="/ta/work", argv=["true"], intent={"label": "build"})
+        intent = res(r).get("intent") or {}
+        check("a's call of the same label gets nothing from b's history",
+              "result" in r and "adaptive" not in intent, intent)
+        for _ in range(3):
+            a.call("call.run", path="/ta/work", argv=["python3", "-c", ALLOC, "8"],
+                   intent={"label": "build"})
+        r = a.call("call.run", path="/ta/work", argv=["true"], intent={"label": "build"})
+        ad = (res(r).get("intent") or {}).get("adaptive") or {}
+        check("a's own peaks make a's estimate (4 samples, below b's 96M)",
+              ad.get("samples") == 4 and ad.get("p95", 1 << 40) < 96 << 20, ad)
+        a.close()
+        b.close()
+
+
 def run(env):
+    label_history_per_tenant(env)
     ladder_freeze_wins(env)
     socket_paths(env)
     close_reply_to_gone_client(env)

@@ -73,7 +73,6 @@ struct acd_interp_pool;
 struct acd_contain;
 struct acd_calls;
 struct acb_event;
-struct ac_history;
 
 /* Every fd in the epoll set carries one of these. */
 struct acd_watch {
@@ -124,7 +123,6 @@ struct acd_ctx {
 	struct acd_calls *calls;	     /* call*.c */
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
-	struct ac_history *history;	     /* adaptive.c; NULL: off */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;

@@ -311,7 +311,6 @@ int main(int argc, char **argv)
 	close(ctx->signal_w.fd);
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
-	acd_adaptive_free(ctx);
 	acd_calls_free(ctx);
 	free(ctx);
 	return r < 0 ? 1 : 0;

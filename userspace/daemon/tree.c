@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentcg/history.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "events.h"
@@ -175,6 +176,7 @@ int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
 			break;
 		}
 	acd_event(ctx, "tenant.remove", t->path, NULL);
+	ac_history_destroy(t->history);
 	free(t);
 	return 0;
 }
@@ -281,6 +283,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 		ctx->tenants = t->next;
 		acd_pressure_domain_remove(ctx, &t->dom);
 		ac_cg_node_close(&t->node);
+		ac_history_destroy(t->history);
 		free(t);
 	}
 }

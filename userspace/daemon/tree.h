@@ -48,6 +48,7 @@ struct acd_tenant {
 	struct acd_session *sessions;
 	uint64_t memory_low;	/* written sum of its protected sessions */
 	struct acd_domain *dom;	/* pressure domain (memory_max set), else NULL */
+	struct ac_history *history; /* adaptive.c: its labels' peaks; NULL until the first */
 };
 
 int acd_tree_init(struct acd_ctx *ctx);
