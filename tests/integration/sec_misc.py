@@ -6,6 +6,7 @@ runner, a reply to a freed client, and the socket's directory."""
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 from rpcclient import WAIT, Client, check, err, res, wait_for
@@ -221,7 +222,73 @@ def label_history_per_tenant(env):
         b.close()
 
 
+def nested(n):
+    v = 0
+    for _ in range(n):
+        v = [v]
+    return v
+
+
+def deep_values(env):
+    """Values nested 1 500 levels deep killed the session's runner (an
+    uncaught RecursionError). Now session.set refuses them (-32602, saying
+    how deep is allowed), the runner refuses what it cannot decode, and
+    the interpreter keeps its state; a request deeper than the daemon's
+    parser allows gets a clear parse error and the connection lives on."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)    # for this client's own encoder
+    try:
+        _deep_values(env)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _deep_values(env):
+    with env.daemon(env.config(), "sec-deep") as (sock, _pid):
+        a = client_as(sock, "a")
+        r = a.call("session.create", path="/ta/deep", lang="python")
+        check("a creates a python session", "result" in r, r)
+        a.call("session.set", path="/ta/deep", name="keep", value=42)
+        r = a.call("session.set", path="/ta/deep", name="deep", value=nested(1500))
+        e = err(r)
+        check("session.set of a value 1 500 levels deep is refused, saying how deep is allowed",
+              e.get("code") == -32602 and "256" in json.dumps(e.get("data")), r)
+        r = a.call("session.exec", path="/ta/deep", code="keep + 1")
+        check("the interpreter lives on with its state", res(r).get("value") == 43, r)
+        # A cell may lower the recursion limit below what the daemon lets by.
+        a.call("session.exec", path="/ta/deep", code="import sys; sys.setrecursionlimit(60)")
+        r = a.call("session.set", path="/ta/deep", name="deep", value=nested(200))
+        check("a value the runner cannot decode is refused by the runner",
+              err(r).get("code") == -32602 and "too deeply" in err(r).get("message", ""), r)
+        r = a.call("session.exec", path="/ta/deep", code="sys.setrecursionlimit(1000); keep + 1")
+        check("... and the interpreter lives on with its state", res(r).get("value") == 43, r)
+        r = a.call("session.exec", path="/ta/deep",
+                   code="x = 0\nfor _ in range(1500): x = [x]\nx")
+        check("a cell returning a value 1 500 levels deep gets its repr, not a dead runner",
+              "result" in r and "value_repr" in res(r), r)
+        r = a.call("session.get", path="/ta/deep", name="x")
+        check("session.get of it is a clear error", "256 levels" in err(r).get("message", ""), r)
+        r = a.call("session.exec", path="/ta/deep", code="keep")
+        check("... and the interpreter lives on with its state", res(r).get("value") == 42, r)
+        line = '{"jsonrpc": "2.0", "id": 7, "method": "daemon.info", "params": {"x": %s}}\n' % (
+            json.dumps(nested(3000)))
+        a.s.sendall(line.encode())
+        while not a.replies and not a.notes:
+            a._read(WAIT)
+        got = list(a.replies.values()) + a.notes
+        a.replies.clear()
+        del a.notes[:]
+        check("a request nested 3 000 levels deep gets a clear parse error",
+              got and err(got[0]).get("code") == -32700 and "2048" in err(got[0]).get("message", ""),
+              got)
+        r = a.call("daemon.info")
+        check("... and the connection lives on", "result" in r, r)
+        a.call("session.close", path="/ta/deep")
+        a.close()
+
+
 def run(env):
+    deep_values(env)
     label_history_per_tenant(env)
     ladder_freeze_wins(env)
     socket_paths(env)

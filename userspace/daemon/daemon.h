@@ -42,6 +42,9 @@
 #define ACD_MAX_PASSED_FDS 16
 #define ACD_MAX_ARGS 4096
 #define ACD_MAX_ENV 4096
+/* Deepest value session.set passes to an interpreter (the runner's
+ * MAX_DEPTH). */
+#define ACD_VALUE_DEPTH_MAX 256
 
 /* JSON-RPC error codes (README "Error codes"). */
 enum {
