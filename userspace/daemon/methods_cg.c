@@ -273,6 +273,22 @@ int acd_m_cg_set(struct acd_ctx *ctx, struct acd_req *r)
 			r->t->budget.memory_max = m;
 		acd_calls_admit_waiting(ctx);
 	}
+	if (!strcmp(file, "pids.max") && !r->call && (r->s || r->t)) {
+		struct ac_budget *b = r->s ? &r->s->budget : &r->t->budget;
+
+		b->pids_max = strcmp(value, "max") ? strtoull(value, NULL, 10) : AC_UNLIMITED;
+	}
+	/* A new budget of a session or tenant: its spare stubs keep their
+	 * room above it (pool.c). */
+	if ((!strcmp(file, "memory.max") || !strcmp(file, "pids.max")) && !r->call &&
+	    (r->s || r->t)) {
+		struct acd_stub_room *room = r->s ? &r->s->room : &r->t->room;
+
+		room->pids_written = ~room->pids;
+		room->mem_written = ~room->mem;
+		acd_budget_room_write(ctx, acd_req_node(ctx, r), r->s ? &r->s->budget : &r->t->budget,
+				      room);
+	}
 	n = ac_cg_read_file(&ctx->cg, acd_req_node(ctx, r), file, buf, sizeof(buf));
 	acd_event(ctx, "set", r->path, json_pack("{s:s, s:s}", "file", file, "value", value));
 	acd_reply_result(ctx, r->c, r->id, json_pack("{s:s, s:s, s:s}", "path", r->path, "file",

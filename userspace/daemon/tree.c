@@ -46,6 +46,28 @@ int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const s
 	return ac_cg_apply_limits(&ctx->cg, node, &l, false);
 }
 
+int acd_budget_room_write(struct acd_ctx *ctx, const struct ac_cg_node *node,
+			  const struct ac_budget *b, struct acd_stub_room *room)
+{
+	char v[32];
+	int r = 0, r2;
+
+	if (b->pids_max != AC_UNLIMITED && room->pids != room->pids_written) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(b->pids_max + room->pids));
+		r = ac_cg_write_file(&ctx->cg, node, "pids.max", v);
+	}
+	/* written or not (v1 refuses a memory limit below the usage): the
+	 * next write is absolute again, so nothing drifts */
+	room->pids_written = room->pids;
+	if (b->memory_max != AC_UNLIMITED && room->mem != room->mem_written) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(b->memory_max + room->mem));
+		if ((r2 = ac_cg_write_file(&ctx->cg, node, "memory.max", v)) < 0 && !r)
+			r = r2;
+	}
+	room->mem_written = room->mem;
+	return r;
+}
+
 static void add_err_size(struct ac_errors *errs, const char *field, const json_t *v, uint64_t *out)
 {
 	if (json_is_string(v) && !strcmp(json_string_value(v), "max")) {
