@@ -315,6 +315,12 @@ def spare_stubs_off_budget(env):
         check("root makes a session of pids 4 in ta", "result" in r, r)
         for n in names + ["rootwork"]:
             wait_for(lambda n=n: spares_of(root, "/ta/" + n) >= 2, "the spares of /ta/" + n)
+        info = root.info()
+        pids_dir = info["roots"][3 if info.get("backend") == "hybrid" else 0]
+        kernel = int(open(os.path.join(pids_dir, "ta", "pids.max")).read())
+        shown = res(root.call("cg.cat", path="/ta", file="pids.max")).get("content", "").strip()
+        check("ta's kernel pids.max has room for its 22 stubs (%d), cg.cat shows the budget (%s)"
+              % (kernel, shown), kernel == 16 + 22 and shown == "16")
         r = root.call("call.run", path="/ta/rootwork", argv=["python3", "-c", FORK, "3"])
         v = res(r).get("verdict") or {}
         check("with 22 spare stubs waiting in ta (pids 16), root's call there forks 3",
