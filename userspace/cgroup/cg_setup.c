@@ -206,6 +206,20 @@ static bool pid_listed(const char *procs, pid_t pid)
 	return false;
 }
 
+/* cgroup.procs of dirfd, whole lines only (a full buffer may end in part
+ * of a pid); its length or <0. */
+static int read_procs(int dirfd, char *buf)
+{
+	int n = cg_read_at(dirfd, "cgroup.procs", buf, PROCS_MAX);
+	char *nl;
+
+	if (n == PROCS_MAX - 1 && (nl = strrchr(buf, '\n'))) {
+		nl[1] = '\0';
+		n = (int)(nl + 1 - buf);
+	}
+	return n;
+}
+
 /* "comm" and the real uid of pid, for the log. */
 static void describe_pid(pid_t pid, char *comm, size_t len, unsigned *uid)
 {
@@ -238,14 +252,14 @@ static int kill_tree(int dirfd, const char *where)
 
 	if (!procs)
 		return 0;
-	if (cg_read_at(dirfd, "cgroup.procs", procs, PROCS_MAX) > 0) {
+	if (read_procs(dirfd, procs) > 0) {
 		_cleanup_free_ char *again = malloc(PROCS_MAX);
 
 		for (const char *p = procs; again && *p;) {
 			pid_t pid = (pid_t)atoi(p);
 			int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
 
-			if (pidfd >= 0 && cg_read_at(dirfd, "cgroup.procs", again, PROCS_MAX) > 0 &&
+			if (pidfd >= 0 && read_procs(dirfd, again) > 0 &&
 			    pid_listed(again, pid)) {
 				char comm[64];
 				unsigned uid;
