@@ -125,7 +125,8 @@ int cg_keyed_u64(const char *text, const char *key, uint64_t *v)
 
 int cg_remove_subtree(int dirfd)
 {
-	_cleanup_close_ int dupfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	/* its own open file, not a dup: readdir moves the offset of dirfd's */
+	_cleanup_close_ int dupfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 	int ret = 0;

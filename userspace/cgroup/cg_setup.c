@@ -2,13 +2,17 @@
 /* cgroup backend: finding the hierarchies and this process's own cgroup in
  * each, creating and removing the root and the nodes below it. What is
  * done to a node once it exists is in cg_node.c. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -184,20 +188,184 @@ static int open_dir(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A leftover root of a daemon that died: remove it if nothing runs there. */
+/* ---- a dead daemon's leftovers ---------------------------------------- */
+
+#define PROCS_MAX (256 * 1024)
+#define LEFTOVER_WAIT_US (5 * 1000 * 1000)
+
+static bool pid_listed(const char *procs, pid_t pid)
+{
+	for (const char *p = procs; *p;) {
+		if ((pid_t)atoi(p) == pid)
+			return true;
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+	return false;
+}
+
+/* cgroup.procs of dirfd, whole lines only (a full buffer may end in part
+ * of a pid); its length or <0. */
+static int read_procs(int dirfd, char *buf)
+{
+	int n = cg_read_at(dirfd, "cgroup.procs", buf, PROCS_MAX);
+	char *nl;
+
+	if (n == PROCS_MAX - 1 && (nl = strrchr(buf, '\n'))) {
+		nl[1] = '\0';
+		n = (int)(nl + 1 - buf);
+	}
+	return n;
+}
+
+/* "comm" and the real uid of pid, for the log. */
+static void describe_pid(pid_t pid, char *comm, size_t len, unsigned *uid)
+{
+	char path[64], status[2048], *u;
+	int n;
+
+	snprintf(comm, len, "?");
+	*uid = ~0u;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if ((n = cg_read_at(fd, "comm", comm, len)) > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+	if (cg_read_at(fd, "status", status, sizeof(status)) > 0 && (u = strstr(status, "\nUid:")))
+		*uid = (unsigned)strtoul(u + 5, NULL, 10);
+}
+
+/* SIGKILLs every process listed in dirfd's cgroup.procs and below it,
+ * by pidfd, logging each; returns how many. A pid is signalled only if it
+ * is still listed after its pidfd was taken, so the pidfd is this
+ * cgroup's process and never one elsewhere that reused the pid. */
+static int kill_tree(int dirfd, const char *where)
+{
+	_cleanup_free_ char *procs = malloc(PROCS_MAX);
+	_cleanup_close_ int dupfd = -1;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if (!procs)
+		return 0;
+	if (read_procs(dirfd, procs) > 0) {
+		_cleanup_free_ char *again = malloc(PROCS_MAX);
+
+		for (const char *p = procs; again && *p;) {
+			pid_t pid = (pid_t)atoi(p);
+			int pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+
+			if (pidfd >= 0 && read_procs(dirfd, again) > 0 &&
+			    pid_listed(again, pid)) {
+				char comm[64];
+				unsigned uid;
+
+				describe_pid(pid, comm, sizeof(comm), &uid);
+				if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0) {
+					ac_warn("killed leftover pid %d (%s, uid %u) in %s", (int)pid,
+						comm, uid, where);
+					n++;
+				}
+			}
+			if (pidfd >= 0)
+				close(pidfd);
+			p = strchr(p, '\n');
+			if (!p)
+				break;
+			p++;
+		}
+	}
+	dupfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dupfd < 0 || !(d = fdopendir(dupfd)))
+		return n;
+	dupfd = -1; /* owned by d now (its own open file: the caller's offset stays) */
+	while ((de = readdir(d))) {
+		char sub[1400];
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_close_ int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", where, de->d_name);
+		n += kill_tree(fd, sub);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Processes below dirfd: 1 some, 0 none (the unified tree's populated,
+ * else a walk of cgroup.procs). */
+static int tree_populated(int dirfd, bool unified)
+{
+	char buf[256];
+	uint64_t populated = 0;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (unified)
+		return cg_read_at(dirfd, "cgroup.events", buf, sizeof(buf)) > 0 &&
+		       cg_keyed_u64(buf, "populated", &populated) == 0 && populated;
+	if (cg_read_at(dirfd, "cgroup.procs", buf, sizeof(buf)) > 0)
+		return 1;
+	_cleanup_close_ int dupfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dupfd < 0 || !(d = fdopendir(dupfd)))
+		return 0;
+	dupfd = -1;
+	while (!r && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_close_ int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0)
+			r = tree_populated(fd, false);
+	}
+	closedir(d);
+	return r;
+}
+
+static bool wait_empty(int dirfd, bool unified)
+{
+	for (int waited = 0; tree_populated(dirfd, unified); waited += 10000) {
+		if (waited >= LEFTOVER_WAIT_US)
+			return false;
+		usleep(10000);
+	}
+	return true;
+}
+
+/* A leftover root of a daemon that died (its lock is gone with it): what
+ * still runs there, its calls' grandchildren, which outlive it, is killed
+ * and logged, then the tree is removed. Only processes below the root
+ * are ever signalled. */
 static int clear_stale_root(struct ac_cgroup *cg, int h)
 {
 	_cleanup_close_ int fd = open_dir(cg->root_path[h]);
-	char buf[256];
-	uint64_t populated = 0;
+	bool unified = h == AC_H_UNIFIED;
 	int r;
 
 	if (fd < 0)
 		return fd;
-	if (h == AC_H_UNIFIED && cg_read_at(fd, "cgroup.events", buf, sizeof(buf)) > 0 &&
-	    cg_keyed_u64(buf, "populated", &populated) == 0 && populated)
-		return ac_log_errno(-EBUSY, "root %s exists and still holds processes",
-				    cg->root_path[h]);
+	/* (v1: what the unified tree's kill took is on its way out) */
+	if (unified ? tree_populated(fd, true) : !wait_empty(fd, false)) {
+		/* frozen, nothing forks while the pids are read and signalled */
+		if (unified)
+			cg_write_at(fd, "cgroup.freeze", "1");
+		r = kill_tree(fd, cg->root_path[h]);
+		if (unified && faccessat(fd, "cgroup.kill", F_OK, 0) == 0)
+			cg_write_at(fd, "cgroup.kill", "1");
+		if (unified)
+			cg_write_at(fd, "cgroup.freeze", "0");
+		if (r > 0)
+			ac_warn("killed %d leftover processes in %s", r, cg->root_path[h]);
+		if (!wait_empty(fd, unified))
+			return ac_log_errno(-EBUSY, "root %s still holds processes after killing %d",
+					    cg->root_path[h], r);
+	}
 	r = cg_remove_subtree(fd);
 	if (r < 0)
 		return ac_log_errno(r, "cannot clear leftover root %s", cg->root_path[h]);
@@ -205,6 +373,17 @@ static int clear_stale_root(struct ac_cgroup *cg, int h)
 		return ac_log_errno(-errno, "cannot remove leftover root %s", cg->root_path[h]);
 	ac_warn("removed leftover root %s", cg->root_path[h]);
 	return 0;
+}
+
+/* The daemon holds a lock on its unified root for as long as it lives:
+ * a root still locked is a live daemon's, never cleared. */
+static int lock_root(const char *path, int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return ac_log_errno(-EBUSY, "root %s is in use by a running agentcgd", path);
+	return ac_log_errno(-errno, "cannot lock root %s", path);
 }
 
 /* Picks the backend (forced, else hybrid where the v1 memory, cpu and
@@ -259,6 +438,12 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 		if (mkdir(cg->root_path[h], 0755) < 0) {
 			if (errno != EEXIST)
 				goto fail_errno;
+			if (h == AC_H_UNIFIED) {
+				_cleanup_close_ int old = open_dir(cg->root_path[h]);
+
+				if (old >= 0 && (r = lock_root(cg->root_path[h], old)) < 0)
+					goto fail;
+			}
 			if ((r = clear_stale_root(cg, h)) < 0)
 				goto fail;
 			if (mkdir(cg->root_path[h], 0755) < 0)
@@ -267,6 +452,11 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 		cg->root.dirfd[h] = open_dir(cg->root_path[h]);
 		if (cg->root.dirfd[h] < 0) {
 			r = cg->root.dirfd[h];
+			goto fail;
+		}
+		if (h == AC_H_UNIFIED && (r = lock_root(cg->root_path[h], cg->root.dirfd[h])) < 0) {
+			close(cg->root.dirfd[h]); /* another daemon's: ac_cg_close leaves it */
+			cg->root.dirfd[h] = -1;
 			goto fail;
 		}
 	}

@@ -2,6 +2,7 @@
 /* Adaptive intents: a call that leaves `memory` out but has a `label`
  * gets the p95 of that label's recent memory peaks times a margin
  * (configuration "adaptive"), once the label has min_samples of them.
+ * Histories are per tenant (a label of one tenant is not another's).
  * Every finished call with a label and a known peak adds to its history,
  * whatever the outcome (a killed call's peak is a lower bound, so the
  * history grows). Such a memory is assumed, not declared: it is marked
@@ -14,26 +15,38 @@
 #include "agentcg/util.h"
 #include "adaptive.h"
 #include "call.h"
+#include "tree.h"
 
 #define HUMAN_MAX 32
 
 int acd_adaptive_init(struct acd_ctx *ctx)
 {
 	const struct ac_adaptive_config *a = &ctx->cfg.adaptive;
+	struct ac_history *probe = NULL;
 	int r;
 
 	if (!a->enabled)
 		return 0;
-	r = ac_history_create(a->window, &ctx->history);
+	/* Each tenant's table is made at its first peak: check the window now. */
+	r = ac_history_create(a->window, &probe);
+	ac_history_destroy(probe);
 	if (r < 0)
 		return ac_log_errno(r, "adaptive intents: history of %u peaks per label", a->window);
 	return 0;
 }
 
-void acd_adaptive_free(struct acd_ctx *ctx)
+/* The label history of the call's tenant: one tenant's calls never
+ * shape another's estimates, nor evict their labels. NULL: off, or not
+ * made yet (create: make it). */
+static struct ac_history *tenant_history(struct acd_ctx *ctx, struct acd_call *call, bool create)
 {
-	ac_history_destroy(ctx->history);
-	ctx->history = NULL;
+	struct acd_tenant *t = call->session->tenant;
+
+	if (!ctx->cfg.adaptive.enabled)
+		return NULL;
+	if (!t->history && create && ac_history_create(ctx->cfg.adaptive.window, &t->history) < 0)
+		t->history = NULL;
+	return t->history;
 }
 
 void acd_adaptive_assume(struct acd_ctx *ctx, struct acd_call *call)
@@ -41,11 +54,12 @@ void acd_adaptive_assume(struct acd_ctx *ctx, struct acd_call *call)
 	const struct ac_adaptive_config *a = &ctx->cfg.adaptive;
 	struct ac_intent *in = &call->intent;
 	struct ac_history_estimate est;
+	struct ac_history *h = tenant_history(ctx, call, false);
 
 	call->adaptive = (struct acd_adaptive_use){ 0 };
-	if (!ctx->history || (in->set & AC_F_MEMORY) || !(in->set & AC_F_LABEL) || !in->label[0])
+	if (!h || (in->set & AC_F_MEMORY) || !(in->set & AC_F_LABEL) || !in->label[0])
 		return;
-	if (ac_history_estimate(ctx->history, in->label, a->min_samples, a->margin, &est) < 0)
+	if (ac_history_estimate(h, in->label, a->min_samples, a->margin, &est) < 0)
 		return;
 	in->memory = est.assumed_bytes;
 	/* an explicit memory_max still caps it */
@@ -72,8 +86,11 @@ void acd_adaptive_result(struct acd_ctx *ctx, struct acd_call *call, uint64_t pe
 	const struct ac_intent *in = &call->intent;
 	char p95[HUMAN_MAX];
 
-	if (ctx->history && (in->set & AC_F_LABEL) && in->label[0] && peak > 0) {
-		int r = ac_history_record(ctx->history, in->label, peak);
+	struct ac_history *h;
+
+	if ((in->set & AC_F_LABEL) && in->label[0] && peak > 0 &&
+	    (h = tenant_history(ctx, call, true))) {
+		int r = ac_history_record(h, in->label, peak);
 
 		if (r < 0)
 			ac_log_errno(r, "adaptive intents: peak of %s (label %s)", call->path,

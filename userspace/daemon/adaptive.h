@@ -16,7 +16,6 @@ struct acd_adaptive_use {
 };
 
 int acd_adaptive_init(struct acd_ctx *ctx);
-void acd_adaptive_free(struct acd_ctx *ctx);
 /* Before the defaults: a call without memory but with a label that has
  * enough history gets memory from it (marked defaulted). */
 void acd_adaptive_assume(struct acd_ctx *ctx, struct acd_call *call);

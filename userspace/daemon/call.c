@@ -477,14 +477,8 @@ static void call_removed(struct acd_ctx *ctx, struct acd_call *call)
 	struct acd_session *s = call->session;
 
 	acd_call_discard(ctx, call);
-	if (s->closing && !s->calls) {
-		for (struct acd_client *c = ctx->clients; c; c = c->next)
-			if (c == s->close_client)
-				goto found;
-		s->close_client = NULL;
-found:
+	if (s->closing && !s->calls)
 		session_close_done(ctx, s);
-	}
 }
 
 bool acd_calls_remove_step(struct acd_ctx *ctx)
@@ -559,6 +553,12 @@ int acd_session_kill_calls(struct acd_ctx *ctx, struct acd_session *s)
 
 void acd_calls_client_gone(struct acd_ctx *ctx, struct acd_client *c)
 {
+	/* A session.close it is waiting for answers no one: the client is
+	 * freed after this batch, and a new one may get its address. */
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			if (s->close_client == c)
+				s->close_client = NULL;
 	while (c->calls) {
 		struct acd_call *call = c->calls;
 

@@ -48,6 +48,9 @@
 #define ACD_MAX_PASSED_FDS 16
 #define ACD_MAX_ARGS 4096
 #define ACD_MAX_ENV 4096
+/* Deepest value session.set passes to an interpreter (the runner's
+ * MAX_DEPTH). */
+#define ACD_VALUE_DEPTH_MAX 256
 
 /* JSON-RPC error codes (README "Error codes"). */
 enum {
@@ -83,7 +86,6 @@ struct acd_uids;
 struct acd_calls;
 struct acd_access;
 struct acb_event;
-struct ac_history;
 
 /* Every fd in the epoll set carries one of these. */
 struct acd_watch {
@@ -148,7 +150,6 @@ struct acd_ctx {
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
 	struct acd_quotas *quotas;	     /* quota.c: per-uid counts */
-	struct ac_history *history;	     /* adaptive.c; NULL: off */
 	struct acd_access *access;	     /* access.c */
 	struct acd_mover *mover;	     /* mover.c */
 	struct acd_uids *uids;		     /* uids.c */

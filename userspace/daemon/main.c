@@ -329,7 +329,6 @@ int main(int argc, char **argv)
 	close(ctx->signal_w.fd);
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
-	acd_adaptive_free(ctx);
 	acd_access_free(ctx);
 	acd_calls_free(ctx);
 	acd_quota_free(ctx);

@@ -119,8 +119,36 @@ int acd_m_cg_list(struct acd_ctx *ctx, struct acd_req *r)
 	return 0;
 }
 
+/* The room of the spare stubs waiting below the request's session or
+ * tenant (pool.c), NULL for a call or the root. */
+static struct acd_stub_room *req_room(const struct acd_req *r)
+{
+	return r->call ? NULL : r->s ? &r->s->room : r->t ? &r->t->room : NULL;
+}
+
+/* What the kernel has in pids.max or memory.max of a session or tenant is
+ * its budget plus the stubs' room: shown is the budget, as it was set. */
+static int without_room(const struct acd_stub_room *room, const char *file, char *buf,
+			size_t len, int n)
+{
+	uint64_t extra, v;
+	char *end;
+
+	if (!room || n <= 0)
+		return n;
+	extra = !strcmp(file, "pids.max") ? room->pids_written :
+		!strcmp(file, "memory.max") ? room->mem_written : 0;
+	if (!extra)
+		return n;
+	v = strtoull(buf, &end, 10);
+	if (end == buf || v < extra)
+		return n;
+	n = snprintf(buf, len, "%llu%s", (unsigned long long)(v - extra), end);
+	return n < (int)len ? n : (int)len - 1;
+}
+
 static json_t *read_files(struct acd_ctx *ctx, const struct ac_cg_node *node,
-			  const char *const *files)
+			  const char *const *files, const struct acd_stub_room *room)
 {
 	json_t *o = json_object();
 	char buf[512];
@@ -128,6 +156,7 @@ static json_t *read_files(struct acd_ctx *ctx, const struct ac_cg_node *node,
 	for (const char *const *f = files; *f; f++) {
 		int n = ac_cg_read_file(&ctx->cg, node, *f, buf, sizeof(buf));
 
+		n = without_room(room, *f, buf, sizeof(buf), n);
 		if (n < 0)
 			continue;
 		while (n > 0 && buf[n - 1] == '\n')
@@ -137,14 +166,15 @@ static json_t *read_files(struct acd_ctx *ctx, const struct ac_cg_node *node,
 	return o;
 }
 
-static json_t *node_stat(struct acd_ctx *ctx, const struct ac_cg_node *node)
+static json_t *node_stat(struct acd_ctx *ctx, const struct ac_cg_node *node,
+			 const struct acd_stub_room *room)
 {
 	static const char *const limit_files[] = { "memory.high", "memory.max", "cpu.max",
 						   "pids.max", NULL };
 	static const char *const usage_files[] = { "memory.current", "memory.peak",
 						   "pids.current", NULL };
 	struct ac_usage u = { 0 };
-	json_t *usage = read_files(ctx, node, usage_files);
+	json_t *usage = read_files(ctx, node, usage_files, NULL);
 
 	ac_cg_read_usage(&ctx->cg, node, &u);
 	json_object_set_new(usage, "cpu_user_us", json_integer((json_int_t)u.cpu_user_us));
@@ -152,7 +182,7 @@ static json_t *node_stat(struct acd_ctx *ctx, const struct ac_cg_node *node)
 	json_object_set_new(usage, "cpu_throttled_us",
 			    json_integer((json_int_t)u.cpu_throttled_us));
 	return json_pack("{s:o, s:o, s:{s:{s:I, s:I, s:I, s:I}, s:I}, s:I}", "limits",
-			 read_files(ctx, node, limit_files), "usage", usage, "events", "memory",
+			 read_files(ctx, node, limit_files, room), "usage", usage, "events", "memory",
 			 "high", (json_int_t)u.mem_high, "max", (json_int_t)u.mem_max, "oom",
 			 (json_int_t)u.mem_oom, "oom_kill", (json_int_t)u.mem_oom_kill, "pids_max",
 			 (json_int_t)u.pids_max_events, "cgroup_id", (json_int_t)node->id);
@@ -169,7 +199,7 @@ static int count_calls(struct acd_session *s)
 
 int acd_m_cg_stat(struct acd_ctx *ctx, struct acd_req *r)
 {
-	json_t *o = node_stat(ctx, acd_req_node(ctx, r));
+	json_t *o = node_stat(ctx, acd_req_node(ctx, r), req_room(r));
 	struct acd_session *s = r->s;
 	struct acd_tenant *t = r->t;
 
@@ -235,6 +265,7 @@ int acd_m_cg_cat(struct acd_ctx *ctx, struct acd_req *r)
 	if ((n = get_file(r, &file)) < 0)
 		return n;
 	n = ac_cg_read_file(&ctx->cg, acd_req_node(ctx, r), file, buf, CAT_MAX);
+	n = without_room(req_room(r), file, buf, CAT_MAX, n);
 	if (n == -ENOENT)
 		return acd_req_fail(r, RPC_NOT_FOUND,
 				    json_pack("{s:s, s:s}", "path", r->path, "file", file),
@@ -283,7 +314,24 @@ int acd_m_cg_set(struct acd_ctx *ctx, struct acd_req *r)
 			r->t->budget.memory_max = m;
 		acd_calls_admit_waiting(ctx);
 	}
+	if (!strcmp(file, "pids.max") && !r->call && (r->s || r->t)) {
+		struct ac_budget *b = r->s ? &r->s->budget : &r->t->budget;
+
+		b->pids_max = strcmp(value, "max") ? strtoull(value, NULL, 10) : AC_UNLIMITED;
+	}
+	/* A new budget of a session or tenant: its spare stubs keep their
+	 * room above it (pool.c). */
+	if ((!strcmp(file, "memory.max") || !strcmp(file, "pids.max")) && !r->call &&
+	    (r->s || r->t)) {
+		struct acd_stub_room *room = r->s ? &r->s->room : &r->t->room;
+
+		room->pids_written = ~room->pids;
+		room->mem_written = ~room->mem;
+		acd_budget_room_write(ctx, acd_req_node(ctx, r), r->s ? &r->s->budget : &r->t->budget,
+				      room);
+	}
 	n = ac_cg_read_file(&ctx->cg, acd_req_node(ctx, r), file, buf, sizeof(buf));
+	n = without_room(req_room(r), file, buf, sizeof(buf), n);
 	acd_event(ctx, "set", r->path, json_pack("{s:s, s:s}", "file", file, "value", value));
 	acd_reply_result(ctx, r->c, r->id, json_pack("{s:s, s:s, s:s}", "path", r->path, "file",
 						     file, "content", n >= 0 ? buf : value));
@@ -320,6 +368,15 @@ static int freeze_common(struct acd_ctx *ctx, struct acd_req *r, bool frozen)
 	if (call && call->state != CALL_RUNNING)
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", r->path),
 				    "the call is ending");
+	/* The ladder's hold outlives an owner's thaw: it lets go itself when
+	 * the pressure falls. Operators may still thaw. */
+	if (call && !frozen && call->contain.level == CONTAIN_FROZEN &&
+	    !r->operator)
+		return acd_req_fail(r, RPC_PERMISSION,
+				    json_pack("{s:s, s:s}", "path", r->path, "frozen_by", "pressure"),
+				    "cannot thaw %s: the memory pressure ladder froze it, and lets it go "
+				    "when the pressure falls (operators may thaw it)",
+				    r->path);
 	n = ac_cg_freeze(&ctx->cg, acd_req_node(ctx, r), frozen);
 	if (n < 0)
 		return acd_req_errno(r, n, frozen ? "freeze" : "thaw");

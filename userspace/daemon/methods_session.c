@@ -133,6 +133,31 @@ static bool valid_var_name(const json_t *v)
 	return true;
 }
 
+/* Arrays and objects nest in v deeper than limit (jansson keeps values
+ * to 2048 levels; the runner's decoder is bounded by its recursion
+ * limit, so values it gets are kept well below). */
+static bool json_deeper_than(const json_t *v, int limit)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	if (!json_is_array(v) && !json_is_object(v))
+		return false;
+	if (limit <= 0)
+		return true;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (json_deeper_than(x, limit - 1))
+				return true;
+	} else {
+		json_object_foreach((json_t *)v, key, x)
+			if (json_deeper_than(x, limit - 1))
+				return true;
+	}
+	return false;
+}
+
 /* session.get {path, name} and session.set {path, name, value} */
 static int session_getset(struct acd_ctx *ctx, struct acd_req *r, bool set)
 {
@@ -145,6 +170,9 @@ static int session_getset(struct acd_ctx *ctx, struct acd_req *r, bool set)
 		return acd_req_invalid(r, "name", "must be an identifier [A-Za-z_][A-Za-z0-9_]*");
 	if (set && !json_object_get(r->params, "value"))
 		return acd_req_invalid(r, "value", "is required (any JSON value)");
+	if (set && json_deeper_than(json_object_get(r->params, "value"), ACD_VALUE_DEPTH_MAX))
+		return acd_req_invalid(r, "value", "nests arrays and objects deeper than %d levels",
+				       ACD_VALUE_DEPTH_MAX);
 	err = acd_interp_request(ctx, r->s, r->c, r->id, set ? "set" : "get",
 				 set ? json_pack("{s:O, s:O}", "name", name, "value",
 						 json_object_get(r->params, "value")) :

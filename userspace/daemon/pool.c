@@ -19,12 +19,104 @@ struct acd_pool {
 	uint64_t hits, misses; /* calls that found a ready spare, or not */
 };
 
+/* ---- the stubs' room ----------------------------------------------------
+ * A waiting stub is a process (and a little memory) in its spare's
+ * cgroup, so below its session and tenant: it must not spend their
+ * budgets, or sessions a user merely holds open would make real calls in
+ * the tenant fail to fork. So each waiting stub gets room on top of the
+ * budgets: the kernel limits of its session and tenant are budget + room
+ * (acd_budget_room_write), one pid and STUB_MEM_ROOM of memory per stub
+ * (a waiting stub is charged 20-30K on hybrid hosts; v2 also charges its
+ * kernel stack and page tables: measuring each one is not reliable, v1's
+ * usage counts per-CPU charge batches). The room is made before the stub
+ * starts. When a stub is handed to a call it is the call's process and
+ * counts; its room is given back at the next idle step (usually the
+ * refill's new stub takes it over, so nothing is written on the call's
+ * path: until then the call may go past its session's and tenant's
+ * budgets by the room of the stubs just taken, at most call_pool pids);
+ * when a stub is killed, at once. */
+#define STUB_MEM_ROOM (128ULL << 10)
+
+static bool room_stale(const struct acd_stub_room *r)
+{
+	return r->pids != r->pids_written || r->mem != r->mem_written;
+}
+
+static void room_write(struct acd_ctx *ctx, const char *path, const struct ac_cg_node *node,
+		       const struct ac_budget *b, struct acd_stub_room *room)
+{
+	int r = acd_budget_room_write(ctx, node, b, room);
+
+	if (r < 0)
+		ac_log_errno(r, "room of the spare stubs in %s", path);
+}
+
+static void room_write_both(struct acd_ctx *ctx, struct acd_session *s)
+{
+	struct acd_tenant *t = s->tenant;
+
+	if (room_stale(&t->room))
+		room_write(ctx, t->path, &t->node, &t->budget, &t->room);
+	if (room_stale(&s->room))
+		room_write(ctx, s->path, &s->node, &s->budget, &s->room);
+}
+
+static void room_add(struct acd_session *s, int64_t pids, int64_t mem)
+{
+	s->room.pids += (uint64_t)pids;
+	s->tenant->room.pids += (uint64_t)pids;
+	s->room.mem += (uint64_t)mem;
+	s->tenant->room.mem += (uint64_t)mem;
+}
+
+/* Before a stub starts: its room, written. */
+static void stub_room_make(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
+{
+	sp->in_room = true;
+	sp->room_mem = STUB_MEM_ROOM;
+	room_add(s, 1, (int64_t)sp->room_mem);
+	room_write_both(ctx, s);
+}
+
+/* The stub is gone, or a call's: its room goes, written now or at the
+ * next idle step. */
+static void stub_room_drop(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp,
+			   bool now)
+{
+	if (!sp->in_room)
+		return;
+	sp->in_room = false;
+	room_add(s, -1, -(int64_t)sp->room_mem);
+	if (now)
+		room_write_both(ctx, s);
+	else
+		ctx->idle_work = true;
+}
+
+/* One stale room written; false if none was. */
+static bool room_step(struct acd_ctx *ctx)
+{
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next) {
+		if (room_stale(&t->room)) {
+			room_write(ctx, t->path, &t->node, &t->budget, &t->room);
+			return true;
+		}
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			if (room_stale(&s->room)) {
+				room_write(ctx, s->path, &s->node, &s->budget, &s->room);
+				return true;
+			}
+	}
+	return false;
+}
+
 static void spare_free(struct acd_ctx *ctx, struct acd_session *s, struct acd_spare *sp)
 {
 	int r;
 
 	if (sp->stub.pid > 0)
-		ac_stub_discard(&sp->stub);
+		ac_stub_discard(&sp->stub); /* waits until it is gone */
+	stub_room_drop(ctx, s, sp, true);
 	ac_cg_statfds_close(&sp->stats);
 	if (sp->made > 0 && (r = ac_cg_rmdir(&ctx->cg, &s->node, sp->name, &sp->node)) < 0)
 		ac_log_errno(r, "cannot remove spare %s/%s", s->path, sp->name);
@@ -82,10 +174,11 @@ static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spa
 	if (!spare_ready(s, sp)) {
 		if ((r = ac_cg_placement_open(&ctx->cg, &sp->node, &pl)) < 0)
 			return r;
+		stub_room_make(ctx, s, sp);
 		r = ac_stub_start(&pl, &sp->stub);
 		ac_cg_placement_close(&pl);
 		if (r < 0)
-			return r;
+			return r; /* spare_free drops the room */
 		ctx->cg.has_clone_into_cgroup = sp->stub.used_clone3;
 		/* the session's class, off the request path */
 		acd_prio_process(ctx, s->priority, sp->stub.pid);
@@ -146,6 +239,8 @@ int acd_pool_take(struct acd_ctx *ctx, struct acd_session *s, const struct ac_li
 	}
 	sp->limits = *lim;
 	s->last_limits = *lim;
+	/* the stub is the call's process now */
+	stub_room_drop(ctx, s, sp, false);
 	ctx->idle_work = true; /* refill */
 	*out = sp;
 	return 0;
@@ -164,8 +259,11 @@ void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s)
 /* A session that wants another spare, and the spare to work on. */
 bool acd_pool_step(struct acd_ctx *ctx)
 {
-	if (ctx->cfg.call_pool <= 0 || ctx->stopping)
+	if (ctx->stopping)
 		return false;
+	/* A refill first: its stub takes over the room a taken one left. */
+	if (ctx->cfg.call_pool <= 0)
+		return room_step(ctx);
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		for (struct acd_session *s = t->sessions; s; s = s->next) {
 			struct acd_spare *sp, **tail = &s->spares;
@@ -197,7 +295,7 @@ bool acd_pool_step(struct acd_ctx *ctx)
 			}
 			return true;
 		}
-	return false;
+	return room_step(ctx);
 }
 
 int acd_pool_init(struct acd_ctx *ctx)

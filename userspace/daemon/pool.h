@@ -17,6 +17,8 @@ struct acd_spare {
 	bool stats_open;
 	struct ac_cg_statfds stats; /* usage files, opened ahead */
 	struct ac_stub stub;	 /* pid 0 until started */
+	bool in_room;		 /* its stub has room above the budgets (pool.c) */
+	uint64_t room_mem;	 /* ... of this much memory */
 };
 
 int acd_pool_init(struct acd_ctx *ctx);

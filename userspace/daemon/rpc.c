@@ -79,6 +79,9 @@ void acd_params_unknown(const json_t *params, const char *const *keys, struct ac
 	}
 }
 
+/* jansson's own bound on nesting (JSON_PARSER_MAX_DEPTH, not exported). */
+#define RPC_JSON_DEPTH_MAX 2048
+
 static bool id_valid(const json_t *id)
 {
 	return json_is_string(id) || json_is_integer(id) || json_is_null(id);
@@ -93,7 +96,13 @@ void acd_rpc_handle_line(struct acd_ctx *ctx, struct acd_client *c, const char *
 	int r;
 
 	if (!req) {
-		snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", jerr.text, jerr.position);
+		if (json_error_code(&jerr) == json_error_stack_overflow)
+			snprintf(msg, sizeof(msg),
+				 "parse error: the request nests arrays and objects deeper than "
+				 "%d levels (at byte %d)", RPC_JSON_DEPTH_MAX, jerr.position);
+		else
+			snprintf(msg, sizeof(msg), "parse error: %s (at byte %d)", jerr.text,
+				 jerr.position);
 		acd_reply_error(ctx, c, json_null(), RPC_PARSE_ERROR, msg, NULL);
 		return;
 	}

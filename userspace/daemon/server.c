@@ -502,18 +502,87 @@ static int mkdir_parent(const char *path)
 	return 0;
 }
 
-/* A socket file left by a dead daemon is replaced; a live one is not. */
+/* Every directory on the way to the socket must be root's and writable
+ * by no one else, unless it is sticky like /tmp (where no one else can
+ * remove or rename what root made): otherwise another user could swap
+ * the socket, or a directory, for a link to something else. */
+static int check_socket_dirs(const char *path)
+{
+	char dir[AC_PATH_MAX];
+	char *p;
+
+	if (path[0] != '/')
+		return ac_log_errno(-EINVAL, "socket path %s: must be absolute", path);
+	ac_strlcpy(dir, path, sizeof(dir));
+	p = strrchr(dir, '/');
+	p[1] = '\0'; /* keep the last '/': the directory itself is checked too */
+	for (p = dir;; p++) {
+		struct stat st;
+		char c;
+
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (stat(dir[0] ? dir : "/", &st) < 0)
+			return ac_log_errno(-errno, "socket directory %s", dir[0] ? dir : "/");
+		if (!S_ISDIR(st.st_mode))
+			return ac_log_errno(-ENOTDIR, "socket directory %s", dir);
+		if (st.st_uid != 0)
+			return ac_log_errno(-EPERM,
+					    "refusing socket %s: directory %s belongs to uid %u, not root",
+					    path, dir[0] ? dir : "/", (unsigned)st.st_uid);
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+			return ac_log_errno(-EPERM,
+					    "refusing socket %s: directory %s is writable by others "
+					    "and not sticky (mode %04o)",
+					    path, dir[0] ? dir : "/", (unsigned)(st.st_mode & 07777));
+		*p = c;
+		if (c == '\0' || p[1] == '\0')
+			return 0;
+	}
+}
+
+/* A socket left by a dead daemon is replaced; a live one is not, and
+ * anything that is not a socket (a file, a link) is left alone. */
 static int check_existing(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct stat st;
 
-	if (access(path, F_OK) < 0)
-		return 0;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : ac_log_errno(-errno, "socket path %s", path);
+	if (!S_ISSOCK(st.st_mode))
+		return ac_log_errno(-EEXIST, "refusing socket %s: it exists and is not a socket",
+				    path);
 	ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return ac_log_errno(-EADDRINUSE, "another agentcgd is serving %s", path);
-	unlink(path);
+	if (unlink(path) < 0)
+		return ac_log_errno(-errno, "cannot remove the stale socket %s", path);
+	return 0;
+}
+
+/* Binds with the configured mode in place from the start (umask), so the
+ * path is never chmod-ed, which would follow a link put there; then
+ * checks that what is at the path is the socket just made. */
+static int bind_socket(int fd, const struct sockaddr_un *sa, mode_t mode)
+{
+	mode_t old = umask(~mode & 0777);
+	struct stat st, own;
+	int r = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+
+	r = r < 0 ? -errno : 0;
+	umask(old);
+	if (r < 0)
+		return r;
+	if (lstat(sa->sun_path, &st) < 0)
+		return -errno;
+	if (fstat(fd, &own) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != own.st_uid)
+		return -EEXIST;
 	return 0;
 }
 
@@ -527,18 +596,18 @@ int acd_server_listen(struct acd_ctx *ctx)
 	ac_strlcpy(sa.sun_path, ctx->socket_path, sizeof(sa.sun_path));
 	if ((r = mkdir_parent(ctx->socket_path)) < 0)
 		return ac_log_errno(r, "cannot create the directory of %s", ctx->socket_path);
+	if ((r = check_socket_dirs(ctx->socket_path)) < 0)
+		return r;
 	if ((r = check_existing(ctx->socket_path)) < 0)
 		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ac_log_errno(-errno, "socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0) {
-		r = -errno;
+	if ((r = bind_socket(fd, &sa, (mode_t)ctx->cfg.socket_mode)) < 0 || listen(fd, 256) < 0) {
+		r = r < 0 ? r : -errno;
 		close(fd);
 		return ac_log_errno(r, "cannot listen on %s", ctx->socket_path);
 	}
-	if (chmod(ctx->socket_path, ctx->cfg.socket_mode) < 0)
-		ac_log_errno(-errno, "chmod %s", ctx->socket_path);
 	ctx->listen_w.fd = fd;
 	ctx->listen_w.fn = on_listen;
 	if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)

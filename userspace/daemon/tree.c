@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentcg/history.h"
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "events.h"
@@ -45,6 +46,28 @@ int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const s
 			l.cpu_quota_us = 1000;
 	}
 	return ac_cg_apply_limits(&ctx->cg, node, &l, false);
+}
+
+int acd_budget_room_write(struct acd_ctx *ctx, const struct ac_cg_node *node,
+			  const struct ac_budget *b, struct acd_stub_room *room)
+{
+	char v[32];
+	int r = 0, r2;
+
+	if (b->pids_max != AC_UNLIMITED && room->pids != room->pids_written) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(b->pids_max + room->pids));
+		r = ac_cg_write_file(&ctx->cg, node, "pids.max", v);
+	}
+	/* written or not (v1 refuses a memory limit below the usage): the
+	 * next write is absolute again, so nothing drifts */
+	room->pids_written = room->pids;
+	if (b->memory_max != AC_UNLIMITED && room->mem != room->mem_written) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)(b->memory_max + room->mem));
+		if ((r2 = ac_cg_write_file(&ctx->cg, node, "memory.max", v)) < 0 && !r)
+			r = r2;
+	}
+	room->mem_written = room->mem;
+	return r;
 }
 
 static void add_err_size(struct ac_errors *errs, const char *field, const json_t *v, uint64_t *out)
@@ -177,6 +200,7 @@ int acd_tenant_remove(struct acd_ctx *ctx, struct acd_tenant *t)
 			break;
 		}
 	acd_event(ctx, "tenant.remove", t->path, NULL);
+	ac_history_destroy(t->history);
 	free(t);
 	return 0;
 }
@@ -295,6 +319,7 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 		ctx->tenants = t->next;
 		acd_pressure_domain_remove(ctx, &t->dom);
 		ac_cg_node_close(&t->node);
+		ac_history_destroy(t->history);
 		free(t);
 	}
 }

@@ -12,6 +12,14 @@ struct acd_call;
 struct acd_spare;
 struct acd_interp;
 
+/* Room the spare stubs waiting below a session or tenant get on top of
+ * its budget (pool.c), so they never spend it: the kernel limits are
+ * budget + room. Wanted now, and last written. */
+struct acd_stub_room {
+	uint64_t pids, mem;
+	uint64_t pids_written, mem_written;
+};
+
 struct acd_session {
 	struct acd_session *next;
 	struct acd_tenant *tenant;
@@ -29,10 +37,11 @@ struct acd_session {
 	struct acd_interp *interp;    /* interp.c: interpreter sessions (session.create lang) */
 	bool interpreter;	      /* an interpreter session: spares have no stub */
 	struct ac_limits last_limits; /* spares are written with these */
+	struct acd_stub_room room;    /* pool.c: its waiting stubs' */
 	struct acd_mem_watch memevents; /* pressure.c: v2 memory.events, for the ladder */
 	/* session.close in progress: reply when the last call is gone */
 	bool closing;
-	struct acd_client *close_client;
+	struct acd_client *close_client; /* NULL once it went away (call.c) */
 	json_t *close_id;
 	int close_killed;
 };
@@ -48,6 +57,8 @@ struct acd_tenant {
 	struct acd_session *sessions;
 	uint64_t memory_low;	/* written sum of its protected sessions */
 	struct acd_domain *dom;	/* pressure domain (memory_max set), else NULL */
+	struct ac_history *history; /* adaptive.c: its labels' peaks; NULL until the first */
+	struct acd_stub_room room;  /* pool.c: the stubs waiting in its sessions' */
 };
 
 int acd_tree_init(struct acd_ctx *ctx);
@@ -65,6 +76,10 @@ int acd_session_create(struct acd_ctx *ctx, struct acd_tenant *t, const char *na
 /* Removes an idle session (no calls); -EBUSY otherwise. */
 int acd_session_remove(struct acd_ctx *ctx, struct acd_session *s);
 int acd_budget_apply(struct acd_ctx *ctx, const struct ac_cg_node *node, const struct ac_budget *b);
+/* Writes pids.max and memory.max as the budget plus the stubs' room
+ * (room.*_written updated; unlimited budgets are left alone). */
+int acd_budget_room_write(struct acd_ctx *ctx, const struct ac_cg_node *node,
+			  const struct ac_budget *b, struct acd_stub_room *room);
 /* Parses {"memory_max", "cpu", "pids"}; adds errors under prefix. */
 int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_errors *errs);
 json_t *acd_budget_to_json(const struct ac_budget *b);

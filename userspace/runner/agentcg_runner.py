@@ -76,6 +76,7 @@ MAX_FRAME = 64 << 20        # largest frame either way
 MAX_VALUE = 32 << 20        # larger values are returned as value_repr instead
 MAX_REPR = 10000
 PR_SET_DUMPABLE = 4
+MAX_DEPTH = 256             # deepest value (arrays, objects) either way: the daemon's bound too
 CELL = "<cell>"             # filename of cell code in tracebacks
 SELF = (lambda: 0).__code__.co_filename     # our own filename ("<string>" under -c)
 RUNNER_MODULE = sys.modules.get(__name__)   # kept alive although __main__ gets replaced
@@ -118,10 +119,25 @@ def dumps(obj):
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
+def too_deep(v, limit=MAX_DEPTH):
+    """True when lists and dicts nest in v deeper than limit (no recursion),
+    or hold more of them than a MAX_VALUE reply could (shared parts count
+    each time, as JSON writes them)."""
+    stack, seen = [(v, 1)], 0
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, (list, tuple, dict)):
+            seen += 1
+            if d > limit or seen > MAX_VALUE // 2:
+                return True
+            stack.extend((y, d + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return False
+
+
 def serialisable(v):
     """True when v can go into a reply as JSON as it is."""
     try:
-        return len(dumps(v).encode()) <= MAX_VALUE
+        return not too_deep(v) and len(dumps(v).encode()) <= MAX_VALUE
     except Exception:       # TypeError, ValueError, RecursionError, UnicodeEncodeError ...
         return False
 
@@ -207,6 +223,12 @@ class Channel:
         del self.buf[:4 + n]
         try:
             msg = json.loads(body.decode("utf-8"))
+        except RecursionError:
+            # Deeper than this interpreter can decode (a cell may lower the
+            # recursion limit): refuse the request, keep the session. The
+            # daemon puts the id last.
+            m = re.search(rb'"id":(\d+)}$', body)
+            return {"op": None, "id": int(m.group(1)) if m else None, "too_deep": True}
         except ValueError:
             msg = None
         if not isinstance(msg, dict):
@@ -217,7 +239,11 @@ class Channel:
         return msg
 
     def send(self, obj, repr_ok=False):
-        body = json.dumps(obj, ensure_ascii=False, default=safe_repr).encode("utf-8", "replace")
+        try:
+            body = json.dumps(obj, ensure_ascii=False, default=safe_repr).encode("utf-8", "replace")
+        except (RecursionError, ValueError) as e:  # too deep, or a cell changed what dumps sees
+            body = dumps({"id": obj.get("id"), **error(
+                "ValueError", f"the reply cannot be sent as JSON: {type(e).__name__}: {e}")}).encode()
         if len(body) > self.reply_max and repr_ok and "value" in obj:
             obj = dict(obj)
             obj["value_repr"] = safe_repr(obj.pop("value"))
@@ -404,6 +430,8 @@ class PythonSession:
         if name not in self.ns:
             return error("NameError", f"name {name!r} is not defined")
         v = self.ns[name]
+        if too_deep(v):
+            return error("ValueError", f"{name!r} nests deeper than {MAX_DEPTH} levels")
         if not serialisable(v):
             return error("TypeError", f"{name!r} ({type(v).__name__}) is not JSON-serialisable",
                          repr=safe_repr(v))
@@ -668,7 +696,10 @@ def main(argv):
         while (req := chan.recv()) is not None:
             op = req.get("op")
             try:
-                if op in ("exec", "get", "set", "reset"):
+                if req.get("too_deep"):
+                    reply = error("ValueError", "the request nests too deeply for this "
+                                  "interpreter to decode")
+                elif op in ("exec", "get", "set", "reset"):
                     reply = getattr(session, op)(req)
                 else:
                     reply = error("ValueError", f"unknown op {op!r}")
