@@ -24,7 +24,10 @@ def close_reply_to_gone_client(env):
     nowhere: before, the daemon compared a freed client's address with the
     live ones, and b's new connection, at the same address, got a's reply."""
     n = 100
-    with env.daemon(env.config(), "sec-close") as (sock, _pid):
+    cfg = env.config()
+    # a holds n calls and b 64 connections at once: more than the quotas
+    cfg["per_uid"] = {"calls_running": n + 10, "connections": 128}
+    with env.daemon(cfg, "sec-close") as (sock, _pid):
         root = Client(sock)
         a = client_as(sock, "a")
         r = a.call("session.create", path="/ta/closing")

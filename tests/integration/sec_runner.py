@@ -276,7 +276,7 @@ import gc
 for o in gc.get_objects():
     if isinstance(o, type) and o.__name__ == "Channel" and hasattr(o, "send"):
         orig = o.send
-        o.send = lambda self, obj, orig=orig: orig(self, {**obj, "forged": {"uid": 0}})
+        o.send = lambda self, obj, *a, orig=orig, **k: orig(self, {**obj, "forged": {"uid": 0}}, *a, **k)
 1
 '''
 

@@ -226,8 +226,10 @@ class Channel:
         except RecursionError:
             # Deeper than this interpreter can decode (a cell may lower the
             # recursion limit): refuse the request, keep the session. The
-            # daemon puts the id last.
-            m = re.search(rb'"id":(\d+)}$', body)
+            # daemon puts the id first (a client's request kept as text) or
+            # last but for reply_max (a frame it made): never inside a value.
+            m = (re.match(rb'\{"id":(\d+)[,}]', body) or
+                 re.search(rb'"id":(\d+)(?:,"reply_max":\d+)?\}$', body))
             return {"op": None, "id": int(m.group(1)) if m else None, "too_deep": True}
         except ValueError:
             msg = None
