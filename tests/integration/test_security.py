@@ -13,6 +13,7 @@ whatever happened.
 Usage: python3 tests/integration/test_security.py BUILD_DIR   (as root)
 Prints TAP-style lines and "# N passed, N failed (test_security.py)".
 """
+import fcntl
 import glob
 import importlib
 import json
@@ -50,6 +51,10 @@ def main():
     if os.geteuid() != 0:
         print("test_security.py needs root (it makes users)")
         sys.exit(1)
+    # The users have fixed names and uids: two runs at once (two checkouts
+    # on one machine) take turns instead of removing each other's users.
+    lock = open("/tmp/agentcg-test-security-users.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         uids = secenv.make_users()
         ok("made the test users %s" % sorted(uids.values()))
