@@ -12,7 +12,7 @@
 # earlier runs found, kept in BUILD/corpus/TARGET/; a crash input is
 # written to BUILD/crashes/TARGET/ and its report shown. Once the bug is
 # fixed, copy the input to tests/fuzz/corpus/TARGET/regress-<what> (see
-# tests/fuzz/README.md). Every run is appended to BUILD/fuzz-hours.log
+# README "Fuzzing"). Every run is appended to BUILD/fuzz-hours.log
 # (date, target, seconds, executions, crashes).
 set -u
 BUILD=${1:-build-fuzz}
