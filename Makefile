@@ -63,7 +63,8 @@ DEPS := \
 # More for one target only (make check-stress: stress-ng).
 EXTRA_DEPS ?=
 
-.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install
+.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install \
+	fuzz fuzz-build fuzz-bins check-asan asan-build
 .DEFAULT_GOAL := all
 
 all: $(AGENTCGD) $(AGENTCG) $(LAUNCH_BENCH)
@@ -76,6 +77,18 @@ deps:
 	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@# clang's sanitizer and libFuzzer runtimes (make fuzz, make check-asan)
+	@# come in a package of their own on Debian 12 (libclang-rt-14-dev),
+	@# named after clang's major version.
+	@rt=$$($(CLANG) -print-file-name=libclang_rt.fuzzer-x86_64.a); \
+	if [ ! -e "$$rt" ]; then \
+	  pkg=libclang-rt-$$($(CLANG) -dumpversion | cut -d. -f1)-dev; \
+	  echo "deps: installing $$pkg"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install $$pkg" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get install -y -qq --no-install-recommends $$pkg >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$pkg >/dev/null; }; } || exit 1; \
 	fi
 
 $(BUILD)/%.o: %.c
@@ -200,11 +213,61 @@ soak: all
 	AGENTCG_CHURN_CALLS=$${AGENTCG_CHURN_CALLS:-100000} AGENTCG_SUITE_TIMEOUT=$${AGENTCG_SUITE_TIMEOUT:-5400} \
 	  bash tests/integration/run.sh $(BUILD) test_bpf_churn.sh
 
+# ---- fuzzing and sanitizers ----------------------------------------------
+#
+# libFuzzer harnesses (tests/fuzz/): the request path from a client's
+# socket through the dispatcher and its handlers, intents, sizes and
+# durations, the configuration. Built with clang into $(FUZZ_BUILD)/,
+# every object with ASan+UBSan and coverage. make fuzz runs each harness
+# for FUZZ_TIME seconds, one at a time, and prints its executions, coverage
+# and crashes; make check runs each for 30 s. New inputs are kept in
+# $(FUZZ_BUILD)/corpus/, crashes in $(FUZZ_BUILD)/crashes/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TIME    ?= 300
+FUZZ_TARGETS := rpc intent units config
+SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+# The daemon without its main(): the harness builds the context as main.c does.
+DAEMON_LIB_OBJ := $(filter-out %/main.o,$(DAEMON_OBJ))
+
+fuzz-build: deps
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) CFLAGS="$(FUZZ_CFLAGS)" fuzz-bins
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer $(WARN) -o $@ $< $(LIBCOMMON) $(LDLIBS_COMMON)
+
+# The request path links the daemon's own objects; the one place that
+# starts a process, and kill(2), are wrapped (see tests/fuzz/fuzz_rpc.c).
+$(BUILD)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c $(DAEMON_LIB_OBJ) $(LIBCGROUP) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(BUILD)/include -Iuserspace/daemon -Iuserspace/cgroup $(CFLAGS) \
+	  -fsanitize=fuzzer $(WARN) -Wl,--wrap=ac_stub_start -Wl,--wrap=kill -o $@ $< \
+	  $(DAEMON_LIB_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)
+
+fuzz: fuzz-build
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# agentcgd and agentcg built with ASan+UBSan into $(ASAN_BUILD)/, and the
+# host integration suite run against them; any sanitizer report fails it
+# (tests/check_asan.sh). make check runs it as its phase "asan".
+ASAN_BUILD ?= build-asan
+
+asan-build: deps
+	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=$(CLANG) CFLAGS="-O1 -g $(SAN_FLAGS)" \
+	  $(ASAN_BUILD)/agentcgd $(ASAN_BUILD)/agentcg
+
+check-asan: asan-build
+	bash tests/check_asan.sh $(ASAN_BUILD)
+
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,7 +1,9 @@
 #!/bin/bash
 # make check, after the build: the daemon's layering (tests/check_layers.sh),
 # the unit tests, the integration suite on
-# this host, and the suite again on a pure cgroup v2 kernel in a VM. Every
+# this host, the suite again on a pure cgroup v2 kernel in a VM, each
+# libFuzzer harness for 30 s, and the host suite against an ASan+UBSan
+# build of agentcgd (make check-asan). Every
 # phase runs even when one before it failed (CI shows all that is wrong at
 # once); each one's time and counts are printed at the end, then one
 # closing line "check: N passed, N failed".
@@ -39,6 +41,12 @@ phase() {
 	integration)
 		read -r p f < <(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -1)
 		p=${p:-0}; f=${f:-0} ;;
+	fuzz)
+		read -r p f < <(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -1)
+		p=${p:-0}; f=${f:-0} ;;
+	asan)
+		read -r p f < <(sed -n 's/^asan: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -1)
+		p=${p:-0}; f=${f:-0} ;;
 	vmtest)
 		read -r p f < <(sed -n 's/^vmtest: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -1)
 		p=${p:-0}; f=${f:-0}
@@ -53,6 +61,10 @@ phase layers bash -c "bash tests/check_layers.sh --selftest && bash tests/check_
 phase unit make --no-print-directory unit BUILD="$BUILD"
 phase integration bash tests/integration/run.sh "$BUILD"
 phase vmtest bash vmtests/run.sh "$BUILD"
+# Each libFuzzer harness for 30 s (a crash fails it), then the integration
+# suite once more against the ASan+UBSan build (any report fails it).
+phase fuzz make --no-print-directory fuzz FUZZ_TIME="${AGENTCG_CHECK_FUZZ_TIME:-30}"
+phase asan make --no-print-directory check-asan
 
 echo "==== check: times (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s' "$summary"

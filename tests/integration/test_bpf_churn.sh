@@ -86,7 +86,11 @@ expect_eq "the BPF calls map is empty after $N calls" "$(jget "$after" 'd["bpf"]
 expect_eq "no ring buffer record lost" "$(jget "$after" 'd["bpf"]["lost_records"]')" 0
 rss1=$(awk '/^VmRSS/ {print $2}' /proc/$T_DAEMON_PID/status)
 echo "# daemon RSS ${rss0} kB before, ${rss1} kB after"
-check "the daemon did not grow by more than 8 MB (${rss0} -> ${rss1} kB)" test $((rss1 - rss0)) -le 8192
+if [ -n "${AGENTCG_SANITIZED:-}" ]; then # make check-asan: ASan's quarantine keeps freed memory
+	echo "ok - the daemon's growth (${rss0} -> ${rss1} kB) # SKIP under ASan, bounded in the real build"
+else
+	check "the daemon did not grow by more than 8 MB (${rss0} -> ${rss1} kB)" test $((rss1 - rss0)) -le 8192
+fi
 check "no call cgroup left in any hierarchy" no_call_cgroups
 daemon_stop
 t_summary

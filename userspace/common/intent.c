@@ -12,6 +12,26 @@
 #define SHOWN_VALUE_MAX 40 /* characters of a bad value quoted in a message */
 #define HUMAN_MAX 32
 
+/* Cuts s before a UTF-8 sequence its end splits (a cut value or message
+ * must stay valid UTF-8, or jansson refuses it and the error is lost). */
+static void utf8_trim_tail(char *s)
+{
+	size_t len = strlen(s), i = len;
+	int k = 0;
+	unsigned char lead;
+	size_t need;
+
+	while (i > 0 && k < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		k++;
+	}
+	if (i == 0 || !((lead = (unsigned char)s[i - 1]) & 0x80))
+		return;
+	need = (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 void ac_errors_add(struct ac_errors *errs, const char *field, const char *fmt, ...)
 {
 	struct ac_field_error *e;
@@ -24,6 +44,8 @@ void ac_errors_add(struct ac_errors *errs, const char *field, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	utf8_trim_tail(e->field);
+	utf8_trim_tail(e->msg);
 }
 
 json_t *ac_errors_to_json(const struct ac_errors *errs)
@@ -84,7 +106,11 @@ static const char *shown(const char *s, char *buf, size_t len)
 {
 	if (strlen(s) <= SHOWN_VALUE_MAX)
 		return s;
-	snprintf(buf, len, "%.*s...", SHOWN_VALUE_MAX, s);
+	int n = SHOWN_VALUE_MAX;
+
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a character */
+		n--;
+	snprintf(buf, len, "%.*s...", n, s);
 	return buf;
 }
 

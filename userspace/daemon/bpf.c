@@ -51,7 +51,10 @@ static struct acd_bpf_call *call_by_cgid(struct acd_bpf *b, uint64_t cgid)
 	return NULL;
 }
 
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* libbpf's own format strings (the attribute lets clang's -Wformat-nonliteral
+ * see that, so the daemon builds with clang too: make check-asan). */
+__attribute__((format(printf, 2, 0))) static int libbpf_log(enum libbpf_print_level level,
+							     const char *fmt, va_list ap)
 {
 	char text[8192];
 

@@ -44,6 +44,8 @@ int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struc
 		{ "tenant", t->path, t->budget.memory_max, t->reserved_mem },
 	};
 
+	/* Every refusal below is replied from *a, pressure included. */
+	a->pressure = false;
 	for (int i = 0; i < 2; i++) {
 		if (lv[i].budget == AC_UNLIMITED)
 			continue;
@@ -58,7 +60,6 @@ int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struc
 	}
 	/* A call the containment ladder would freeze as it starts waits
 	 * before it allocates, rather than hold memory frozen. */
-	a->pressure = false;
 	d = acd_contain_holds_back(ctx, s, call->intent.priority);
 	if (d) {
 		a->level = "budget";

@@ -470,10 +470,11 @@ static json_t *domain_json(const struct acd_domain *d)
 
 json_t *acd_pressure_info(struct acd_ctx *ctx)
 {
-	json_t *doms = json_array();
+	json_t *doms;
 
 	if (!acd_contain_enabled(ctx))
 		return json_pack("{s:b}", "enabled", 0);
+	doms = json_array();
 	acd_pressure_sample(ctx, ac_now_ns());
 	json_array_append_new(doms, domain_json(&ctx->pressure->root));
 	for (const struct acd_domain *d = ctx->pressure->tenants; d; d = d->next)
