@@ -51,16 +51,20 @@
 
 #include "agentcg/spawn.h"
 #include "agentcg/util.h"
+#include "access.h"
 #include "adaptive.h"
 #include "call.h"
 #include "cg_backend.h"
 #include "contain.h"
 #include "interp.h"
 #include "methods.h"
+#include "mover.h"
 #include "pool.h"
 #include "pressure.h"
+#include "quota.h"
 #include "server.h"
 #include "tree.h"
+#include "uids.h"
 
 #define USER_UID 4242
 #define IDLE_STEPS 64
@@ -198,6 +202,7 @@ static const struct acd_hooks hooks = {
 	.bpf_record = acd_call_bpf_record,
 	.pressure_kick = acd_contain_kick,
 	.session_removing = acd_interp_detach,
+	.event_visible = acd_access_sees_path,
 };
 
 static void die(const char *what)
@@ -243,9 +248,11 @@ static struct acd_ctx *daemon_new(void)
 	cg->has_peak = true;
 	cg->has_clone_into_cgroup = true;
 
-	if (acd_calls_init(ctx) < 0 || acd_pool_init(ctx) < 0 || acd_contain_init(ctx) < 0 ||
-	    acd_pressure_init(ctx) < 0 || acd_tree_init(ctx) < 0 || acd_interp_init(ctx) < 0 ||
-	    acd_server_listen(ctx) < 0) {
+	acd_server_fd_budget(ctx);
+	if (acd_quota_init(ctx) < 0 || acd_calls_init(ctx) < 0 || acd_pool_init(ctx) < 0 ||
+	    acd_contain_init(ctx) < 0 || acd_pressure_init(ctx) < 0 || acd_access_init(ctx) < 0 ||
+	    acd_tree_init(ctx) < 0 || acd_mover_init(ctx) < 0 || acd_uids_init(ctx) < 0 ||
+	    acd_interp_init(ctx) < 0 || acd_server_listen(ctx) < 0) {
 		fprintf(stderr, "fuzz_rpc: the daemon's modules did not start\n");
 		abort();
 	}
@@ -267,14 +274,17 @@ static void daemon_free(struct acd_ctx *ctx)
 	acd_pressure_shutdown(ctx);
 	acd_tree_destroy(ctx);
 	acd_interp_shutdown(ctx);
+	acd_mover_shutdown(ctx);
+	acd_uids_free(ctx);
 	acd_pressure_free(ctx);
 	acd_contain_free(ctx);
 	acd_pool_free(ctx);
 	ac_cg_close(&ctx->cg);
 	close(ctx->epfd);
 	close(ctx->devnull);
-	acd_adaptive_free(ctx);
+	acd_access_free(ctx);
 	acd_calls_free(ctx);
+	acd_quota_free(ctx);
 	free(ctx);
 }
 
