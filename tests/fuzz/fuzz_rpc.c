@@ -56,6 +56,7 @@
 #include "call.h"
 #include "cg_backend.h"
 #include "contain.h"
+#include "hooks.h"
 #include "interp.h"
 #include "methods.h"
 #include "mover.h"
@@ -189,22 +190,6 @@ int __wrap_kill(pid_t pid, int sig)
 
 /* ---- a daemon ------------------------------------------------------------ */
 
-static void client_gone(struct acd_ctx *ctx, struct acd_client *c)
-{
-	acd_calls_client_gone(ctx, c);
-	acd_interp_client_gone(ctx, c);
-}
-
-/* main.c's upcalls (its table is static there). */
-static const struct acd_hooks hooks = {
-	.dispatch = acd_methods_dispatch,
-	.client_gone = client_gone,
-	.bpf_record = acd_call_bpf_record,
-	.pressure_kick = acd_contain_kick,
-	.session_removing = acd_interp_detach,
-	.event_visible = acd_access_sees_path,
-};
-
 static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_rpc: %s: %s\n", what, strerror(errno));
@@ -219,7 +204,7 @@ static struct acd_ctx *daemon_new(void)
 
 	if (!ctx)
 		die("calloc");
-	ctx->hooks = hooks;
+	ctx->hooks = acd_daemon_hooks;
 	ac_config_init(&ctx->cfg);
 	if (ac_config_load_default(&ctx->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_rpc: embedded configuration: %s\n", err);

@@ -103,19 +103,7 @@ static const struct tenant_ids *tenant_ids(const struct acd_ctx *ctx, const stru
 
 static bool in_ids(const struct ids *m, const struct acd_client *c)
 {
-	if (m->everyone)
-		return true;
-	for (int i = 0; i < m->n_uids; i++)
-		if (m->uids[i] == c->uid)
-			return true;
-	for (int i = 0; i < m->n_gids; i++) {
-		if (m->gids[i] == c->gid)
-			return true;
-		for (int j = 0; j < c->n_groups; j++)
-			if (m->gids[i] == c->groups[j])
-				return true;
-	}
-	return false;
+	return m->everyone || acd_client_in(c, m->uids, m->n_uids, m->gids, m->n_gids);
 }
 
 bool acd_access_member(const struct acd_ctx *ctx, const struct acd_client *c,

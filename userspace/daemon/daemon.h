@@ -6,11 +6,11 @@
  *
  * The modules, in layers (a file uses its own layer and the ones below;
  * a lower layer reaches a higher one only through an upcall in
- * ctx->hooks, which main.c fills; tests/check_layers.sh checks both the
+ * ctx->hooks, which hooks.c fills; tests/check_layers.sh checks both the
  * includes and the objects' symbols in make check):
  *
  *   6  methods (methods.c, methods_*.c: the method table, the handlers),
- *      main (the loop, background work)
+ *      main (the loop, background work), hooks (the upcalls' table)
  *   5  call (call*.c), contain (the ladder), interp (interpreters),
  *      adaptive (label history)
  *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs),
@@ -93,7 +93,7 @@ struct acd_watch {
 	void (*fn)(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 };
 
-/* Upcalls: how a lower layer reaches a higher one (main.c fills them). */
+/* Upcalls: how a lower layer reaches a higher one (hooks.c fills them). */
 struct acd_hooks {
 	/* rpc: a checked request to the method table; -ENOENT: no such method */
 	int (*dispatch)(struct acd_ctx *ctx, struct acd_client *c, json_t *id, const char *method,

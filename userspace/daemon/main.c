@@ -20,6 +20,7 @@
 #include "bpf.h"
 #include "call.h"
 #include "contain.h"
+#include "hooks.h"
 #include "interp.h"
 #include "mover.h"
 #include "uids.h"
@@ -125,23 +126,6 @@ static bool idle_step(struct acd_ctx *ctx)
 	return false;
 }
 
-/* ---- upcalls ---------------------------------------------------------- */
-
-static void client_gone(struct acd_ctx *ctx, struct acd_client *c)
-{
-	acd_calls_client_gone(ctx, c);
-	acd_interp_client_gone(ctx, c);
-}
-
-static const struct acd_hooks hooks = {
-	.dispatch = acd_methods_dispatch,
-	.client_gone = client_gone,
-	.bpf_record = acd_call_bpf_record,
-	.pressure_kick = acd_contain_kick,
-	.session_removing = acd_interp_detach,
-	.event_visible = acd_access_sees_path,
-};
-
 /* ---- the loop --------------------------------------------------------- */
 
 static int run_loop(struct acd_ctx *ctx)
@@ -230,7 +214,7 @@ int main(int argc, char **argv)
 
 	if (!ctx)
 		return 1;
-	ctx->hooks = hooks;
+	ctx->hooks = acd_daemon_hooks;
 	ac_log_set_prefix("agentcgd");
 	while ((opt = getopt_long(argc, argv, "c:r:s:b:vh", opts, NULL)) != -1) {
 		switch (opt) {

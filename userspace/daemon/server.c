@@ -312,23 +312,27 @@ static void on_client(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		partial_track(ctx, c, c->lines != lines);
 }
 
+bool acd_client_in(const struct acd_client *c, const uid_t *uids, int n_uids, const gid_t *gids,
+		   int n_gids)
+{
+	for (int i = 0; i < n_uids; i++)
+		if (uids[i] == c->uid)
+			return true;
+	for (int i = 0; i < n_gids; i++) {
+		if (gids[i] == c->gid)
+			return true;
+		for (int j = 0; j < c->n_groups; j++)
+			if (gids[i] == c->groups[j])
+				return true;
+	}
+	return false;
+}
+
 bool acd_client_is_operator(const struct acd_ctx *ctx, const struct acd_client *c)
 {
 	const struct acd_operators *op = &ctx->operators;
 
-	if (c->uid == 0)
-		return true;
-	for (int i = 0; i < op->n_uids; i++)
-		if (op->uids[i] == c->uid)
-			return true;
-	for (int i = 0; i < op->n_gids; i++) {
-		if (op->gids[i] == c->gid)
-			return true;
-		for (int j = 0; j < c->n_groups; j++)
-			if (op->gids[i] == c->groups[j])
-				return true;
-	}
-	return false;
+	return c->uid == 0 || acd_client_in(c, op->uids, op->n_uids, op->gids, op->n_gids);
 }
 
 static void client_credentials(struct acd_client *c)

@@ -35,6 +35,9 @@ struct acd_client {
 /* Root, or in the configured operators (ctx->operators): exempt from
  * the per-uid quotas, and may take the last client slots. */
 bool acd_client_is_operator(const struct acd_ctx *ctx, const struct acd_client *c);
+/* The client's uid is one of uids, or its gid or a group one of gids. */
+bool acd_client_in(const struct acd_client *c, const uid_t *uids, int n_uids, const gid_t *gids,
+		   int n_gids);
 /* Raises the soft fd limit for the clients and their passed fds, or
  * takes fewer clients (ctx->max_clients); before acd_server_listen. */
 void acd_server_fd_budget(struct acd_ctx *ctx);
