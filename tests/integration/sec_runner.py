@@ -374,6 +374,32 @@ def crash_leftovers(env):
         check("the next daemon removes it", home and not os.path.exists(home), home)
 
 
+def cell_to_daemon(env, sock, root):
+    """A cell connects to the daemon's socket by its path (mode 0666) and
+    asks to create a session in another tenant: its interpreter's uid is
+    refused at the door."""
+    a = client_as(sock, "a")
+    try:
+        a.call("session.create", path="/ta/knock", lang="python")
+        code = ("import socket, json\n"
+                "s = socket.socket(socket.AF_UNIX)\n"
+                "s.connect(%r)\n"
+                "s.sendall(b'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"session.create\",'\n"
+                "          b'\"params\":{\"path\":\"/tb/from-a-cell\"}}\\n')\n"
+                "s.settimeout(30)\n"
+                "line = s.makefile().readline()\n"
+                "json.loads(line) if line else None\n") % sock
+        r = a.call("session.exec", path="/ta/knock", code=code)
+        e = (res(r).get("value") or {}).get("error") or {}
+        check("a cell that connects to the daemon is refused: %s" % e.get("message"),
+              e.get("code") == -32005 and "interpreter" in e.get("message", ""), r)
+        names = json.dumps(res(root.call("cg.list", path="/tb")))
+        check("... and no session was made in tb", "from-a-cell" not in names, names)
+        a.call("session.close", path="/ta/knock")
+    finally:
+        a.close()
+
+
 def run(env):
     cfg = env.config()
     cfg["interpreters"] = {"pool": {"python": 2, "bash": 0}}
@@ -384,6 +410,7 @@ def run(env):
         interpreter_path(env, sock, root)
         close_kills_uid(env, sock, root)
         forged_frames(env, sock, root)
+        cell_to_daemon(env, sock, root)
         r = root.call("daemon.info")
         check("root still gets answers at the end", "result" in r, err(r))
         root.close()

@@ -402,6 +402,14 @@ static int admit_client(struct acd_ctx *ctx, struct acd_client *c)
 	bool op = acd_client_is_operator(ctx, c);
 	char msg[200];
 
+	/* Interpreters run user code under these uids: no socket to the
+	 * daemon reaches that code, also not by the path of its socket. */
+	if (c->uid >= ctx->cfg.interp.uid_first && c->uid <= ctx->cfg.interp.uid_last) {
+		snprintf(msg, sizeof(msg), "uid %u is an interpreter's (interpreters.uid_range): "
+			 "interpreters may not speak to the daemon", (unsigned)c->uid);
+		refuse_connection(c, msg, "interpreters.uid_range", 0);
+		return -EPERM;
+	}
 	if (ctx->n_clients >= (op ? ctx->max_clients : user_slots(ctx))) {
 		snprintf(msg, sizeof(msg), "too many clients: the daemon serves %d connections now",
 			 ctx->n_clients);
