@@ -14,10 +14,23 @@ import traceback
 
 from rpcclient import WAIT, Client, check, err, res, wait_for
 from secenv import client_as, raw_socket_as
+from tap import ok
 
 QUOTAS = {"connections": 4, "sessions": 3, "calls_running": 2, "calls_waiting": 2,
           "interp_ops": 4, "interp_op_bytes": "2M", "subscriptions": 2}
 MiB = 1 << 20
+
+
+# make check-asan: ASan's quarantine holds freed memory on purpose, so a
+# daemon's RSS says nothing there; the normal build's run asserts it.
+SANITIZED = bool(os.environ.get("AGENTCG_SANITIZED"))
+
+
+def rss_check(desc, cond):
+    if SANITIZED:
+        ok("%s # SKIP under ASan (its quarantine holds freed memory)" % desc)
+    else:
+        check(desc, cond)
 
 
 def quota_config(env, **over):
@@ -307,10 +320,12 @@ def attack_reply_backlog(env):
             time.sleep(0.01)
         dropped = wait_for(lambda: 11 - root.info()["clients"], "some of a's connections dropped")
         peak = vm(pid, "VmHWM")
+        # under ASan the daemon is slow enough that all ten may pass it
         check("a's connections that do not read their replies are dropped once together they "
-              "pass 4 x max_reply_backlog (%d of 10 dropped)" % dropped, 1 <= dropped < 10)
-        check("the daemon's peak stayed within 16M + 16 MiB of before (%.1f -> %.1f MiB)"
-              % (before / MiB, peak / MiB), peak < before + 32 * MiB)
+              "pass 4 x max_reply_backlog (%d of 10 dropped)" % dropped,
+              1 <= dropped < 10 or (SANITIZED and dropped == 10))
+        rss_check("the daemon's peak stayed within 16M + 16 MiB of before (%.1f -> %.1f MiB)"
+                  % (before / MiB, peak / MiB), peak < before + 32 * MiB)
         b = client_as(sock, "b")
         check("b is served meanwhile", "result" in b.call("daemon.info"))
         b.close()
@@ -358,9 +373,10 @@ def attack_amplification(env):
         del got
         after = vm(pid, "VmRSS")
         peak = max(peak_flood, vm(pid, "VmHWM"))
-        check("the daemon's VmRSS after the drain is within 16 MiB of before (%.1f -> %.1f MiB)"
-              % (before / MiB, after / MiB), after < before + 16 * MiB)
-        check("its peak stayed under 96 MiB (%.1f MiB; 183 MB unbounded)" % (peak / MiB), peak < 96 * MiB)
+        rss_check("the daemon's VmRSS after the drain is within 16 MiB of before (%.1f -> %.1f MiB)"
+                  % (before / MiB, after / MiB), after < before + 16 * MiB)
+        rss_check("its peak stayed under 96 MiB (%.1f MiB; 183 MB unbounded)" % (peak / MiB),
+                  peak < 96 * MiB)
         a.call("session.close", path="/ta/amp")
         a.close()
         root_answers(sock, "after the amplification")
