@@ -384,8 +384,11 @@ def cell_to_daemon(env, sock, root):
         code = ("import socket, json\n"
                 "s = socket.socket(socket.AF_UNIX)\n"
                 "s.connect(%r)\n"
-                "s.sendall(b'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"session.create\",'\n"
-                "          b'\"params\":{\"path\":\"/tb/from-a-cell\"}}\\n')\n"
+                "try:  # the daemon may have said no and hung up already\n"
+                "    s.sendall(b'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"session.create\",'\n"
+                "              b'\"params\":{\"path\":\"/tb/from-a-cell\"}}\\n')\n"
+                "except OSError:\n"
+                "    pass\n"
                 "s.settimeout(30)\n"
                 "line = s.makefile().readline()\n"
                 "json.loads(line) if line else None\n") % sock
