@@ -7,10 +7,12 @@ events are invisible, and acting on them is refused with -32005 and the
 reason. Members stay within their tenant's policy. A refused request
 changes nothing."""
 import json
+import os
+import socket
 import time
 
 from rpcclient import Client, check, err, res, wait_for
-from secenv import client_as
+from secenv import as_user, client_as
 
 SECRET = "TOKEN-a-8d1f0c"  # in a's argv; nobody else may ever see it
 
@@ -67,6 +69,24 @@ def run(env):
         r = b.call("cg.stat", path="/")
         check("the whole tree's stat is for operators", refused(r, "operators only"), r)
 
+        # --- around the daemon: cgroupfs and daemon.info ------------------
+        roots = res(root.call("daemon.info")).get("roots", [])
+        with as_user("b"):
+            listed = []
+            for d in roots + [os.path.join(x, "ta") for x in roots]:
+                try:
+                    listed.append(os.listdir(d))
+                except PermissionError:
+                    pass
+        check("b cannot list the daemon's cgroup directories (%d roots)" % len(roots),
+              roots and not listed, listed)
+        doms = [d.get("path") for d in res(b.call("daemon.info")).get("pressure", {}).get("domains", [])]
+        check("b's daemon.info shows no pressure domain but tb's (%s)" % doms,
+              all(p == "/tb" for p in doms), doms)
+        r = b.call("cg.stat", path="/ta/no-such-session")
+        check("b learns nothing of what ta holds: a missing session is refused as not a member",
+              refused(r, "not a member"), r)
+
         # --- events: only one's own ---------------------------------------
         sub = client_as(sock, "c")
         sid = sub.send("events.subscribe", {"path": "/"})
@@ -115,6 +135,20 @@ def run(env):
             check("a: %s is for operators" % m, refused(r, "operators only"), r)
         r = a.call("call.run", path="/ta/sa", argv=["id", "-u"], user="root")
         check("a cannot run a call as root", refused(r, "only operators"), r)
+
+        # --- fds passed with a refused request are not left for the next ----
+        fdc = client_as(sock, "a")
+        rfd, wfd = os.pipe()
+        bad = {"jsonrpc": "2.0", "id": 1, "method": "call.run",
+               "params": {"path": "/ta/sa", "argv": ["true"], "stdio": "fds", "bogus": 1}}
+        socket.send_fds(fdc.s, [(json.dumps(bad) + "\n").encode()], [rfd, wfd, wfd])
+        os.close(rfd)
+        os.close(wfd)
+        check("a refused call.run that passed fds is refused", err(fdc.wait(1)).get("code") == -32602)
+        r = fdc.call("call.run", path="/ta/sa", argv=["true"], stdio="fds")
+        check("... and a later call.run without fds does not get them (-32602, needs 3 fds)",
+              err(r).get("code") == -32602 and "3 fds" in json.dumps(err(r)), r)
+        fdc.close()
 
         # --- sessions made by call.run are the caller's ---------------------
         r = a.call("call.run", path="/ta/auto", argv=["true"])

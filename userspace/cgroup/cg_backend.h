@@ -10,6 +10,12 @@
 
 #include "agentcg/cgroup.h"
 
+/* Every directory the daemon makes (its root, tenants, sessions, calls):
+ * others may pass through, as a call reading its own memory.max by path
+ * does, but not list it: nobody finds other users' sessions and calls in
+ * cgroupfs (README "Security model"). */
+#define AC_CG_DIR_MODE 0711
+
 /* One cgroup mount from /proc/self/mountinfo: its mount point and the
  * path of the hierarchy it shows (not "/" inside a container). */
 struct cg_mount {

@@ -435,7 +435,7 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 		if (r < 0 || ac_snprintf(cg->root_path[h], sizeof(cg->root_path[h]), "%s%s",
 					 m[h].point, rel) < 0)
 			return ac_log_errno(-ENAMETOOLONG, "root path too long");
-		if (mkdir(cg->root_path[h], 0755) < 0) {
+		if (mkdir(cg->root_path[h], AC_CG_DIR_MODE) < 0) {
 			if (errno != EEXIST)
 				goto fail_errno;
 			if (h == AC_H_UNIFIED) {
@@ -446,7 +446,7 @@ int ac_cg_open(struct ac_cgroup *cg, const char *root_spec, const char *force)
 			}
 			if ((r = clear_stale_root(cg, h)) < 0)
 				goto fail;
-			if (mkdir(cg->root_path[h], 0755) < 0)
+			if (mkdir(cg->root_path[h], AC_CG_DIR_MODE) < 0)
 				goto fail_errno;
 		}
 		cg->root.dirfd[h] = open_dir(cg->root_path[h]);
@@ -513,7 +513,7 @@ int ac_cg_mkdir(struct ac_cgroup *cg, const struct ac_cg_node *parent, const cha
 		return -EINVAL;
 	ac_cg_node_init(out);
 	for (h = 0; h < cg->n_hier; h++) {
-		if (mkdirat(parent->dirfd[h], name, 0755) < 0) {
+		if (mkdirat(parent->dirfd[h], name, AC_CG_DIR_MODE) < 0) {
 			r = -errno;
 			goto rollback;
 		}
@@ -580,7 +580,7 @@ int ac_cg_mkdir_one(struct ac_cgroup *cg, const struct ac_cg_node *parent, const
 
 	if (!ac_name_valid(name) || h < 0 || h >= cg->n_hier)
 		return -EINVAL;
-	if (mkdirat(parent->dirfd[h], name, 0755) < 0)
+	if (mkdirat(parent->dirfd[h], name, AC_CG_DIR_MODE) < 0)
 		return -errno;
 	out->dirfd[h] = openat(parent->dirfd[h], name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (out->dirfd[h] < 0) {

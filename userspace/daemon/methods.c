@@ -144,6 +144,12 @@ static int resolve(struct acd_ctx *ctx, struct acd_req *r, int depth)
 
 	if (depth >= 1 && !(r->t = acd_tenant_find(ctx, r->p.comp[0])))
 		goto missing;
+	/* what a tenant holds is not even named to those who may not see it */
+	if (depth >= 2 && !r->operator && !acd_access_sees_tenant(ctx, r->c, r->t))
+		return acd_req_fail(r, RPC_PERMISSION,
+				    json_pack("{s:s, s:s}", "path", r->t->path, "reason",
+					      "not a member of this tenant"),
+				    "permission denied: not a member of tenant %s", r->t->name);
 	if (depth >= 2 && !(r->s = acd_session_find(r->t, r->p.comp[1])))
 		goto missing;
 	if (depth >= 3 && !(r->call = acd_call_find(r->s, r->p.comp[2])))

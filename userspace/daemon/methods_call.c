@@ -206,9 +206,14 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 		       enum ac_priority prio, struct acd_session **out)
 {
 	struct acd_tenant *t = acd_tenant_find(ctx, p->comp[0]);
-	struct acd_session *s = t ? acd_session_find(t, p->comp[1]) : NULL;
+	struct acd_session *s;
 	char limit[AC_NAME_MAX + 40], why[300];
 	int err;
+
+	/* what a tenant holds is not even named to those who may not see it */
+	if (t && !r->operator && !acd_access_sees_tenant(ctx, r->c, t))
+		return refuse(r, t->path, NULL, "not a member of this tenant");
+	s = t ? acd_session_find(t, p->comp[1]) : NULL;
 
 	/* over the quota, not even a tenant is made on demand */
 	if (!s && acd_quota_check(ctx, r->c->uid, r->operator, ACD_Q_SESSIONS, 1) < 0)
@@ -222,7 +227,6 @@ static int session_for(struct acd_ctx *ctx, struct acd_req *r, const struct ac_p
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", p->comp[0]),
 				    "no tenant '%s' (tenants come from the configuration or "
 				    "tenant.create)", p->comp[0]);
-	s = acd_session_find(t, p->comp[1]);
 	if (s && !acd_access_owns(ctx, r->c, s))
 		return refuse(r, s->path, NULL, "the session is another user's");
 	if (!s && acd_access_session_policy(ctx, r->c, t, acd_access_session_budget(ctx, t), prio,

@@ -114,6 +114,13 @@ int acd_server_tick(struct acd_ctx *ctx)
 	return -1;
 }
 
+/* Fds a client passed and no request took. */
+static void close_fds(struct acd_client *c)
+{
+	while (c->n_fds > 0)
+		close(c->fds[--c->n_fds]);
+}
+
 void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 {
 	if (why)
@@ -121,8 +128,7 @@ void acd_client_drop(struct acd_ctx *ctx, struct acd_client *c, const char *why)
 	ctx->hooks.client_gone(ctx, c);
 	partial_unlink(ctx, c);
 	acd_watch_close(ctx, &c->w);
-	for (int i = 0; i < c->n_fds; i++)
-		close(c->fds[i]);
+	close_fds(c);
 	ac_buf_free(&c->in);
 	acd_quota_give(ctx, c->uid, ACD_Q_REPLY_BYTES, c->out.len);
 	ac_buf_free(&c->out);
@@ -247,6 +253,11 @@ static void client_process_input(struct acd_ctx *ctx, struct acd_client *c)
 		c->lines++;
 		if (c->w.fd < 0)
 			return;
+		/* Fds come with the request they were sent with (a segment
+		 * that carries fds starts a recvmsg): what it did not take, a
+		 * refused request's included, is closed, never left for the
+		 * next request to use. */
+		close_fds(c);
 		ac_buf_consume(&c->in, n + 1);
 	}
 	/* What is left is one unfinished line. */
@@ -402,6 +413,11 @@ static int admit_client(struct acd_ctx *ctx, struct acd_client *c)
 	bool op = acd_client_is_operator(ctx, c);
 	char msg[200];
 
+	if (c->uid == (uid_t)-1 || c->gid == (gid_t)-1) { /* -1 means "unchanged" to setresuid */
+		refuse_connection(c, "the kernel did not say who the peer is (SO_PEERCRED)",
+				  "credentials", 0);
+		return -EACCES;
+	}
 	/* Interpreters run user code under these uids: no socket to the
 	 * daemon reaches that code, also not by the path of its socket. */
 	if (c->uid >= ctx->cfg.interp.uid_first && c->uid <= ctx->cfg.interp.uid_last) {
