@@ -193,6 +193,44 @@ def ladder_freeze_wins(env):
             c.close()
 
 
+def thaw_holds(env):
+    """What the daemon froze for a call's own on_exceed, and what an
+    operator froze, its owner may not thaw: a thaw of the first would run a
+    replied call past its timeout and cpu_time checks. Before, both went
+    through."""
+    with env.daemon(env.config(), "sec-holds") as (sock, _pid):
+        root = Client(sock)
+        a = client_as(sock, "a")
+        r = a.call("call.run", path="/ta/hold", argv=["sh", "-c", "while :; do :; done"],
+                   intent={"cpu_time": "100ms", "on_exceed": "freeze"})
+        check("a's call past its cpu_time is left frozen (on_exceed freeze)",
+              res(r).get("verdict", {}).get("frozen") is True, r)
+        path = res(r).get("path", "/ta/hold/none")
+        r = a.call("cg.thaw", path=path)
+        check("the owner's thaw of it is refused (-32005, on_exceed)",
+              err(r).get("code") == -32005 and (err(r).get("data") or {}).get("frozen_by") == "on_exceed", r)
+        st = res(root.call("cg.stat", path=path))
+        check("... and it stays frozen", st.get("state") == "frozen", st)
+        check("root may kill it", res(root.call("cg.kill", path=path)).get("killed_calls") == 1)
+
+        run = client_as(sock, "a")
+        rid = run.send("call.run", {"path": "/ta/hold", "argv": ["sleep", "600"]})
+        path = wait_for(lambda: next((k["path"] for k in res(a.call("cg.list", path="/ta/hold"))
+                                      .get("children", []) if k.get("state") == "running"), None),
+                        "a's sleep running")
+        check("root freezes a's call", res(root.call("cg.freeze", path=path)).get("frozen") is True)
+        r = a.call("cg.freeze", path=path)
+        r = a.call("cg.thaw", path=path)
+        check("the owner may not thaw what an operator froze, even after freezing it again "
+              "(-32005, operator)",
+              err(r).get("code") == -32005 and (err(r).get("data") or {}).get("frozen_by") == "operator", r)
+        check("root may thaw it", res(root.call("cg.thaw", path=path)).get("frozen") is False)
+        check("a may kill its call", res(a.call("cg.kill", path=path)).get("killed_calls") == 1)
+        run.wait(rid)
+        for c in (a, run, root):
+            c.close()
+
+
 ALLOC = ("import sys\nx = bytearray(int(sys.argv[1]) << 20)\n"
          "x[::4096] = b'a' * len(x[::4096])\nprint('done')")
 
@@ -352,5 +390,6 @@ def run(env):
     deep_values(env)
     label_history_per_tenant(env)
     ladder_freeze_wins(env)
+    thaw_holds(env)
     socket_paths(env)
     close_reply_to_gone_client(env)

@@ -84,6 +84,7 @@ struct acd_call {
 	uint64_t start_ns, end_ns;
 	struct ac_call_end end;
 	bool replied;
+	bool operator_frozen;	   /* cg.freeze by an operator: only one thaws it */
 	bool discarded;		   /* unlinked and freed (acd_call_discard) */
 	/* deadlines (call_timers.c keeps the earliest in a heap) */
 	uint64_t deadline_ns;		  /* timeout; 0 none */

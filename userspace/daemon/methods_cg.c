@@ -360,23 +360,38 @@ int acd_m_cg_kill(struct acd_ctx *ctx, struct acd_req *r)
 	return 0;
 }
 
+/* Who holds the node frozen that its owner may not let go: the pressure
+ * ladder, the call's own on_exceed (its reply is sent: a thaw would run
+ * it past every check), or an operator. NULL: nobody, or the owner. */
+static const char *held_by(const struct acd_req *r)
+{
+	if (r->call)
+		return r->call->contain.level == CONTAIN_FROZEN ? "pressure" :
+		       r->call->end.frozen			 ? "on_exceed" :
+		       r->call->operator_frozen			 ? "operator" :
+									   NULL;
+	return r->s && r->s->frozen && r->s->operator_frozen ? "operator" : NULL;
+}
+
 static int freeze_common(struct acd_ctx *ctx, struct acd_req *r, bool frozen)
 {
 	struct acd_call *call = r->call;
+	const char *held = frozen || r->operator ? NULL : held_by(r);
 	int n;
 
 	if (call && call->state != CALL_RUNNING)
 		return acd_req_fail(r, RPC_NOT_FOUND, json_pack("{s:s}", "path", r->path),
 				    "the call is ending");
-	/* The ladder's hold outlives an owner's thaw: it lets go itself when
-	 * the pressure falls. Operators may still thaw. */
-	if (call && !frozen && call->contain.level == CONTAIN_FROZEN &&
-	    !r->operator)
+	if (held)
 		return acd_req_fail(r, RPC_PERMISSION,
-				    json_pack("{s:s, s:s}", "path", r->path, "frozen_by", "pressure"),
-				    "cannot thaw %s: the memory pressure ladder froze it, and lets it go "
-				    "when the pressure falls (operators may thaw it)",
-				    r->path);
+				    json_pack("{s:s, s:s}", "path", r->path, "frozen_by", held),
+				    "cannot thaw %s: %s froze it (operators may thaw it)", r->path,
+				    !strcmp(held, "pressure") ?
+					    "the memory pressure ladder, which lets it go when the "
+					    "pressure falls," :
+				    !strcmp(held, "on_exceed") ?
+					    "its intent's on_exceed: freeze, past its budget," :
+					    "an operator");
 	n = ac_cg_freeze(&ctx->cg, acd_req_node(ctx, r), frozen);
 	if (n < 0)
 		return acd_req_errno(r, n, frozen ? "freeze" : "thaw");
@@ -384,12 +399,15 @@ static int freeze_common(struct acd_ctx *ctx, struct acd_req *r, bool frozen)
 		/* a SIGSTOP the programs sent while the daemon was freezing
 		 * it may have come after the SIGCONT of the freeze: again */
 		acd_call_continue_stopped(ctx, call);
-	if (call)
+	if (call) {
 		call->end.frozen = frozen && call->end.frozen;
-	else if (r->s)
+		call->operator_frozen = frozen && (r->operator || call->operator_frozen);
+	} else if (r->s) {
 		r->s->frozen = frozen;
-	else if (r->t)
+		r->s->operator_frozen = frozen && (r->operator || r->s->operator_frozen);
+	} else if (r->t) {
 		r->t->frozen = frozen;
+	}
 	if (!frozen)
 		acd_calls_admit_waiting(ctx);
 	acd_event(ctx, frozen ? "freeze" : "thaw", r->path, NULL);
@@ -421,6 +439,18 @@ int acd_m_events_subscribe(struct acd_ctx *ctx, struct acd_req *r)
 	return 0;
 }
 
+/* A non-operator sees the pressure of the tenants they may see, not the
+ * whole tree's or other tenants' (usage, budget, band). */
+static void hide_domains(struct acd_ctx *ctx, struct acd_req *r, json_t *doms)
+{
+	for (size_t i = json_array_size(doms); i-- > 0;) {
+		const char *path = json_string_value(json_object_get(json_array_get(doms, i), "path"));
+
+		if (!path || !acd_access_sees_path(ctx, r->c, path))
+			json_array_remove(doms, i);
+	}
+}
+
 int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 {
 	json_t *roots = json_array(), *res, *pressure;
@@ -445,8 +475,9 @@ int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 	json_object_set_new(res, "pressure", pressure);
 	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
 	json_object_set_new(res, "max_clients", json_integer(ctx->max_clients));
-	json_object_set_new(res, "quota", acd_quota_describe(ctx, r->c->uid,
-							     acd_client_is_operator(ctx, r->c)));
+	json_object_set_new(res, "quota", acd_quota_describe(ctx, r->c->uid, r->operator));
+	if (!r->operator)
+		hide_domains(ctx, r, json_object_get(pressure, "domains"));
 	acd_reply_result(ctx, r->c, r->id, res);
 	return 0;
 }

@@ -32,6 +32,7 @@ struct acd_session {
 	uint64_t reserved_mem;
 	uint64_t next_seq;
 	bool frozen;
+	bool operator_frozen; /* by an operator: its owner may not thaw it */
 	struct acd_call *calls;	      /* call.c */
 	struct acd_spare *spares;     /* pool.c: oldest first; the last may be half made */
 	struct acd_interp *interp;    /* interp.c: interpreter sessions (session.create lang) */
