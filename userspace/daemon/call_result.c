@@ -66,8 +66,9 @@ static void exec_result(struct acd_call *call, json_t *res, json_t *verdict)
 }
 
 /* Which limit the OOM killer acted on: the call's own memory_max if its
- * cgroup hit it, else the nearest session or tenant budget that was hit,
- * else the host. */
+ * cgroup hit it (its peak reached it: charges that fail at an ancestor's
+ * limit can count at the call too), else the nearest session, tenant or
+ * root budget (memory_budget) that was hit, else the host. */
 static void oom_limit(struct acd_ctx *ctx, struct acd_call *call, const struct ac_usage *u)
 {
 	struct ac_oom_victim *v = &call->end.oom;
@@ -76,18 +77,21 @@ static void oom_limit(struct acd_ctx *ctx, struct acd_call *call, const struct a
 		const char *level, *path;
 		const struct ac_cg_node *node;
 		uint64_t limit;
-	} lv[2] = {
+	} lv[3] = {
 		{ "session", s->path, &s->node, s->budget.memory_max },
 		{ "tenant", s->tenant->path, &s->tenant->node, s->tenant->budget.memory_max },
+		{ "daemon", "/", &ctx->cg.root, ctx->cfg.memory_budget },
 	};
+	uint64_t own = call->limits.memory_max;
 
-	if (call->limits.memory_max != AC_UNLIMITED && (u->mem_max > 0 || u->mem_oom > 0)) {
+	if (own != AC_UNLIMITED && (u->mem_max > 0 || u->mem_oom > 0) &&
+	    u->memory_peak >= own - own / 32) {
 		v->level = "call";
 		ac_strlcpy(v->path, call->path, sizeof(v->path));
 		v->limit = call->limits.memory_max;
 		return;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		struct ac_usage pu = { 0 };
 
 		if (lv[i].limit == AC_UNLIMITED ||
