@@ -70,8 +70,18 @@ struct ac_prio_class {
 
 /* Graduated containment under memory pressure (userspace/daemon/contain.c):
  * fractions of the budget a pressure domain (the root, a tenant) is at. */
+/* Whether the ladder freezes running calls for memory: a frozen call
+ * frees nothing unless its pages can go to swap, so "auto" freezes only
+ * while the host has swap (or zswap) and otherwise holds new calls back
+ * at admission instead. */
+enum ac_freeze_mode { AC_FREEZE_AUTO = 0, AC_FREEZE_ON, AC_FREEZE_OFF };
+
 struct ac_containment {
 	bool enabled;	    /* false: no priority knobs, no ladder */
+	enum ac_freeze_mode freeze;
+	uint64_t hold_max_ns; /* longest a call waits at admission for pressure */
+	uint64_t stall_ns;  /* nothing moved this long: let a contained call go */
+	uint64_t free_ns;   /* ... for this long */
 	double throttle_at; /* throttle low-priority calls */
 	double freeze_at;   /* freeze low, throttle normal */
 	double kill_at;	    /* freeze normal, kill frozen low then normal */

@@ -79,6 +79,8 @@ struct ac_call_end {
 	bool stderr_truncated;
 	struct ac_oom_victim oom;
 	struct ac_contain_report contain;
+	uint64_t waited_ns;	 /* waited at admission before it started */
+	bool waited_pressure;	 /* ... held back by memory pressure (else budget or quota) */
 };
 
 /* {"memory_peak": 1234, "memory_peak_h": "1.2K", "cpu_user_us": ...,

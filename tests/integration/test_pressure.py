@@ -62,9 +62,16 @@ def config():
         "defaults": {"memory": 0, "pids": 256, "timeout": "10m"},
         "session_budget": {"memory_max": "max", "pids": 1024},
         "interpreters": {"pool": {"python": 0, "bash": 0}},
-        "containment": {"enabled": True, "step": "50ms"},
+        "containment": {"enabled": True, "step": "50ms", "freeze": True, "hold_max": "10m"},
         "tenants": {"p": {"memory_max": "max", "pids": 4096}},
     }
+
+
+def hold_config(hold_max):
+    """The ladder without freezing (what "auto" is without swap)."""
+    cfg = config()
+    cfg["containment"] = {"enabled": True, "step": "50ms", "freeze": False, "hold_max": hold_max}
+    return cfg
 
 
 def usage_file(c):
@@ -261,20 +268,20 @@ def freeze_and_thaw(c, ev, gates, uf):
     gates.done("mid", 0)
     ev.wait_note(is_step("/p/lo2/", "contain", "frozen"), "the low call frozen")
     wait_for(lambda: root_band(c) == "freeze", "the daemon to see the root in the freeze band")
-    r = c.call("call.run", path="/p/lo2b", argv=["true"], intent={"priority": "low"})
-    check("in the freeze band a new low-priority call is held back at admission",
-          err(r).get("code") == -32002 and (err(r).get("data") or {}).get("pressure") is True
-          and "memory pressure" in err(r).get("message", ""), r)
     nwait = c.info().get("calls_waiting", 0)
-    held = c.send("call.run", {"path": "/p/lo2b", "argv": ["true"], "wait": True,
+    held = c.send("call.run", {"path": "/p/lo2b", "argv": ["true"],
                                "intent": {"priority": "low"}})
-    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1, "the call to wait")
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1,
+             "a new low-priority call held back at admission (no wait asked)")
     after_drop = len(ev.notes)
     gates.go("mid", 0)
     rmid = c.wait(mid)
     rheld = c.wait(held)
-    check("... and with wait it runs once the pressure falls",
-          verdict(rheld).get("status") == "ok", rheld)
+    adm = verdict(rheld).get("admission") or {}
+    check("in the freeze band a new low-priority call is held back at admission, and runs "
+          "once the pressure falls", verdict(rheld).get("status") == "ok" and
+          adm.get("held_by") == "memory pressure" and adm.get("waited_ms", -1) >= 0 and
+          "held back by memory pressure" in verdict(rheld).get("summary", ""), rheld)
     ev.wait_note(is_step("/p/lo2/", "release", "released"), "the low call let go",
                  since=after_drop)
     gates.go("lo", 0)
@@ -327,6 +334,89 @@ def stall_drains(c, ev, gates, uf):
     check("stall: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
 
 
+def held_then_run(c, ev, gates, uf):
+    """Without freezing: a high-priority call takes the root into the
+    freeze band beside a running low one. The running call is never
+    touched; new low and normal calls wait at admission (no wait asked), a
+    new high one starts at once; the held ones run once the pressure falls."""
+    lo = alloc_call(c, gates, "hl", uf, ["root:0.30"], "hold", "lo")
+    gates.done("lo", 0)
+    hi = alloc_call(c, gates, "hh", uf, ["root:0.90"], "spike", "hi")
+    gates.done("hi", 0)
+    wait_for(lambda: root_band(c) == "freeze", "the daemon to see the root in the freeze band")
+    nwait = c.info().get("calls_waiting", 0)
+    held = [c.send("call.run", {"path": "/p/" + s, "argv": ["true"]}) for s in ("hl", "hn")]
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 2,
+             "the new low and normal calls held back at admission")
+    rh = c.call("call.run", path="/p/hh", argv=["true"])
+    check("hold mode: a new high-priority call starts at once, in the freeze band",
+          verdict(rh).get("status") == "ok" and "admission" not in verdict(rh), verdict(rh))
+    gates.go("hi", 0)
+    rhi = c.wait(hi)
+    rheld = [c.wait(h) for h in held]
+    for name, r in zip(("low", "normal"), rheld):
+        adm = verdict(r).get("admission") or {}
+        check("hold mode: the held %s call runs once the pressure falls, its wait reported" % name,
+              verdict(r).get("status") == "ok" and adm.get("held_by") == "memory pressure", r)
+    gates.go("lo", 0)
+    rlo = c.wait(lo)
+    notes = drain(ev, "/p/hl/", "/p/hh/")
+    check("hold mode: the running low call was never throttled or frozen, and completed",
+          verdict(rlo).get("status") == "ok" and "containment" not in verdict(rlo) and
+          not events_of(notes, "/p/hl/"), (verdict(rlo), events_of(notes, "/p/hl/")))
+    check("hold mode: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
+
+
+def hold_is_bounded(c, ev, gates, uf):
+    """A call held back by pressure starts after hold_max even if the
+    pressure stays: a low-priority agent is slowed, never starved."""
+    hi = alloc_call(c, gates, "bh", uf, ["root:0.90"], "spike", "hi")
+    gates.done("hi", 0)
+    wait_for(lambda: root_band(c) == "freeze", "the daemon to see the root in the freeze band")
+    r = c.call("call.run", path="/p/bl", argv=["true"])
+    adm = verdict(r).get("admission") or {}
+    check("hold_max: the held low call started with the pressure still on",
+          verdict(r).get("status") == "ok" and adm.get("held_by") == "memory pressure" and
+          root_band(c) == "freeze", (verdict(r), root_band(c)))
+    gates.go("hi", 0)
+    c.wait(hi)
+
+
+def kernel_picks_by_class(c, ev, gates, uf):
+    """Without freezing, the daemon kills nothing: when the budget runs
+    out, the kernel's OOM killer chooses, steered by oom_score_adj. A low
+    call, a normal session's interpreter with state, and a high call that
+    pushes past the budget: the low call goes; the interpreter and the
+    high call live."""
+    c.call("session.exec", path="/p/kn", code="marker = 41")
+    r = c.call("session.exec", path="/p/kn",
+               code="keep = bytearray(%d); keep[::4096] = b'\\x01' * (len(keep) // 4096); 1"
+               % (BUDGET // 5))
+    check("oom steering: the interpreter holds 20% of the budget", res(r).get("value") == 1, r)
+    lo = alloc_call(c, gates, "kl", uf, ["root:0.55"], "hold", "lo")
+    gates.done("lo", 0)
+    hi = alloc_call(c, gates, "kh", uf, ["abs:%d" % (BUDGET * 6 // 10 // MIB)], "push", "hi")
+    rlo = c.wait(lo)
+    gates.done("hi", 0)
+    gates.go("hi", 0)
+    rhi = c.wait(hi)
+    vlo = verdict(rlo)
+    check("oom steering: the kernel killed the low-priority call",
+          vlo.get("status") in ("exceeded", "failed") and
+          (res(rlo).get("exit") or {}).get("signal_name") == "SIGKILL", res(rlo))
+    check("oom steering: its verdict names the budget that ran out, not a limit of its own",
+          "budget" in vlo.get("summary", "") and "memory_max (" not in vlo.get("summary", ""),
+          vlo.get("summary"))
+    check("oom steering: the high-priority call completed", verdict(rhi).get("status") == "ok",
+          verdict(rhi))
+    r = c.call("session.exec", path="/p/kn", code="marker + 1")
+    check("oom steering: the interpreter lives, with its state", res(r).get("value") == 42, r)
+    notes = drain(ev, "/p/kl/")
+    check("oom steering: no kill by the daemon", not [x for x in events_of(notes, "/p/")
+                                                      if x[1] in ("killed", "interrupted")],
+          events_of(notes, "/p/"))
+
+
 def priority_knobs(sock):
     """The class of a session reaches its cgroup."""
     c = Client(sock)
@@ -352,24 +442,24 @@ def priority_knobs(sock):
         low = open(os.path.join(roots[0], "p", "klow", "memory.low")).read().strip()
         check("low session: no memory.low", low == "0", low)
     r = c.call("call.run", path="/p/klow", argv=["sh", "-c", "cat /proc/self/oom_score_adj"])
-    check("a low-priority call's processes have oom_score_adj 600",
-          res(r).get("stdout", "").strip() == "600", res(r).get("stdout"))
+    check("a low-priority call's processes have oom_score_adj 900",
+          res(r).get("stdout", "").strip() == "900", res(r).get("stdout"))
     r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"])
-    check("a high-priority call's processes have oom_score_adj 100",
-          res(r).get("stdout", "").strip() == "100", res(r).get("stdout"))
+    check("a high-priority call's processes have oom_score_adj 300",
+          res(r).get("stdout", "").strip() == "300", res(r).get("stdout"))
     r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"],
                intent={"priority": "low"})
     check("a call's own priority wins over its session's, its processes too",
           (res(r).get("intent") or {}).get("priority") == "low" and
-          res(r).get("stdout", "").strip() == "600", res(r))
+          res(r).get("stdout", "").strip() == "900", res(r))
     r = c.call("call.run", path="/p/khigh", argv=["true"])
     check("a call without one takes its session's, shown as assumed",
           (res(r).get("intent") or {}).get("priority") == "high" and
           "priority" in (res(r).get("intent") or {}).get("assumed", []), res(r).get("intent"))
     c.call("session.create", path="/p/knb", priority="low", lang="python")
     r = c.call("session.exec", path="/p/knb", code="int(open('/proc/self/oom_score_adj').read())")
-    check("a low-priority session's interpreter: 299 (after every low or normal call, "
-          "before a high-priority one)", res(r).get("value") == 299, res(r))
+    check("a low-priority session's interpreter: 0 (the offset, -300, below the lowest class, "
+          "high's 300: after every call)", res(r).get("value") == 0, res(r))
     c.call("session.close", path="/p/knb")
     for prio in want:
         c.call("session.close", path="/p/k" + prio)
@@ -401,6 +491,30 @@ def main():
                     fn(c, ev, gates, uf)
                 except TimeoutError as e:
                     check("%s: every awaited state came" % fn.__name__, False, e)
+    with daemon(AGENTCGD, dict(config(), containment={"enabled": True}), "pressure-auto") \
+            as (sock, _pid):
+        c = Client(sock)
+        mode = (c.info().get("pressure") or {}).get("mode")
+        with open("/proc/swaps") as f:
+            swap = len(f.read().strip().splitlines()) > 1
+        check("freeze \"auto\": mode %s (swap %s)" % ("freeze" if swap else "hold",
+                                                      "on" if swap else "off"),
+              mode == ("freeze" if swap else "hold"), mode)
+        c.close()
+    for hold_max, tests in (("10m", ((held_then_run, {"hl": "low", "hn": "normal", "hh": "high"}),
+                                     (kernel_picks_by_class,
+                                      {"kl": "low", "kn": ("normal", "python"), "kh": "high"}))),
+                            ("1s", ((hold_is_bounded, {"bh": "high", "bl": "low"}),))):
+        with daemon(AGENTCGD, hold_config(hold_max), "pressure-hold") as (sock, _pid):
+            c = Client(sock)
+            uf = usage_file(c)
+            c.close()
+            for fn, sessions in tests:
+                with scenario(sock, sessions) as (c, ev, gates):
+                    try:
+                        fn(c, ev, gates, uf)
+                    except TimeoutError as e:
+                        check("%s: every awaited state came" % fn.__name__, False, e)
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):
         c = Client(sock)

@@ -314,14 +314,20 @@ static void test_containment(void **state)
 	assert_true(c->contain.throttle_at == 0.75 && c->contain.kill_at == 0.95);
 	assert_int_equal(c->contain.cls[AC_PRIO_HIGH].cpu_weight, 400);
 	assert_true(c->contain.cls[AC_PRIO_HIGH].protect);
-	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 600);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 900);
+	assert_int_equal(c->contain.freeze, AC_FREEZE_AUTO);
+	assert_true(c->contain.hold_max_ns == 30000000000ULL);
+	assert_true(c->contain.stall_ns == 1500000000ULL && c->contain.free_ns == 3000000000ULL);
 	c->contain = (struct ac_containment){ 0 };
 	assert_int_equal(ac_config_load_default(c, err, sizeof(err)), 0);
 	assert_true(c->contain.enabled);
 	assert_true(c->contain.thaw_below == 0.70 && c->contain.freeze_at == 0.85);
 	assert_true(c->contain.step_ns == 100000000ULL);
 	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 25);
-	assert_int_equal(c->contain.cls[AC_PRIO_NORMAL].oom_score_adj, 300);
+	assert_int_equal(c->contain.cls[AC_PRIO_NORMAL].oom_score_adj, 600);
+	assert_int_equal(c->contain.interp_oom_score_offset, -300);
+	assert_true(c->contain.hold_max_ns == 30000000000ULL);
+	assert_true(c->contain.stall_ns == 1500000000ULL && c->contain.free_ns == 3000000000ULL);
 	assert_false(c->contain.cls[AC_PRIO_NORMAL].protect);
 	/* keys merge one by one; classes too */
 	assert_int_equal(parse(c, "{\"memory_budget\": \"2G\", \"containment\": {\"enabled\": "
@@ -331,7 +337,16 @@ static void test_containment(void **state)
 	assert_false(c->contain.enabled);
 	assert_true(c->contain.step_ns == 50000000ULL);
 	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 10);
-	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 600);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 900);
+	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": true, \"hold_max\": \"2s\", "
+				  "\"stall\": \"500ms\", \"free\": \"1s\"}}", err, sizeof(err)), 0);
+	assert_int_equal(c->contain.freeze, AC_FREEZE_ON);
+	assert_true(c->contain.hold_max_ns == 2000000000ULL && c->contain.stall_ns == 500000000ULL &&
+		    c->contain.free_ns == 1000000000ULL);
+	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": false}}", err, sizeof(err)), 0);
+	assert_int_equal(c->contain.freeze, AC_FREEZE_OFF);
+	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": \"auto\"}}", err, sizeof(err)), 0);
+	assert_int_equal(c->contain.freeze, AC_FREEZE_AUTO);
 	free(c);
 
 	bad("{\"memory_budget\": \"1K\"}", "memory_budget: ");
@@ -351,6 +366,11 @@ static void test_containment(void **state)
 	bad("{\"containment\": {\"classes\": {\"high\": {\"memory_low\": 1}}}}",
 	    "containment.classes.high.memory_low: unknown key");
 	bad("{\"containment\": {\"enable\": true}}", "containment.enable: unknown key");
+	bad("{\"containment\": {\"freeze\": \"swap\"}}",
+	    "containment.freeze: must be true, false or \"auto\"");
+	bad("{\"containment\": {\"hold_max\": \"5ms\"}}",
+	    "containment.hold_max: must be from 10ms to 1h");
+	bad("{\"containment\": {\"stall\": \"2h\"}}", "containment.stall: must be from 10ms to 1h");
 	bad("{\"containment\": {\"interpreter_oom_score_offset\": 1}}",
 	    "containment.interpreter_oom_score_offset: must be an integer from -1000 to 0");
 }

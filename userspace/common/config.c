@@ -77,16 +77,20 @@ void ac_config_init(struct ac_config *cfg)
 		.memory_budget = AC_UNLIMITED,
 		.contain = {
 			.enabled = true,
+			.freeze = AC_FREEZE_AUTO,
+			.hold_max_ns = 30ULL * 1000000000ULL,
+			.stall_ns = 1500ULL * 1000000,
+			.free_ns = 3000ULL * 1000000,
 			.throttle_at = 0.75,
 			.freeze_at = 0.85,
 			.kill_at = 0.95,
 			.thaw_below = 0.70,
 			.step_ns = 100ULL * 1000000,
-			.interp_oom_score_offset = -50,
+			.interp_oom_score_offset = -300,
 			.cls = {
-				[AC_PRIO_NORMAL] = { .cpu_weight = 100, .oom_score_adj = 300 },
-				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 600 },
-				[AC_PRIO_HIGH] = { .cpu_weight = 400, .oom_score_adj = 100,
+				[AC_PRIO_NORMAL] = { .cpu_weight = 100, .oom_score_adj = 600 },
+				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 900 },
+				[AC_PRIO_HIGH] = { .cpu_weight = 400, .oom_score_adj = 300,
 						   .protect = true },
 			},
 		},
@@ -521,6 +525,26 @@ static int containment_key(struct ctx *c, const char *kp, const char *key, const
 		r = get_duration(c, kp, x, &k->step_ns);
 		if (r == 0 && (k->step_ns < 10 * 1000000ULL || k->step_ns > 10000000000ULL))
 			r = fail(c, kp, "must be from 10ms to 10s");
+		return r;
+	}
+	if (strcmp(key, "freeze") == 0) {
+		if (json_is_boolean(x)) {
+			k->freeze = json_is_true(x) ? AC_FREEZE_ON : AC_FREEZE_OFF;
+			return 0;
+		}
+		if (json_is_string(x) && strcmp(json_string_value(x), "auto") == 0) {
+			k->freeze = AC_FREEZE_AUTO;
+			return 0;
+		}
+		return fail(c, kp, "must be true, false or \"auto\" (freeze only with swap)");
+	}
+	if (strcmp(key, "hold_max") == 0 || strcmp(key, "stall") == 0 || strcmp(key, "free") == 0) {
+		uint64_t *d = key[0] == 'h' ? &k->hold_max_ns : key[0] == 's' ? &k->stall_ns :
+					      &k->free_ns;
+
+		r = get_duration(c, kp, x, d);
+		if (r == 0 && (*d < 10 * 1000000ULL || *d > 3600ULL * 1000000000ULL))
+			r = fail(c, kp, "must be from 10ms to 1h");
 		return r;
 	}
 	if (strcmp(key, "interpreter_oom_score_offset") == 0)

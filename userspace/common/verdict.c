@@ -570,6 +570,13 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 	else
 		status = "ok";
 	summarize(&line, &fs, u, end, stopper);
+	if (end->waited_ns >= 1000000) {
+		char w[HUMAN_MAX];
+
+		ac_format_duration(end->waited_ns, w, sizeof(w));
+		line_add(&line, "; waited %s to start (%s)", w,
+			 end->waited_pressure ? "held back by memory pressure" : "for budget");
+	}
 
 	v = json_pack("{s:s, s:o, s:s, s:o}", "status", status, "exceeded", findings_json(&fs),
 		      "summary", line.buf, "exit", exit_json(end));
@@ -581,6 +588,11 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 		json_object_set_new(v, "oom", oom_json(&end->oom));
 	if (v && was_contained(end))
 		json_object_set_new(v, "containment", contain_json(end));
+	if (v && end->waited_ns)
+		json_object_set_new(v, "admission",
+				    json_pack("{s:I, s:s}", "waited_ms",
+					      (json_int_t)(end->waited_ns / 1000000), "held_by",
+					      end->waited_pressure ? "memory pressure" : "budget"));
 	return v;
 }
 

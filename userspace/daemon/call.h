@@ -89,7 +89,11 @@ struct acd_call {
 	/* deadlines (call_timers.c keeps the earliest in a heap) */
 	uint64_t deadline_ns;		  /* timeout; 0 none */
 	uint64_t next_cpu_check_ns;	  /* cpu_time poll; 0 none */
-	uint64_t wait_deadline_ns;	  /* admission wait */
+	uint64_t wait_deadline_ns;	  /* admission wait: the next look (its end, or hold_max) */
+	uint64_t wait_until_ns;		  /* end of a `wait` for budget; 0: no wait asked */
+	uint64_t queued_ns;		  /* when it began to wait at admission; 0: never */
+	bool held_pressure;		  /* memory pressure held it back at admission */
+	bool hold_expired;		  /* held hold_max already: pressure holds it no more */
 	uint64_t next_populated_check_ns; /* draining: look at cgroup.events */
 	uint64_t rmdir_retry_ns;
 	int rmdir_tries;

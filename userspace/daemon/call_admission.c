@@ -58,9 +58,10 @@ int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struc
 		if (call->reserved_mem > a->remaining)
 			return -EAGAIN;
 	}
-	/* A call the containment ladder would freeze as it starts waits
-	 * before it allocates, rather than hold memory frozen. */
-	d = acd_contain_holds_back(ctx, s, call->intent.priority);
+	/* A call pressure would freeze as it starts, or (no swap) a call of
+	 * a class the ladder holds back in this band, waits before it
+	 * allocates, for at most hold_max. */
+	d = call->hold_expired ? NULL : acd_contain_holds_back(ctx, s, call->intent.priority);
 	if (d) {
 		a->level = "budget";
 		a->path = d->host ? "host" : d->path;
@@ -165,6 +166,10 @@ static void reply_quota(struct acd_ctx *ctx, struct acd_call *call, enum acd_quo
 
 static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
 {
+	if (call->queued_ns) {
+		call->end.waited_ns = ac_now_ns() - call->queued_ns;
+		call->end.waited_pressure = call->held_pressure;
+	}
 	call_reserve(call, true);
 	if (call_start(ctx, call) < 0) {
 		call_reserve(call, false);
@@ -172,22 +177,56 @@ static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
 	}
 }
 
+/* Waiting calls that fit start, high priority first, then normal, then
+ * low (each class in arrival order). Of those pressure held back, one
+ * starts per pass (a ladder step): its growth is seen before the next
+ * one goes, so held calls do not all allocate into the same peak. */
 void acd_calls_admit_waiting(struct acd_ctx *ctx)
 {
-	struct acd_call **pp = &ctx->calls->waiting;
+	static const enum ac_priority order[] = { AC_PRIO_HIGH, AC_PRIO_NORMAL, AC_PRIO_LOW };
+	bool held_started = false;
 
-	while (*pp) {
-		struct acd_call *call = *pp;
-		struct admission a;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		struct acd_call **pp = &ctx->calls->waiting;
 
-		if (!call->session->frozen && !call->session->tenant->frozen &&
-		    admission_check_quota(ctx, call, &a) == 0) {
-			*pp = call->wait_next;
-			admit_one(ctx, call);
-			continue;
+		while (*pp) {
+			struct acd_call *call = *pp;
+			struct admission a = { 0 };
+
+			if (call->intent.priority == order[i] && !call->session->frozen &&
+			    !call->session->tenant->frozen && !(held_started && call->held_pressure) &&
+			    admission_check_quota(ctx, call, &a) == 0) {
+				*pp = call->wait_next;
+				held_started = held_started || call->held_pressure;
+				admit_one(ctx, call);
+				continue;
+			}
+			if (call->intent.priority == order[i] && a.pressure)
+				call->held_pressure = true;
+			pp = &call->wait_next;
 		}
-		pp = &call->wait_next;
 	}
+}
+
+/* At the end of the admission queue, looked at again by the end of its
+ * wait or, while pressure holds it, after hold_max. */
+void call_enqueue_waiting(struct acd_ctx *ctx, struct acd_call *call, uint64_t now)
+{
+	struct acd_call **pp = &ctx->calls->waiting;
+	uint64_t due = call->wait_until_ns;
+
+	if (call->held_pressure && !call->hold_expired) {
+		uint64_t hold_end = call->queued_ns + ctx->cfg.contain.hold_max_ns;
+
+		if (!due || hold_end < due)
+			due = hold_end;
+	}
+	call->wait_deadline_ns = due > now ? due : now;
+	call->wait_next = NULL;
+	while (*pp)
+		pp = &(*pp)->wait_next;
+	*pp = call;
+	call_timer_update(ctx, call);
 }
 
 void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint64_t wait_ns)
@@ -199,8 +238,10 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 		admit_one(ctx, call);
 		return;
 	}
-	if (r == -EAGAIN && wait) {
-		struct acd_call **pp = &ctx->calls->waiting;
+	/* Pressure passes: a call it holds back waits (for hold_max at most)
+	 * whether or not it asked to wait for budget. */
+	if (r == -EAGAIN && (wait || (a.pressure && !a.quota))) {
+		uint64_t now = ac_now_ns();
 
 		if (!quota_fits(ctx, call, ACD_Q_CALLS_WAITING)) {
 			reply_quota(ctx, call, ACD_Q_CALLS_WAITING, false);
@@ -209,11 +250,10 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 		}
 		call_quota_hold(ctx, call, ACD_Q_CALLS_WAITING);
 		call->state = CALL_WAITING;
-		call->wait_deadline_ns = ac_now_ns() + wait_ns;
-		while (*pp)
-			pp = &(*pp)->wait_next;
-		*pp = call;
-		call_timer_update(ctx, call);
+		call->queued_ns = now;
+		call->wait_until_ns = wait ? now + wait_ns : 0;
+		call->held_pressure = a.pressure;
+		call_enqueue_waiting(ctx, call, now);
 		return;
 	}
 	if (a.quota)
@@ -249,11 +289,22 @@ void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
 void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct admission a;
-	int r = admission_check_quota(ctx, call, &a);
+	uint64_t now = ac_now_ns();
+	int r;
 
+	/* held for pressure as long as it may be: it starts if its budget
+	 * allows, whatever the band */
+	if (call->held_pressure && now >= call->queued_ns + ctx->cfg.contain.hold_max_ns)
+		call->hold_expired = true;
+	r = admission_check_quota(ctx, call, &a);
 	call_unlink_waiting(ctx, call);
 	if (r == 0) { /* room came at the last moment (a ladder step not yet looked at) */
 		admit_one(ctx, call);
+		return;
+	}
+	if (r == -EAGAIN && call->wait_until_ns > now) { /* its own wait goes on */
+		call->held_pressure = call->held_pressure || a.pressure;
+		call_enqueue_waiting(ctx, call, now);
 		return;
 	}
 	if (a.quota) {

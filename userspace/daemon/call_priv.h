@@ -56,6 +56,8 @@ void call_reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 /* The call counts in per-uid quota q (ACD_Q_CALLS_RUNNING or _WAITING) of
  * its requester from now on; q < 0: in none. */
 void call_quota_hold(struct acd_ctx *ctx, struct acd_call *call, int q);
+/* Into the admission queue (state, quota and queued_ns set by the caller). */
+void call_enqueue_waiting(struct acd_ctx *ctx, struct acd_call *call, uint64_t now);
 /* The wait of a queued call ran out: refused, with what is left now. */
 void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call);
 

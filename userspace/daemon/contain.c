@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Graduated containment under memory pressure: throttle -> freeze -> kill,
- * by priority, and back.
+ * by priority, and back, where freezing frees memory (swap is on, or
+ * containment.freeze is true). Without swap a frozen or throttled call
+ * frees nothing: it only holds its memory across the others' peaks, and
+ * the daemon's kill then comes before the kernel would have needed one.
+ * So without swap ("hold" mode) the ladder touches no running call:
+ * admission holds new low-priority calls back from the throttle band and
+ * normal ones from the freeze band (for containment.hold_max at most; one
+ * held call starts per step once room returns), and the kernel's OOM
+ * killer, steered by the classes' oom_score_adj, picks a victim only when
+ * it has to. The rest of this comment is the freeze mode.
  *
  * Each step samples the domains (pressure.c) and gives every running call
  * the hold its class and the worst band of its domains (the root, its
@@ -43,14 +52,13 @@
 #include "pressure.h"
 
 #define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
-/* Contained calls hold their memory: when nothing changed for STALL_NS
+/* Contained calls hold their memory: when nothing changed for `stall`
  * (no call contained, let go, killed or ended, and the root's usage did
  * not grow by 1% of its budget: a throttled call still moving is not
  * stuck), the oldest contained call
- * of the highest class is let go entirely for FREE_NS, so work drains
+ * of the highest class is let go entirely for `free`, so work drains
  * instead of waiting for room that only it could make. */
-#define STALL_NS (1500ULL * 1000000)
-#define FREE_NS (3000ULL * 1000000)
+#define SWAP_RECHECK_NS (10ULL * 1000000000ULL)
 
 /* The ladder's state (ctx->contain). */
 struct acd_contain {
@@ -60,14 +68,65 @@ struct acd_contain {
 	uint64_t last_change_ns;  /* last step that changed a call's hold */
 	uint64_t change_usage;	  /* the root's usage then */
 	bool admit;		  /* look at waiting calls from the main loop */
+	bool freeze;		  /* the ladder freezes (swap, or freeze: true) */
+	uint64_t swap_checked_ns; /* when /proc/swaps was last read */
 	int contained;		  /* calls throttled or frozen now */
 	uint64_t counts[3];	  /* throttles, freezes, kills so far */
 };
 
+/* A swap device is active: /proc/swaps lists one under its header.
+ * (zswap compresses in front of a swap device, so it needs one too.) */
+static bool swap_active(void)
+{
+	FILE *f = fopen("/proc/swaps", "re");
+	char line[256];
+	int n = 0;
+
+	if (!f)
+		return false;
+	while (n < 2 && fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n >= 2;
+}
+
+/* Whether the ladder freezes running calls now: with freeze "auto", only
+ * while swap is on (a frozen call's pages can go there; without swap a
+ * frozen call frees nothing and only holds its memory across the others'
+ * peaks, so the ladder holds new calls back at admission instead). */
+static void resolve_freeze(struct acd_ctx *ctx, uint64_t now)
+{
+	struct acd_contain *k = ctx->contain;
+	bool was = k->freeze;
+
+	if (ctx->cfg.contain.freeze != AC_FREEZE_AUTO) {
+		k->freeze = ctx->cfg.contain.freeze == AC_FREEZE_ON;
+		return;
+	}
+	if (k->swap_checked_ns && now < k->swap_checked_ns + SWAP_RECHECK_NS)
+		return;
+	k->swap_checked_ns = now;
+	k->freeze = swap_active();
+	if (k->freeze != was || now == 0)
+		ac_info("containment: %s", k->freeze ? "swap is on: low and normal calls may be "
+			"throttled and frozen under memory pressure" : "no swap: calls are held back "
+			"at admission under memory pressure, never frozen for it; the kernel's OOM "
+			"killer chooses by class");
+}
+
+bool acd_contain_freezes(struct acd_ctx *ctx)
+{
+	return ctx->contain->freeze;
+}
+
 int acd_contain_init(struct acd_ctx *ctx)
 {
 	ctx->contain = calloc(1, sizeof(*ctx->contain));
-	return ctx->contain ? 0 : -ENOMEM;
+	if (!ctx->contain)
+		return -ENOMEM;
+	if (acd_contain_enabled(ctx))
+		resolve_freeze(ctx, 0);
+	return 0;
 }
 
 void acd_contain_free(struct acd_ctx *ctx)
@@ -80,7 +139,8 @@ json_t *acd_contain_info(struct acd_ctx *ctx)
 {
 	const struct acd_contain *k = ctx->contain;
 
-	return json_pack("{s:i, s:{s:I, s:I, s:I}}", "contained", k->contained, "steps",
+	return json_pack("{s:s, s:i, s:{s:I, s:I, s:I}}", "mode", k->freeze ? "freeze" : "hold",
+			 "contained", k->contained, "steps",
 			 "throttled", (json_int_t)k->counts[0], "frozen", (json_int_t)k->counts[1],
 			 "killed", (json_int_t)k->counts[2]);
 }
@@ -105,8 +165,11 @@ static const struct acd_domain *call_domain(struct acd_ctx *ctx, const struct ac
 	return t->band > r->band ? t : r;
 }
 
-/* What a class gets in a band. */
-static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
+/* What a class gets in a band (nothing while the ladder does not freeze:
+ * a throttled call frees nothing either, it only holds its memory
+ * longer). */
+static enum acd_contain_level wanted(const struct acd_ctx *ctx, enum ac_priority prio,
+				     enum acd_band band)
 {
 	static const enum acd_contain_level table[3][5] = {
 		/*               calm          hold          throttle           freeze             kill */
@@ -117,6 +180,8 @@ static enum acd_contain_level wanted(enum ac_priority prio, enum acd_band band)
 				   CONTAIN_NONE },
 	};
 
+	if (!ctx->contain->freeze)
+		return CONTAIN_NONE;
 	return table[prio][band];
 }
 
@@ -141,8 +206,8 @@ static void changed(struct acd_ctx *ctx, uint64_t now)
 
 static bool stalled(const struct acd_ctx *ctx, uint64_t now)
 {
-	return ctx->contain->contained && now >= ctx->contain->last_change_ns + STALL_NS &&
-	       now >= ctx->contain->last_release_ns + STALL_NS &&
+	return ctx->contain->contained && now >= ctx->contain->last_change_ns + ctx->cfg.contain.stall_ns &&
+	       now >= ctx->contain->last_release_ns + ctx->cfg.contain.stall_ns &&
 	       ctx->pressure->root.usage < ctx->contain->change_usage + ctx->pressure->root.budget / 100;
 }
 
@@ -341,7 +406,7 @@ static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 		if (!containable(call) || call->contain.level == CONTAIN_NONE)
 			continue;
 		d = call_domain(ctx, call, true);
-		if (!stalled && wanted(call->intent.priority, d->release_band) >= call->contain.level)
+		if (!stalled && wanted(ctx, call->intent.priority, d->release_band) >= call->contain.level)
 			continue;
 		if (!best || (call->intent.priority != AC_PRIO_LOW &&
 			      best->intent.priority == AC_PRIO_LOW) ||
@@ -354,7 +419,7 @@ static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 	if (!best)
 		return;
 	if (stalled) {
-		best->contain.free_until_ns = now + FREE_NS;
+		best->contain.free_until_ns = now + ctx->cfg.contain.free_ns;
 		set_level(ctx, best, CONTAIN_NONE, bdom, now);
 	} else {
 		set_level(ctx, best, best->contain.level - 1, bdom, now);
@@ -385,6 +450,7 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	const uint64_t every = ctx->cfg.contain.step_ns;
 	bool any_release = false, kill_band = false;
 
+	resolve_freeze(ctx, now);
 	acd_pressure_sample(ctx, now);
 	FOR_EACH_CALL(ctx, call) {
 		const struct acd_domain *d;
@@ -393,10 +459,10 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 		if (!containable(call))
 			continue;
 		d = call_domain(ctx, call, false);
-		want = wanted(call->intent.priority, d->band);
+		want = wanted(ctx, call->intent.priority, d->band);
 		if (want > call->contain.level && call->contain.free_until_ns <= now)
 			set_level(ctx, call, want, d, now);
-		else if (wanted(call->intent.priority, call_domain(ctx, call, true)->release_band) <
+		else if (wanted(ctx, call->intent.priority, call_domain(ctx, call, true)->release_band) <
 			 call->contain.level)
 			any_release = true;
 	}
@@ -420,7 +486,20 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 	for (struct acd_tenant *t = ctx->tenants; t; t = t->next)
 		if (t->dom && t->dom->band >= BAND_THROTTLE)
 			kill_band = true;
-	ctx->contain->next_ns = ctx->contain->contained || kill_band ? now + every : 0;
+	ctx->contain->next_ns = ctx->contain->contained || kill_band || ctx->calls->waiting ?
+					now + every : 0;
+}
+
+/* Admission holds a class back in a band: where the ladder would freeze
+ * it as it starts; without freezing, low from the throttle band and
+ * normal from the freeze band. High priority is never held. */
+static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_band band)
+{
+	if (ctx->contain->freeze)
+		return wanted(ctx, prio, band) == CONTAIN_FROZEN;
+	if (prio == AC_PRIO_LOW)
+		return band >= BAND_THROTTLE;
+	return prio == AC_PRIO_NORMAL && band >= BAND_FREEZE;
 }
 
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
@@ -430,9 +509,9 @@ const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struc
 
 	if (!acd_contain_enabled(ctx))
 		return NULL;
-	if (wanted(prio, r->band) == CONTAIN_FROZEN)
+	if (holds(ctx, prio, r->band))
 		return r;
-	if (t && wanted(prio, t->band) == CONTAIN_FROZEN)
+	if (t && holds(ctx, prio, t->band))
 		return t;
 	return NULL;
 }

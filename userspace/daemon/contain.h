@@ -30,6 +30,9 @@ void acd_contain_kick(struct acd_ctx *ctx, const char *why);
  * as it starts (admission then holds it back), or NULL. */
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
 						enum ac_priority prio);
+/* The ladder freezes running calls (swap is on, or freeze: true); else it
+ * holds new calls back at admission only. */
+bool acd_contain_freezes(struct acd_ctx *ctx);
 /* The next ladder step: ms until it, or -1. */
 int acd_contain_tick(struct acd_ctx *ctx);
 /* The call ended or is ending: let go of it, fill end.contain. */

@@ -10,8 +10,8 @@
  *    unprotected session gets soft limit 0, so global reclaim takes from
  *    it first;
  *  - oom_score_adj of every call's processes by the call's class, and of
- *    interpreters by their session's class, a little below its calls and
- *    below every low or normal call (the ladder never kills an
+ *    interpreters interpreter_oom_score_offset below the lowest class's
+ *    score, so below every call of any class (the ladder never kills an
  *    interpreter; for the kernel's OOM killer a call goes before any
  *    session's state, and a high-priority call after every lower class). The shipped
  *    values are 0 and up: lowering a score needs CAP_SYS_RESOURCE, which
@@ -142,14 +142,17 @@ void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_se
 	 * before anything of a higher class. */
 	if (s) {
 		const struct ac_prio_class *c = ctx->cfg.contain.cls;
-		int calls_min = c[AC_PRIO_LOW].oom_score_adj < c[AC_PRIO_NORMAL].oom_score_adj ?
-					c[AC_PRIO_LOW].oom_score_adj : c[AC_PRIO_NORMAL].oom_score_adj;
+		int calls_min = c[AC_PRIO_HIGH].oom_score_adj;
 
-		adj = c[s->priority].oom_score_adj + ctx->cfg.contain.interp_oom_score_offset;
-		/* below high priority, still after every low or normal call:
-		 * a call goes before any session's state */
-		if (s->priority != AC_PRIO_HIGH && adj >= calls_min)
-			adj = calls_min - 1;
+		for (int p = 0; p < 3; p++)
+			if (c[p].oom_score_adj < calls_min)
+				calls_min = c[p].oom_score_adj;
+		/* the offset below every call, high-priority ones included: a
+		 * call goes before any session's state, which holds an agent's
+		 * baseline and cannot be run again */
+		adj = c[s->priority].oom_score_adj < calls_min ? c[s->priority].oom_score_adj :
+								   calls_min;
+		adj += ctx->cfg.contain.interp_oom_score_offset;
 		adj = adj < -999 ? -999 : adj > 1000 ? 1000 : adj;
 	}
 	r = acd_prio_oom_adj(pid, adj);
