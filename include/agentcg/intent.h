@@ -36,7 +36,9 @@ enum ac_intent_field {
 	AC_F_ON_EXCEED = 1u << 7,
 	AC_F_LABEL = 1u << 8,
 	AC_F_FORKS = 1u << 9,
+	AC_F_RETRY = 1u << 10,
 };
+#define AC_RETRY_MAX 3U
 
 struct ac_intent {
 	uint32_t set;		/* AC_F_* of the fields given (or defaulted) */
@@ -51,6 +53,7 @@ struct ac_intent {
 	enum ac_priority priority;
 	enum ac_on_exceed on_exceed;
 	char label[AC_LABEL_MAX + 1];
+	uint32_t retry;		/* runs again if killed under memory pressure (0..3) */
 };
 
 /* One clear message per bad field. */

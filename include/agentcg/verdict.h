@@ -79,6 +79,8 @@ struct ac_call_end {
 	bool stderr_truncated;
 	struct ac_oom_victim oom;
 	struct ac_contain_report contain;
+	uint32_t retried;	 /* earlier runs killed under memory pressure (intent retry) */
+	uint64_t retry_lost_ns;	 /* the time those runs took */
 	uint64_t waited_ns;	 /* waited at admission before it started */
 	bool waited_pressure;	 /* ... held back by memory pressure (else budget or quota) */
 };

@@ -8,6 +8,7 @@ test aims at do not depend on how much an interpreter or a stub takes.
 
 Usage: python3 tests/integration/test_pressure.py BUILD_DIR   (as root)"""
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -102,10 +103,10 @@ class Gates:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def alloc_call(c, gates, session, uf, steps, label, tag):
+def alloc_call(c, gates, session, uf, steps, label, tag, **intent):
     return c.send("call.run", {"path": "/p/" + session,
                                "argv": ["python3", "-c", ALLOC, uf, str(BUDGET), gates.dir, tag] +
-                               steps, "intent": {"label": label}})
+                               steps, "intent": dict(intent, label=label)})
 
 
 def is_step(path, kind, step):
@@ -417,6 +418,33 @@ def kernel_picks_by_class(c, ev, gates, uf):
           events_of(notes, "/p/"))
 
 
+def retried_after_oom(c, ev, gates, uf):
+    """A low call that may be repeated (retry) is OOM-killed at the budget
+    by the kernel (a high call pushes past it): it runs again once there
+    is room, and its one reply says so."""
+    lo = alloc_call(c, gates, "rl", uf, ["root:0.50"], "rerun", "lo", retry=1)
+    gates.done("lo", 0)
+    hi = alloc_call(c, gates, "rh", uf, ["abs:%d" % (BUDGET * 6 // 10 // MIB)], "push", "hi")
+    gates.done("hi", 0)
+    ev.wait_note(lambda p: p.get("type") == "call.retry" and p.get("path", "").startswith("/p/rl/"),
+                 "the low call's retry")
+    gates.go("hi", 0)
+    rhi = c.wait(hi)
+    gates.go("lo", 0)
+    rlo = c.wait(lo)
+    v = verdict(rlo)
+    check("retry: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
+    check("retry: the killed low call ran again and completed, its reply says so",
+          v.get("status") == "ok" and (v.get("retry") or {}).get("attempts") == 2 and
+          (v.get("retry") or {}).get("killed") == 1 and "run again 1 time" in v.get("summary", ""),
+          v)
+    check("retry: the intent shows retry", (res(rlo).get("intent") or {}).get("retry") == 1,
+          res(rlo).get("intent"))
+    r = c.call("call.run", path="/p/rl", argv=["true"], intent={"retry": 9})
+    check("retry: out of range is a clear error", err(r).get("code") == -32602 and
+          "retry" in json.dumps(err(r).get("data")), r)
+
+
 def priority_knobs(sock):
     """The class of a session reaches its cgroup."""
     c = Client(sock)
@@ -503,7 +531,8 @@ def main():
         c.close()
     for hold_max, tests in (("10m", ((held_then_run, {"hl": "low", "hn": "normal", "hh": "high"}),
                                      (kernel_picks_by_class,
-                                      {"kl": "low", "kn": ("normal", "python"), "kh": "high"}))),
+                                      {"kl": "low", "kn": ("normal", "python"), "kh": "high"}),
+                                     (retried_after_oom, {"rl": "low", "rh": "high"}))),
                             ("1s", ((hold_is_bounded, {"bh": "high", "bl": "low"}),))):
         with daemon(AGENTCGD, hold_config(hold_max), "pressure-hold") as (sock, _pid):
             c = Client(sock)

@@ -156,6 +156,9 @@ static void test_bounds(void **state)
 	bad_one("{\"forks\": 0}", "forks", "out of range");
 	bad_one("{\"forks\": 1000000001}", "forks", "out of range");
 	bad_one("{\"forks\": \"10\"}", "forks", "must be an integer");
+	bad_one("{\"retry\": 4}", "retry", "out of range");
+	bad_one("{\"retry\": -1}", "retry", "out of range");
+	bad_one("{\"retry\": \"yes\"}", "retry", "must be true, false or a number");
 	bad_one("{\"timeout\": \"999us\"}", "timeout", "too short");
 	bad_one("{\"timeout\": \"0s\"}", "timeout", "too short");
 	bad_one("{\"timeout\": \"8785h\"}", "timeout", "too long");
@@ -499,6 +502,23 @@ static void test_json_round_trip(void **state)
 	}
 }
 
+static void test_retry(void **state)
+{
+	struct ac_intent in;
+	json_t *o;
+
+	assert_int_equal(parse("{\"retry\": true}", &in, NULL), 0);
+	assert_int_equal(in.retry, 1);
+	assert_true(in.set & AC_F_RETRY);
+	assert_int_equal(parse("{\"retry\": false}", &in, NULL), 0);
+	assert_int_equal(in.retry, 0);
+	assert_int_equal(parse("{\"retry\": 3}", &in, NULL), 0);
+	assert_int_equal(in.retry, 3);
+	o = ac_intent_to_json(&in);
+	assert_int_equal(json_integer_value(json_object_get(o, "retry")), 3);
+	json_decref(o);
+}
+
 static void test_names(void **state)
 {
 	enum ac_priority p;
@@ -528,6 +548,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_intent),
+		cmocka_unit_test(test_retry),
 		cmocka_unit_test(test_empty_intents),
 		cmocka_unit_test(test_numeric_forms),
 		cmocka_unit_test(test_bounds),

@@ -63,14 +63,16 @@ enum {
 	RUN_LABEL,
 	RUN_PRIORITY,
 	RUN_ON_EXCEED,
-	CLI_INTENT_OPT_LAST = RUN_ON_EXCEED,
+	RUN_RETRY,
+	CLI_INTENT_OPT_LAST = RUN_RETRY,
 };
 #define CLI_INTENT_OPTS                                                                      \
 	{ "mem", 0, true, RUN_MEM }, { "mem-max", 0, true, RUN_MEM_MAX },                     \
 	{ "cpu", 0, true, RUN_CPU }, { "pids", 0, true, RUN_PIDS },                           \
 	{ "timeout", 0, true, RUN_TIMEOUT }, { "cpu-time", 0, true, RUN_CPU_TIME },           \
 	{ "forks", 0, true, RUN_FORKS }, { "label", 0, true, RUN_LABEL },                     \
-	{ "priority", 0, true, RUN_PRIORITY }, { "on-exceed", 0, true, RUN_ON_EXCEED }
+	{ "priority", 0, true, RUN_PRIORITY }, { "on-exceed", 0, true, RUN_ON_EXCEED },       \
+	{ "retry", 0, true, RUN_RETRY }
 
 struct cli;
 /* One intent option (id of CLI_INTENT_OPTS): validated, then stored in

@@ -12,13 +12,14 @@ int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
 		[RUN_MEM] = "memory",	  [RUN_MEM_MAX] = "memory_max", [RUN_CPU] = "cpu",
 		[RUN_PIDS] = "pids",	  [RUN_TIMEOUT] = "timeout",	[RUN_CPU_TIME] = "cpu_time",
 		[RUN_LABEL] = "label",	  [RUN_PRIORITY] = "priority",	[RUN_ON_EXCEED] = "on_exceed",
-		[RUN_FORKS] = "forks",
+		[RUN_FORKS] = "forks",	  [RUN_RETRY] = "retry",
 	};
 	static const char *const flags[] = {
 		[RUN_MEM] = "--mem",	    [RUN_MEM_MAX] = "--mem-max", [RUN_CPU] = "--cpu",
 		[RUN_PIDS] = "--pids",	    [RUN_TIMEOUT] = "--timeout", [RUN_CPU_TIME] = "--cpu-time",
 		[RUN_LABEL] = "--label",    [RUN_PRIORITY] = "--priority",
 		[RUN_ON_EXCEED] = "--on-exceed", [RUN_FORKS] = "--forks",
+		[RUN_RETRY] = "--retry",
 	};
 	const char *flag = flags[id];
 	json_t *v = NULL;
@@ -54,6 +55,12 @@ int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
 	case RUN_PRIORITY:
 		if (ac_priority_parse(arg, &prio) < 0)
 			e = cli_usage_error(c, "invalid --priority '%s' (low, normal or high)", arg);
+		break;
+	case RUN_RETRY:
+		if (strlen(arg) != 1 || arg[0] < '0' || arg[0] > '0' + (int)AC_RETRY_MAX)
+			e = cli_usage_error(c, "invalid --retry '%s' (0 to %u runs again)", arg,
+					    AC_RETRY_MAX);
+		v = e ? NULL : json_integer(arg[0] - '0');
 		break;
 	case RUN_ON_EXCEED:
 		if (ac_on_exceed_parse(arg, &act) < 0)

@@ -80,6 +80,8 @@ static const char help_run[] =
 	"  --label L           kind of call, e.g. pytest (policy learns per label)\n"
 	"  --priority P        low, normal or high\n"
 	"  --on-exceed A       kill, freeze or report\n"
+	"  --retry N           run again, up to N (0-3) times, if memory pressure kills\n"
+	"                      it (low or normal priority; output captured: --json)\n"
 	"Other options:\n"
 	"  --user USER         run as USER, a name or uid (operators only)\n"
 	"  --wait              wait for budget instead of being refused\n"

@@ -271,6 +271,31 @@ static int parse_count_field(const json_t *v, const char *key, uint32_t max, uin
 	return 0;
 }
 
+/* retry: true (once), false, or 0..AC_RETRY_MAX. */
+static int parse_retry_field(const json_t *v, uint32_t *out, struct ac_errors *errs)
+{
+	json_int_t n;
+
+	if (json_is_boolean(v)) {
+		*out = json_is_true(v) ? 1 : 0;
+		return 0;
+	}
+	if (!json_is_integer(v)) {
+		ac_errors_add(errs, "retry",
+			      "must be true, false or a number of runs again (0 to %u) for a command "
+			      "that may be repeated if memory pressure kills it", AC_RETRY_MAX);
+		return -EINVAL;
+	}
+	n = json_integer_value(v);
+	if (n < 0 || n > (json_int_t)AC_RETRY_MAX) {
+		ac_errors_add(errs, "retry", "%lld is out of range (0 to %u)", (long long)n,
+			      AC_RETRY_MAX);
+		return -ERANGE;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
 static int parse_priority_field(const json_t *v, enum ac_priority *out, struct ac_errors *errs)
 {
 	char buf[SHOWN_VALUE_MAX + 4];
@@ -336,6 +361,7 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
 		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
 		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
+		{ "retry", AC_F_RETRY },
 	};
 	uint32_t bit = 0;
 	int r;
@@ -374,6 +400,9 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 	case AC_F_LABEL:
 		r = parse_label_field(v, in->label, sizeof(in->label), errs);
 		break;
+	case AC_F_RETRY:
+		r = parse_retry_field(v, &in->retry, errs);
+		break;
 	default:
 		return -ENOENT;
 	}
@@ -406,7 +435,7 @@ int ac_intent_from_json(const json_t *obj, struct ac_intent *out, struct ac_erro
 		if (r == -ENOENT)
 			ac_errors_add(errs, key,
 				      "unknown field (known: memory, memory_max, cpu, pids, timeout, "
-				      "cpu_time, forks, priority, on_exceed, label)");
+				      "cpu_time, forks, priority, on_exceed, label, retry)");
 		if (r < 0)
 			bad = true;
 	}
@@ -510,6 +539,7 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
 		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
 		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
+		{ "retry", AC_F_RETRY },
 	};
 	json_t *o = json_object(), *assumed = json_array();
 
@@ -550,6 +580,9 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 			break;
 		case AC_F_ON_EXCEED:
 			v = json_string(ac_on_exceed_name(in->on_exceed));
+			break;
+		case AC_F_RETRY:
+			v = json_integer(in->retry);
 			break;
 		default:
 			v = json_string(in->label);

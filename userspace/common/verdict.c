@@ -570,6 +570,13 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 	else
 		status = "ok";
 	summarize(&line, &fs, u, end, stopper);
+	if (end->retried) {
+		char w[HUMAN_MAX];
+
+		ac_format_duration(end->retry_lost_ns, w, sizeof(w));
+		line_add(&line, "; run again %u time%s after memory pressure killed it (%s lost)",
+			 end->retried, end->retried == 1 ? "" : "s", w);
+	}
 	if (end->waited_ns >= 1000000) {
 		char w[HUMAN_MAX];
 
@@ -588,6 +595,11 @@ json_t *ac_verdict_build(const struct ac_intent *in, const struct ac_limits *lim
 		json_object_set_new(v, "oom", oom_json(&end->oom));
 	if (v && was_contained(end))
 		json_object_set_new(v, "containment", contain_json(end));
+	if (v && end->retried)
+		json_object_set_new(v, "retry",
+				    json_pack("{s:i, s:i, s:I}", "attempts", (int)end->retried + 1,
+					      "killed", (int)end->retried, "lost_ms",
+					      (json_int_t)(end->retry_lost_ns / 1000000)));
 	if (v && end->waited_ns)
 		json_object_set_new(v, "admission",
 				    json_pack("{s:I, s:s}", "waited_ms",

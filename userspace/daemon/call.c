@@ -425,13 +425,77 @@ static void on_pidfd(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 
 /* ---- finish and removal ------------------------------------------------ */
 
+/* A command killed by memory pressure runs again if its intent says it
+ * may be repeated (retry) and it has runs left: low and normal priority
+ * only (the ladder never kills high), its output captured (passed fds
+ * already hold what the first run wrote), its client still there. */
+static bool retry_wanted(struct acd_ctx *ctx, struct acd_call *call)
+{
+	return call->intent.retry > call->end.retried && !call->exec.interp && call->capture &&
+	       call->client && call->intent.priority != AC_PRIO_HIGH && !call->session->closing &&
+	       !ctx->stopping && call_killed_for_pressure(ctx, call);
+}
+
+/* The next run: a new call that answers the same request, with the
+ * same command, intent and reservation, waiting at admission (for
+ * hold_max at most) like a new call; the old one is removed unanswered.
+ * 0, or <0 and nothing changed. */
+static int retry_start(struct acd_ctx *ctx, struct acd_call *old, struct acd_client *client)
+{
+	struct acd_call *n = acd_call_new();
+	uint64_t now = ac_now_ns();
+
+	if (!n)
+		return -ENOMEM;
+	n->session = old->session;
+	n->intent = old->intent;
+	n->adaptive = old->adaptive;
+	n->limits = old->limits;
+	n->reserved_mem = old->reserved_mem;
+	n->argv = old->argv;
+	n->envp = old->envp;
+	n->cwd = old->cwd;
+	old->argv = old->envp = NULL;
+	old->cwd = NULL;
+	n->uid = old->uid;
+	n->gid = old->gid;
+	n->n_groups = old->n_groups;
+	memcpy(n->groups, old->groups, sizeof(n->groups));
+	n->capture = true;
+	n->req_id = json_incref(old->req_id);
+	n->client = client;
+	n->quota_uid = old->quota_uid;
+	n->quota_exempt = old->quota_exempt;
+	n->end.retried = old->end.retried + 1;
+	n->end.retry_lost_ns = old->end.retry_lost_ns +
+			       ((old->end_ns ? old->end_ns : now) - old->start_ns);
+	n->next = n->session->calls;
+	n->session->calls = n;
+	n->client_next = n->client->calls;
+	n->client->calls = n;
+	ac_info("%s: killed under memory pressure, run again (%u of %u)", old->path,
+		n->end.retried, n->intent.retry);
+	acd_event(ctx, "call.retry", old->path,
+		  json_pack("{s:i, s:i}", "attempt", (int)n->end.retried + 1, "of",
+			    (int)n->intent.retry + 1));
+	/* waits for room like a call that asked to, for as long as a hold */
+	acd_call_admit(ctx, n, true, ctx->cfg.contain.hold_max_ns);
+	return 0;
+}
+
 static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 {
+	struct acd_client *retry_client = NULL; /* the run again answers it */
+
 	acd_bpf_call_end(ctx, &call->bpf);
-	if (call->replied) /* the ladder let go of it at its reply */
+	if (call->replied) { /* the ladder let go of it at its reply */
 		acd_contain_call_end(ctx, call);
-	else
+	} else if (retry_wanted(ctx, call)) {
+		acd_contain_call_end(ctx, call);
+		retry_client = call->client;
+	} else {
 		call_reply(ctx, call);
+	}
 	client_unlink_call(call);
 	acd_watch_del(ctx, &call->eventsw); /* its fd belongs to call->stats */
 	call->eventsw.fd = -1;
@@ -451,6 +515,13 @@ static void call_finish(struct acd_ctx *ctx, struct acd_call *call)
 	ctx->calls->n_removing++;
 	ctx->idle_work = true;
 	call_timer_update(ctx, call);
+	/* after its reservation and quota went back, so the next run fits */
+	if (retry_client && retry_start(ctx, call, retry_client) < 0) {
+		call->client = retry_client;
+		call_reply(ctx, call);
+		call->client = NULL;
+	}
+	call->replied = true;
 	acd_calls_admit_waiting(ctx);
 }
 

@@ -70,6 +70,9 @@ json_t *call_output_json(const struct ac_buf *b);
 /* call_result.c: replies with the verdict (or the spawn error), once; the
  * ladder lets go of the call first. */
 void call_reply(struct acd_ctx *ctx, struct acd_call *call);
+/* Memory pressure killed it: the ladder's kill step, or the OOM killer at
+ * a budget above the call (not at its own memory_max). */
+bool call_killed_for_pressure(struct acd_ctx *ctx, struct acd_call *call);
 json_t *call_limits_json(const struct ac_limits *l);
 
 /* call_enforce.c */

@@ -4,6 +4,7 @@
  * limit, a cell's value or exception; replied once, with a call.end
  * event; or the error of a command that could not start. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,22 @@ static void oom_limit(struct acd_ctx *ctx, struct acd_call *call, const struct a
 	v->level = "host";
 	v->path[0] = 0;
 	v->limit = AC_UNLIMITED;
+}
+
+bool call_killed_for_pressure(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct ac_usage u = { 0 };
+
+	if (call->end.stop == AC_STOP_PRESSURE)
+		return !call->end.interrupted;
+	if (call->end.stop != AC_STOP_NONE || call->end.exited || call->end.term_signal != SIGKILL)
+		return false;
+	ac_cg_read_usage_fds(&ctx->cg, &call->node, &call->stats, &u);
+	if (!call->end.oom.seen && !u.mem_oom_kill)
+		return false;
+	if (!call->end.oom.level)
+		oom_limit(ctx, call, &u);
+	return call->end.oom.level && strcmp(call->end.oom.level, "call") != 0;
 }
 
 static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **verdict_out)
