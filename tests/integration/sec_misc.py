@@ -160,7 +160,7 @@ def ladder_freeze_wins(env):
     budget = 384 << 20
     cfg = env.config()
     cfg.update({"memory_budget": budget, "interpreters": {"pool": {"python": 0, "bash": 0}},
-                "containment": {"enabled": True, "step": "50ms"}})
+                "containment": {"enabled": True, "step": "50ms", "freeze": True}})
     with env.daemon(cfg, "sec-thaw") as (sock, _pid):
         root = Client(sock)
         ev = Client(sock)
