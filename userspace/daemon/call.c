@@ -243,7 +243,10 @@ void call_take_spare(struct acd_call *call, const struct acd_spare *sp)
 	call->populated = true;
 }
 
-int call_start(struct acd_ctx *ctx, struct acd_call *call)
+/* One try at starting the call in a spare. *stub_dead: the spare's stub
+ * was gone (the OOM killer may take one under pressure): nothing was
+ * replied, and another spare may do. */
+static int call_start_once(struct acd_ctx *ctx, struct acd_call *call, bool last, bool *stub_dead)
 {
 	struct acd_session *s = call->session;
 	struct ac_spawn_req sreq = { 0 };
@@ -283,8 +286,8 @@ int call_start(struct acd_ctx *ctx, struct acd_call *call)
 	sreq.n_groups = call->n_groups;
 	memcpy(sreq.groups, call->groups, sizeof(gid_t) * (size_t)call->n_groups);
 
-	if (call->intent.priority != s->priority) /* the spare has the session's */
-		acd_prio_process(ctx, call->intent.priority, stub.pid);
+	/* a waiting stub has the idle score: the call gets its class's */
+	acd_prio_process(ctx, call->intent.priority, stub.pid);
 	call->start_ns = ac_now_ns();
 	r = ac_stub_exec(&stub, &sreq);
 	if (child_out >= 0)
@@ -298,7 +301,13 @@ int call_start(struct acd_ctx *ctx, struct acd_call *call)
 		call->stdio[i] = -1;
 	}
 	if (r < 0) {
-		acd_reply_errno(ctx, call->client, call->req_id, r, "cannot hand the command over");
+		*stub_dead = !last && (r == -EPIPE || r == -ECONNRESET || r == -ESRCH);
+		if (*stub_dead)
+			ac_info("%s: the spare's stub was gone (%s); taking another", s->path,
+				strerror(-r));
+		else
+			acd_reply_errno(ctx, call->client, call->req_id, r,
+					"cannot hand the command over");
 		goto fail;
 	}
 	call->pid = stub.pid;
@@ -333,6 +342,23 @@ fail:
 	ac_cg_rmdir(&ctx->cg, &s->node, call->name, &call->node);
 	call->created = false;
 	return r < 0 ? r : -EIO;
+}
+
+int call_start(struct acd_ctx *ctx, struct acd_call *call)
+{
+	bool stub_dead = false;
+	int r = call_start_once(ctx, call, false, &stub_dead);
+
+	if (r < 0 && stub_dead) {
+		/* the first try's cgroup went; the call starts afresh */
+		ac_cg_node_close(&call->node);
+		ac_cg_statfds_close(&call->stats);
+		ac_cg_node_init(&call->node);
+		ac_cg_statfds_init(&call->stats);
+		call->out.truncated = call->err.truncated = false;
+		r = call_start_once(ctx, call, true, &stub_dead);
+	}
+	return r;
 }
 
 /* ---- drain ------------------------------------------------------------- */

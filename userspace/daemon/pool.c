@@ -180,8 +180,8 @@ static int spare_step(struct acd_ctx *ctx, struct acd_session *s, struct acd_spa
 		if (r < 0)
 			return r; /* spare_free drops the room */
 		ctx->cg.has_clone_into_cgroup = sp->stub.used_clone3;
-		/* the session's class, off the request path */
-		acd_prio_process(ctx, s->priority, sp->stub.pid);
+		/* no class while it waits: an OOM kill of it frees nothing */
+		acd_prio_idle_process(ctx, sp->stub.pid);
 	}
 	return 1;
 }

@@ -131,6 +131,31 @@ void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid)
 		ac_log_errno(r, "oom_score_adj of process %d", (int)pid);
 }
 
+/* The lowest class's score plus the interpreters' offset: what holds
+ * nothing a kill would give back, or what must not be lost, goes last. */
+static int idle_score(const struct acd_ctx *ctx)
+{
+	const struct ac_prio_class *c = ctx->cfg.contain.cls;
+	int m = c[0].oom_score_adj;
+
+	for (int p = 1; p < 3; p++)
+		if (c[p].oom_score_adj < m)
+			m = c[p].oom_score_adj;
+	m += ctx->cfg.contain.interp_oom_score_offset;
+	return m < -999 ? -999 : m > 1000 ? 1000 : m;
+}
+
+void acd_prio_idle_process(struct acd_ctx *ctx, pid_t pid)
+{
+	int r;
+
+	if (!acd_contain_enabled(ctx) || pid <= 0)
+		return;
+	r = acd_prio_oom_adj(pid, idle_score(ctx));
+	if (r < 0 && r != -ESRCH)
+		ac_log_errno(r, "oom_score_adj of waiting stub %d", (int)pid);
+}
+
 void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s)
 {
 	int adj = 0, r;

@@ -15,4 +15,9 @@ int acd_prio_oom_adj(pid_t pid, int adj);
 void acd_prio_process(struct acd_ctx *ctx, enum ac_priority prio, pid_t pid);
 void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s);
 
+/* A waiting stub (a spare call's process): the lowest score there is
+ * (it holds about nothing, so killing it gives nothing back); the call
+ * that takes it gets its class's (acd_prio_process) before it execs. */
+void acd_prio_idle_process(struct acd_ctx *ctx, pid_t pid);
+
 #endif
