@@ -352,6 +352,9 @@ def held_then_run(c, ev, gates, uf):
     rh = c.call("call.run", path="/p/hh", argv=["true"])
     check("hold mode: a new high-priority call starts at once, in the freeze band",
           verdict(rh).get("status") == "ok" and "admission" not in verdict(rh), verdict(rh))
+    rc = c.call("session.exec", path="/p/hp", code="20 + 22")
+    check("hold mode: a low-priority session's cell is not held (its interpreter is resident)",
+          res(rc).get("value") == 42, rc)
     gates.go("hi", 0)
     rhi = c.wait(hi)
     rheld = [c.wait(h) for h in held]
@@ -529,7 +532,8 @@ def main():
                                                       "on" if swap else "off"),
               mode == ("freeze" if swap else "hold"), mode)
         c.close()
-    for hold_max, tests in (("10m", ((held_then_run, {"hl": "low", "hn": "normal", "hh": "high"}),
+    for hold_max, tests in (("10m", ((held_then_run, {"hl": "low", "hn": "normal", "hh": "high",
+                                                      "hp": ("low", "python")}),
                                      (kernel_picks_by_class,
                                       {"kl": "low", "kn": ("normal", "python"), "kh": "high"}),
                                      (retried_after_oom, {"rl": "low", "rh": "high"}))),

@@ -275,6 +275,10 @@ void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
 		return;
 	}
 	r = call_admission_check(ctx, call, &a);
+	/* a cell is not held back by pressure: its interpreter, with the
+	 * session's state, is resident already, and it queues there anyway */
+	if (r == -EAGAIN && a.pressure)
+		r = 0;
 	if (r < 0) {
 		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
 		acd_call_discard(ctx, call);
