@@ -60,6 +60,37 @@ MIB = 1 << 20
 PRIOS = ("high", "normal", "low")
 NEW_KEYS = ("memory_budget", "containment", "adaptive")
 
+# The passes run on the shared budget. contain/adapt: the daemon's
+# containment and adaptive intents; prio: priorities passed; freeze: the
+# containment.freeze asked for (None: the daemon's default, "auto");
+# retry: repeatable calls declare retry; oomd: (PSI line, threshold,
+# seconds) of the userspace killer run beside the daemon.
+MODES = {
+    "a": dict(contain=False, adapt=False, prio=False,
+              note="tenant B; no call limits; containment, adaptive off"),
+    "b": dict(contain=False, adapt=False, prio=False,
+              note="tenant B; each -sh session B/N - baseline; containment, adaptive off"),
+    "c": dict(contain=True, adapt=True, prio=True,
+              note="tenant B; containment (freeze auto), adaptive on; priorities passed"),
+    "c0": dict(contain=True, adapt=False, prio=True,
+               note="tenant B; containment on, adaptive off; priorities passed"),
+    "cf": dict(contain=True, adapt=True, prio=True, freeze=True,
+               note="tenant B; containment with freeze forced (the ladder of 2026-11), "
+                    "adaptive on; priorities passed"),
+    "cr": dict(contain=True, adapt=True, prio=True, retry=True,
+               note="c, and repeatable calls (pytest, grep, git, ...) declare retry: 1"),
+    "d60": dict(contain=False, adapt=False, prio=False, oomd=("full", 0.60, 30.0),
+                note="a + a userspace killer as systemd-oomd's defaults: PSI full avg10 "
+                     ">= 60% for 30 s kills the largest cgroup"),
+    "d10": dict(contain=False, adapt=False, prio=False, oomd=("some", 0.10, 1.0),
+                note="a + a fast userspace killer: PSI some over 1 s >= 10% for 1 s "
+                     "kills the largest cgroup"),
+}
+# Labels of commands an agent may simply run again (read-only or
+# idempotent): they declare retry in pass cr.
+REPEATABLE = {"pytest", "tox", "nox", "grep", "rg", "find", "ls", "cat", "head", "tail", "wc",
+              "git", "make", "pip", "diff", "sed", "awk"}
+
 
 def log(*a):
     bb.log("replay:", *a)
@@ -290,7 +321,7 @@ def above(vals, limit, step=0.01):
 
 # ------------------------------------------------------------------ daemon
 
-def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget):
+def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, freeze=None):
     cfg = {
         "socket_mode": "0600",
         "output_limit": "64K",
@@ -309,6 +340,8 @@ def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget):
         if memory_budget:
             cfg["memory_budget"] = memory_budget
         cfg["containment"] = {"enabled": bool(containment)}
+        if containment and freeze is not None:
+            cfg["containment"]["freeze"] = freeze
         cfg["adaptive"] = {"enabled": bool(adaptive)}
     return cfg
 
@@ -482,7 +515,8 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
     try:
         c = d.client()
         c.sock.settimeout(None)
-        pr = {"priority": ag.prio} if mode in ("c", "c0") else {}
+        mo = MODES.get(mode, {})
+        pr = {"priority": ag.prio} if mo.get("prio") else {}
         c.call("session.create", dict({"path": ag.py, "lang": "python"}, **pr), timeout=60)
         sp = dict({"path": ag.sh}, **pr)
         if sh_budget:
@@ -515,8 +549,10 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
             argv = [tracealloc, "--name", call["label"]] + [f"{t:g}:{m:g}" for t, m in
                                                            call["points"]]
             intent = {"label": call["label"]}
-            if mode in ("c", "c0"):
+            if mo.get("prio"):
                 intent["priority"] = ag.prio
+            if mo.get("retry") and call["label"] in REPEATABLE:
+                intent["retry"] = 1
             rec = {"idx": call["idx"], "label": call["label"], "peak_mib": call["peak_mib"],
                    "window_s": call["window_s"], "start_s": time.monotonic() - t0}
             ts = time.monotonic()
@@ -540,6 +576,8 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
                             "summary": (res.get("verdict") or {}).get("summary", "")[:300],
                             "memory_peak": u.get("memory_peak"),
                             "containment": (res.get("verdict") or {}).get("containment"),
+                            "retry": (res.get("verdict") or {}).get("retry"),
+                            "admission": (res.get("verdict") or {}).get("admission"),
                             "oom": (res.get("verdict") or {}).get("oom"),
                             "stopped_by": (res.get("verdict") or {}).get("stopped_by"),
                             "intent": res.get("intent"),
@@ -624,6 +662,113 @@ class Monitor(threading.Thread):
             c.close()
 
 
+class OomdKiller(threading.Thread):
+    """Pass d: a userspace killer modelled on systemd-oomd and oomd, beside
+    a daemon configured as in pass a. Every `period` s it reads the
+    tenant cgroup's memory.pressure: with line "full" it takes avg10, as
+    systemd-oomd does (ManagedOOMMemoryPressureLimit); with "some" the
+    share of stalled time over the last second, from the total= counter
+    (oomd's fast pressure rule). When that stays at or above `limit` for
+    `duration` s without a break, it kills the largest cgroup under the
+    tenant that holds processes (memory.current / v1 usage_in_bytes; a
+    session's interpreter is a candidate like any call: systemd-oomd kills
+    whole units), with cgroup.kill (else SIGKILL to each pid), and starts
+    counting the duration again."""
+
+    def __init__(self, d, line, limit, duration, period=0.1):
+        super().__init__(daemon=True)
+        info = d.info or {}
+        roots = d.roots or []
+        hybrid = info.get("backend") == "hybrid" and len(roots) > 1
+        self.unified = os.path.join(roots[0], TENANT)
+        self.memdir = os.path.join(roots[1] if hybrid else roots[0], TENANT)
+        self.memfile = "memory.usage_in_bytes" if hybrid else "memory.current"
+        self.line, self.limit, self.duration, self.period = line, limit, duration, period
+        self.stop_ev = threading.Event()
+        self.kills = []       # (t, relative cgroup path, bytes, pressure)
+        self.samples = []     # (t, total_us) of the chosen line
+        self.t0 = time.monotonic()
+        self.max_pressure = 0.0
+
+    def pressure(self):
+        try:
+            with open(os.path.join(self.unified, "memory.pressure")) as f:
+                for ln in f:
+                    if ln.startswith(self.line + " "):
+                        kv = dict(x.split("=") for x in ln.split()[1:])
+                        return float(kv["avg10"]) / 100, int(kv["total"])
+        except (OSError, ValueError, KeyError):
+            pass
+        return None, None
+
+    def biggest(self):
+        best, best_b = None, -1
+        for dirpath, dirnames, filenames in os.walk(self.memdir):
+            try:
+                with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                    if not f.read().strip():
+                        continue
+                with open(os.path.join(dirpath, self.memfile)) as f:
+                    b = int(f.read())
+            except (OSError, ValueError):
+                continue
+            if b > best_b:
+                best, best_b = os.path.relpath(dirpath, self.memdir), b
+        return best, best_b
+
+    def kill(self, rel):
+        u = os.path.join(self.unified, rel)
+        try:
+            with open(os.path.join(u, "cgroup.kill"), "w") as f:
+                f.write("1")
+            return
+        except OSError:
+            pass
+        for base in (u, os.path.join(self.memdir, rel)):
+            try:
+                with open(os.path.join(base, "cgroup.procs")) as f:
+                    for pid in f.read().split():
+                        try:
+                            os.kill(int(pid), signal.SIGKILL)
+                        except (ProcessLookupError, ValueError):
+                            pass
+            except OSError:
+                pass
+
+    def run(self):
+        above_since = None
+        while not self.stop_ev.wait(self.period):
+            now = time.monotonic()
+            avg10, total = self.pressure()
+            if total is None:
+                continue
+            self.samples.append((now, total))
+            if self.line == "full":
+                p = avg10
+            else:
+                old = [x for x in self.samples if x[0] <= now - 1.0]
+                if not old:
+                    continue
+                t1, tot1 = old[-1]
+                p = (total - tot1) / 1e6 / (now - t1)
+                self.samples = [x for x in self.samples if x[0] > now - 2.0]
+            self.max_pressure = max(self.max_pressure, p)
+            if p < self.limit:
+                above_since = None
+                continue
+            above_since = above_since if above_since is not None else now
+            if now - above_since < self.duration:
+                continue
+            rel, b = self.biggest()
+            above_since = None
+            if rel is None:
+                continue
+            self.kill(rel)
+            self.kills.append((round(now - self.t0, 2), rel, b, round(p, 3)))
+            log(f"oomd: {self.line} pressure {p * 100:.0f}% for {self.duration:g} s: killed "
+                f"{rel} ({hsize(b)})")
+
+
 def tenant_peak(d):
     c = d.client()
     try:
@@ -647,15 +792,18 @@ def tenant_peak(d):
 
 
 def run_pass(d, agents, mode, tracealloc, deadline_s, sh_budgets=None, together=True,
-             stall_s=None):
+             stall_s=None, killer=None):
     """All agents at once (together) or one after the other (alone). A
     group is stopped (its sessions closed) after deadline_s, or once every
-    unfinished agent has sat in a call for stall_s with nothing finishing."""
+    unfinished agent has sat in a call for stall_s with nothing finishing.
+    killer: an OomdKiller run for the pass."""
     outs = [dict() for _ in agents]
     abort = threading.Event()
     abort.why = None
     mon = Monitor(d)
     mon.start()
+    if killer:
+        killer.start()
     t_start = time.monotonic()
     try:
         groups = [list(range(len(agents)))] if together else [[i] for i in range(len(agents))]
@@ -699,6 +847,9 @@ def run_pass(d, agents, mode, tracealloc, deadline_s, sh_budgets=None, together=
     finally:
         mon.stop_ev.set()
         mon.join(5)
+        if killer:
+            killer.stop_ev.set()
+            killer.join(5)
     wall = time.monotonic() - t_start
     return outs, mon.samples, wall
 
@@ -734,6 +885,9 @@ def summarize(outs, alone_by_key, alone_span, room=None):
             g["not_run"] += planned - len(o.get("calls", []))
             for rec in o.get("calls", []):
                 g[rec["category"]] = g.get(rec["category"], 0) + 1
+                # runs killed before a retry are kills too (at the budget)
+                g["killed_pressure"] += int((rec.get("retry") or {}).get("killed") or 0)
+                g["retried"] = g.get("retried", 0) + (1 if rec.get("retry") else 0)
                 if (room is not None and rec["category"] in ("killed_own", "killed_pressure",
                                                              "stopped")
                         and rec.get("peak_mib", 0) * MIB > room):
@@ -844,8 +998,8 @@ def print_targets(results, modes_run):
         ok = cs is not None and ts is not None and cs <= 1.1 and ts <= 1.1
         print(f"| ({m}) high-priority p95 slowdown ≤ 1.1× | calls {f2(cs)}×, traces {f2(ts)}× | "
               f"{verdict(ok)} |")
-    cs = [x for x in ("c", "c0") if x in modes_run]
-    others = [m for m in ("a", "b") if m in modes_run]
+    cs = [x for x in MODES if MODES[x]["contain"] and x in modes_run]
+    others = [m for m in MODES if not MODES[m]["contain"] and m in modes_run]
     for x in cs:
         if not others:
             break
@@ -878,7 +1032,9 @@ def main():
                     help="do not touch the sum of the peaks once before the alone pass (on a VM "
                          "the first touch of guest memory is slow)")
     ap.add_argument("--modes", default="a,b,c",
-                    help="which of a,b,c,c0 (default a,b,c; c0 = c with adaptive off)")
+                    help="which of " + ",".join(MODES) + " (default a,b,c; c0 = c with adaptive "
+                         "off; cf = c with freeze forced; cr = c with retry on repeatable calls; "
+                         "d60/d10 = a with a userspace PSI killer, see MODES in the source)")
     ap.add_argument("--seed", type=int, default=1, help="seed of --select random (default 1)")
     ap.add_argument("--select", choices=("top", "random"), default="top",
                     help="top: the N eligible traces with the largest Bash-call peaks (default); "
@@ -909,8 +1065,8 @@ def main():
     if os.geteuid() != 0:
         sys.exit("replay: needs root (it runs agentcgd)")
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
-    if not modes or any(m not in ("a", "b", "c", "c0") for m in modes):
-        sys.exit("replay: --modes takes a comma list of a, b, c (and c0)")
+    if not modes or any(m not in MODES for m in modes):
+        sys.exit("replay: --modes takes a comma list of " + ", ".join(MODES))
     for path, what in ((os.path.join(a.build, "agentcgd"), "agentcgd"),
                        (a.tracealloc, "tracealloc")):
         if not os.access(path, os.X_OK):
@@ -1009,7 +1165,7 @@ def main():
             log(f"warm-up: touched {wm} MiB once in {time.monotonic() - t:.1f} s")
 
         # ---- alone
-        def start_mode(mode, tenant_b, contain, adapt):
+        def start_mode(mode, tenant_b, contain, adapt, freeze=None):
             """A daemon for one pass: the new keys set (containment, adaptive
             as asked, memory_budget B when tenant_b) unless this daemon does
             not know them; then without them. (daemon, cfg, note), or (None,
@@ -1017,7 +1173,7 @@ def main():
             nonlocal new_keys
             on = contain or adapt
             if new_keys:
-                cfg = make_config(tenant_b, True, contain, adapt, tenant_b)
+                cfg = make_config(tenant_b, True, contain, adapt, tenant_b, freeze)
                 d, err = start_daemon(agentcgd, cfg, mode, work)
                 if d is not None:
                     daemons_all.append(d)
@@ -1083,16 +1239,15 @@ def main():
 
         # ---- a, b, c
         for mode in modes:
-            d, cfg, note = start_mode(mode, budget, mode in ("c", "c0"), mode == "c")
+            mo = MODES[mode]
+            d, cfg, note = start_mode(mode, budget, mo["contain"], mo["adapt"], mo.get("freeze"))
             if d is None:
                 log(f"{mode}: skipped: this daemon does not take the new keys ({note})")
                 results[mode] = {"skipped": f"this agentcgd does not take "
                                             f"{', '.join(NEW_KEYS)}: {note}"}
                 continue
-            note = {"a": "tenant B; no call limits; containment, adaptive off",
-                    "b": "tenant B; each -sh session B/N - baseline; containment, adaptive off",
-                    "c": "tenant B; containment, adaptive on; priorities passed",
-                    "c0": "tenant B; containment on, adaptive off; priorities passed"}[mode] + note
+            note = mo["note"] + note
+            killer = OomdKiller(d, *mo["oomd"]) if mo.get("oomd") else None
             sh_budgets = None
             if mode == "b":
                 sh_budgets = {i: max(MIB * 8, budget // n - ag.baseline_bytes)
@@ -1101,7 +1256,7 @@ def main():
             try:
                 outs, samples, wall = run_pass(d, agents, mode, tracealloc, deadline,
                                                sh_budgets=sh_budgets, together=True,
-                                               stall_s=stall or None)
+                                               stall_s=stall or None, killer=killer)
                 tp = tenant_peak(d)
                 info = d.info or {}
             finally:
@@ -1117,6 +1272,12 @@ def main():
                              "config": cfg, "daemon_note": note,
                              "sh_budgets": sh_budgets,
                              "bpf": (info.get("bpf") or {}).get("loaded")}
+            if killer:
+                results[mode]["oomd_kills"] = killer.kills
+                results[mode]["oomd_max_pressure"] = killer.max_pressure
+                summ["all"]["oomd_kills"] = len(killer.kills)
+                log(f"{mode}: the userspace killer killed {len(killer.kills)} cgroups (highest "
+                    f"pressure seen {killer.max_pressure * 100:.0f}%)")
             g = summ["all"]
             log(f"{mode}: done in {wall:.0f} s: {g['killed']} calls killed, "
                 f"{g['sessions_killed']} interpreters died, {g['completed']}/{g['traces']} complete")
@@ -1137,7 +1298,7 @@ def main():
         if os.path.exists(work):
             leftovers.append(f"{work} ({'; '.join(errs[:3])})")
 
-    modes_run = [x for x in ("alone", "a", "b", "c", "c0")
+    modes_run = [x for x in ("alone",) + tuple(MODES)
                  if x in results and "skipped" not in results[x]]
     if modes_run:
         print("")
@@ -1147,7 +1308,7 @@ def main():
               "that finished ok only. Trace slowdown: the agent's makespan (gaps and tail "
               "included) / alone. Completion: every call ok and the interpreter alive.")
         print_table(results, modes_run, budget, n)
-        for x in ("a", "b", "c", "c0"):
+        for x in MODES:
             if x in results and "skipped" in results[x]:
                 print(f"\n({x}) skipped: {results[x]['skipped']}")
         print_targets(results, [x for x in modes_run if x != "alone"])
