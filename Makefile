@@ -191,6 +191,18 @@ bench-sessions: all
 bench-replay: all
 	bash bench/run_replay.sh
 
+# The replay over issue 14's grid (bench/replay_grid.py): the paper's
+# experiment, no pressure, and 0.6/0.45/0.3 of the peaks with top and
+# three random selections, every pass side by side in each cell; one
+# table in bench/results/<date>_<rev>_grid/table.md. Several hours on a
+# 2-core machine: GRID_ARGS="--cells paper,top-0.3" picks cells,
+# "--second" runs the disjoint selection. Installs nothing.
+.PHONY: bench-replay-grid
+bench-replay-grid: all
+	mkdir -p $(BUILD)/bench
+	cc -O2 -Wall -Wextra -D_GNU_SOURCE bench/tracealloc.c -o $(BUILD)/bench/tracealloc
+	python3 bench/replay_grid.py --build $(BUILD) $(GRID_ARGS)
+
 # Unit tests, the integration suite, then the VM suite; every phase runs,
 # and the end prints each one's time and a closing "check: N passed, N failed".
 check: deps

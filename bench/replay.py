@@ -58,6 +58,9 @@ REPO = bb.REPO
 TENANT = "replay"
 MIB = 1 << 20
 PRIOS = ("high", "normal", "low")
+PAPER_TRACES = ("all_images_haiku__dask__dask-11628__attempt_1,"
+                "all_images_haiku__sigmavirus24__github3.py-673__attempt_1,"
+                "all_images_haiku__sigmavirus24__github3.py-673__attempt_1")
 NEW_KEYS = ("memory_budget", "containment", "adaptive")
 
 # The passes run on the shared budget. contain/adapt: the daemon's
@@ -174,7 +177,7 @@ class Trace:
     """One trace, reduced to what the replay needs (times in real seconds of
     the trace; the replay divides by --speed)."""
 
-    def __init__(self, path):
+    def __init__(self, path, baseline_mb=None):
         with open(path) as f:
             d = json.load(f)
         self.path = path
@@ -182,7 +185,8 @@ class Trace:
         self.task = d.get("task", self.name)
         self.samples = [(float(s[0]), float(s[1])) for s in d["samples"]]
         mem = sorted(m for _, m in self.samples)
-        self.baseline_mb = mem[len(mem) // 10]          # 10th percentile
+        # the 10th percentile, or what the caller says (--baseline-mb)
+        self.baseline_mb = mem[len(mem) // 10] if baseline_mb is None else float(baseline_mb)
         self.duration = self.samples[-1][0]
         self.calls = []                                  # Bash calls only
         for c in d["calls"]:
@@ -225,12 +229,15 @@ class Trace:
         return out, tail
 
 
-def select_traces(tdir, n, how, seed, min_peak_mb, min_calls):
+def select_traces(tdir, n, how, seed, min_peak_mb, min_calls, baseline_mb=None, pool="all"):
     import random
     ts = []
-    for p in sorted(glob.glob(os.path.join(tdir, "*.json"))):
+    files = sorted(glob.glob(os.path.join(tdir, "*.json")))
+    if pool != "all":   # two disjoint halves: every other file, by name
+        files = files[0::2] if pool == "even" else files[1::2]
+    for p in files:
         try:
-            t = Trace(p)
+            t = Trace(p, baseline_mb)
         except (OSError, ValueError, KeyError, IndexError) as e:
             log(f"skipping {p}: {e}")
             continue
@@ -586,6 +593,7 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
                 try:
                     ta = json.loads((res.get("stdout") or "").strip().splitlines()[-1])
                     rec["stall_ms"] = ta.get("stall_ms")
+                    rec["alloc_hist"] = ta.get("alloc_hist")
                 except (ValueError, IndexError):
                     pass
             except bb.RpcError as e:
@@ -898,6 +906,10 @@ def summarize(outs, alone_by_key, alone_span, room=None):
                 if rec["category"] == "ok" and a:
                     s = rec["wall_s"] / a
                     g["call_slow"].append(s)
+                if rec["category"] == "ok":
+                    for b, k in rec.get("alloc_hist") or []:
+                        g.setdefault("alloc_hist", {})
+                        g["alloc_hist"][b] = g["alloc_hist"].get(b, 0) + k
                     if rec.get("peak_mib", 0) >= 64:
                         g["call_slow_mem"].append(s)
                     if a >= 0.2:
@@ -921,7 +933,22 @@ def summarize(outs, alone_by_key, alone_span, room=None):
             xs = g.pop(k)
             g[k] = {"n": len(xs), "p50": bb.median(xs), "p95": pct(xs, 95), "max": max(xs, default=None)}
         g["completion"] = g["completed"] / g["traces"] if g["traces"] else None
+        g["alloc_p95_ms"] = hist_pct(g.pop("alloc_hist", {}), 95)
     return groups
+
+
+def hist_pct(hist, p):
+    """The p-th percentile (ms) of tracealloc's chunk-latency buckets
+    (bucket b: 10^(b/20) .. 10^((b+1)/20) us; the bucket's geometric middle)."""
+    n = sum(hist.values())
+    if not n:
+        return None
+    want, seen = n * p / 100.0, 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if seen >= want:
+            return 10 ** ((b + 0.5) / 20) / 1000.0
+    return None
 
 
 def print_table(results, modes_run, budget, n_agents):
@@ -998,6 +1025,11 @@ def print_targets(results, modes_run):
         ok = cs is not None and ts is not None and cs <= 1.1 and ts <= 1.1
         print(f"| ({m}) high-priority p95 slowdown ≤ 1.1× | calls {f2(cs)}×, traces {f2(ts)}× | "
               f"{verdict(ok)} |")
+    for m in modes_run:
+        g = results[m]["summary"].get("high")
+        if g and g.get("alloc_p95_ms") is not None:
+            print(f"| ({m}) high priority: p95 allocation latency (each 1 MiB chunk, calls "
+                  f"that finished ok) | {g['alloc_p95_ms']:.2f} ms | - |")
     cs = [x for x in MODES if MODES[x]["contain"] and x in modes_run]
     others = [m for m in MODES if not MODES[m]["contain"] and m in modes_run]
     for x in cs:
@@ -1060,7 +1092,27 @@ def main():
                          "this long with none finishing (default max(30, 5 x the longest alone "
                          "call); 0: never)")
     ap.add_argument("--json", help="write the plan, every call and the summary here")
+    ap.add_argument("--trace-files", default=None,
+                    help="the traces, by file name in --traces-dir (or path), comma-separated, "
+                         "repeats allowed (one agent each); overrides --traces/--select")
+    ap.add_argument("--prio-list", default=None,
+                    help="the agents' priorities in order, e.g. high,low,low (with --trace-files)")
+    ap.add_argument("--baseline-mb", type=float, default=None,
+                    help="every agent's baseline, MB (default: its trace's 10th percentile)")
+    ap.add_argument("--pool", choices=("all", "even", "odd"), default="all",
+                    help="choose among all traces, or one of two disjoint halves (every other "
+                         "file by name), so a second grid runs on traces the first never saw")
+    ap.add_argument("--paper", action="store_true",
+                    help="the AgentCgroup paper's experiment: HIGH = all_images_haiku "
+                         "dask-11628, LOW = two copies of all_images_haiku github3.py-673, "
+                         "100 MB baselines, speed 50, B = 1100M (--budget overrides it)")
     a = ap.parse_args()
+    if a.paper:
+        a.trace_files = a.trace_files or PAPER_TRACES
+        a.prio_list = a.prio_list or "high,low,low"
+        a.baseline_mb = 100.0 if a.baseline_mb is None else a.baseline_mb
+        a.speed = 50.0
+        a.budget = a.budget or parse_size("1100M")
 
     if os.geteuid() != 0:
         sys.exit("replay: needs root (it runs agentcgd)")
@@ -1075,9 +1127,24 @@ def main():
     if len(counts) != 3:
         sys.exit("replay: --priorities takes H,N,L")
 
-    traces, n_eligible = select_traces(a.traces_dir, a.traces, a.select, a.seed, a.min_peak_mb,
-                                       a.min_calls)
-    prios = assign_priorities(len(traces), counts)
+    if a.trace_files:
+        traces = []
+        for f in a.trace_files.split(","):
+            f = f.strip()
+            path = f if os.path.sep in f else os.path.join(a.traces_dir, f)
+            if not path.endswith(".json"):
+                path += ".json"
+            traces.append(Trace(path, a.baseline_mb))
+        n_eligible = len(traces)
+    else:
+        traces, n_eligible = select_traces(a.traces_dir, a.traces, a.select, a.seed,
+                                           a.min_peak_mb, a.min_calls, a.baseline_mb, a.pool)
+    if a.prio_list:
+        prios = [x.strip() for x in a.prio_list.split(",")]
+        if len(prios) != len(traces) or any(x not in PRIOS for x in prios):
+            sys.exit("replay: --prio-list needs one of high, normal, low per trace")
+    else:
+        prios = assign_priorities(len(traces), counts)
     agents = []
     sum_peak = 0
     for i, (t, p) in enumerate(zip(traces, prios)):
@@ -1097,9 +1164,15 @@ def main():
     print("# Replay of real agent traces on a shared memory budget (bench/replay.py)")
     print("")
     bb.print_machine(m)
-    print(f"traces:  {n} of {n_eligible} eligible in {a.traces_dir} (>= {a.min_calls} Bash calls, "
-          f"Bash-call peak >= {a.min_peak_mb:g} MB over baseline), select {a.select}"
-          + (f" seed {a.seed}" if a.select == "random" else ""))
+    if a.trace_files:
+        print(f"traces:  {n} given (--trace-files{', --paper' if a.paper else ''}), priorities "
+              f"{','.join(prios)}" + (f", baselines {a.baseline_mb:g} MB" if a.baseline_mb
+                                      is not None else ""))
+    else:
+        print(f"traces:  {n} of {n_eligible} eligible in {a.traces_dir} (>= {a.min_calls} Bash "
+              f"calls, Bash-call peak >= {a.min_peak_mb:g} MB over baseline), select {a.select}"
+              + (f" seed {a.seed}" if a.select == "random" else "")
+              + (f", pool {a.pool}" if a.pool != "all" else ""))
     print(f"replay:  speed {a.speed:g}x, mem-scale {a.mem_scale:g}, budget B = {hsize(budget)} "
           f"({budget / sum_peak * 100:.0f}% of the sum of the scaled peaks {hsize(sum_peak)}), "
           f"B/N = {hsize(budget // n)}")
