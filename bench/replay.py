@@ -80,6 +80,8 @@ MODES = {
     "cf": dict(contain=True, adapt=True, prio=True, freeze=True,
                note="tenant B; containment with freeze forced (the ladder of 2026-11), "
                     "adaptive on; priorities passed"),
+    "cn": dict(contain=True, adapt=True, prio=True, extra={"forecast": False},
+               note="c without the forecast hold (a call is held by the band only)"),
     "cr": dict(contain=True, adapt=True, prio=True, retry=True,
                note="c, and repeatable calls (pytest, grep, git, ...) declare retry: 1"),
     "d60": dict(contain=False, adapt=False, prio=False, oomd=("full", 0.60, 30.0),
@@ -89,6 +91,8 @@ MODES = {
                 note="a + a fast userspace killer: PSI some over 1 s >= 10% for 1 s "
                      "kills the largest cgroup"),
 }
+# --containment: more containment keys for the passes that run it
+CONTAIN_EXTRA = {}
 # Labels of commands an agent may simply run again (read-only or
 # idempotent): they declare retry in pass cr.
 REPEATABLE = {"pytest", "tox", "nox", "grep", "rg", "find", "ls", "cat", "head", "tail", "wc",
@@ -185,8 +189,12 @@ class Trace:
         self.task = d.get("task", self.name)
         self.samples = [(float(s[0]), float(s[1])) for s in d["samples"]]
         mem = sorted(m for _, m in self.samples)
-        # the 10th percentile, or what the caller says (--baseline-mb)
+        # the 10th percentile, held by the interpreter, the calls following
+        # what is above it; or (--baseline-mb, as the AgentCgroup paper) a
+        # baseline the interpreter holds on top of the whole trace, the
+        # calls following all of mem_mb
         self.baseline_mb = mem[len(mem) // 10] if baseline_mb is None else float(baseline_mb)
+        above = self.baseline_mb if baseline_mb is None else 0.0
         self.duration = self.samples[-1][0]
         self.calls = []                                  # Bash calls only
         for c in d["calls"]:
@@ -197,7 +205,7 @@ class Trace:
             pts = [(a, interp(self.samples, a))]
             pts += [(t, m) for t, m in self.samples if a < t < b]
             pts.append((b, interp(self.samples, b)))
-            excess = [(t, max(0.0, m - self.baseline_mb)) for t, m in pts]
+            excess = [(t, max(0.0, m - above)) for t, m in pts]
             self.calls.append({"start": a, "end": b, "label": label_of(cmd), "cmd": cmd[:80],
                                "excess": excess,
                                "peak_mb": max(m for _, m in excess)})
@@ -328,7 +336,8 @@ def above(vals, limit, step=0.01):
 
 # ------------------------------------------------------------------ daemon
 
-def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, freeze=None):
+def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, freeze=None,
+                extra=None):
     cfg = {
         "socket_mode": "0600",
         "output_limit": "64K",
@@ -349,6 +358,10 @@ def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, f
         cfg["containment"] = {"enabled": bool(containment)}
         if containment and freeze is not None:
             cfg["containment"]["freeze"] = freeze
+        if containment and CONTAIN_EXTRA:
+            cfg["containment"].update(CONTAIN_EXTRA)
+        if containment and extra:
+            cfg["containment"].update(extra)
         cfg["adaptive"] = {"enabled": bool(adaptive)}
     return cfg
 
@@ -680,10 +693,10 @@ class OomdKiller(threading.Thread):
     `duration` s without a break, it kills the largest cgroup under the
     tenant that holds processes (memory.current / v1 usage_in_bytes; a
     session's interpreter is a candidate like any call: systemd-oomd kills
-    whole units), with cgroup.kill (else SIGKILL to each pid), and starts
-    counting the duration again."""
+    whole units), with cgroup.kill (else SIGKILL to each pid), waits 15 s
+    (systemd-oomd's delay after an action) and counts the duration again."""
 
-    def __init__(self, d, line, limit, duration, period=0.1):
+    def __init__(self, d, line, limit, duration, period=0.1, cooldown=15.0):
         super().__init__(daemon=True)
         info = d.info or {}
         roots = d.roots or []
@@ -692,6 +705,7 @@ class OomdKiller(threading.Thread):
         self.memdir = os.path.join(roots[1] if hybrid else roots[0], TENANT)
         self.memfile = "memory.usage_in_bytes" if hybrid else "memory.current"
         self.line, self.limit, self.duration, self.period = line, limit, duration, period
+        self.cooldown = cooldown  # systemd-oomd waits 15 s after acting (POST_ACTION_DELAY)
         self.stop_ev = threading.Event()
         self.kills = []       # (t, relative cgroup path, bytes, pressure)
         self.samples = []     # (t, total_us) of the chosen line
@@ -745,8 +759,11 @@ class OomdKiller(threading.Thread):
 
     def run(self):
         above_since = None
+        quiet_until = 0.0
         while not self.stop_ev.wait(self.period):
             now = time.monotonic()
+            if now < quiet_until:
+                continue
             avg10, total = self.pressure()
             if total is None:
                 continue
@@ -772,6 +789,7 @@ class OomdKiller(threading.Thread):
             if rel is None:
                 continue
             self.kill(rel)
+            quiet_until = now + self.cooldown
             self.kills.append((round(now - self.t0, 2), rel, b, round(p, 3)))
             log(f"oomd: {self.line} pressure {p * 100:.0f}% for {self.duration:g} s: killed "
                 f"{rel} ({hsize(b)})")
@@ -1099,19 +1117,33 @@ def main():
                     help="the agents' priorities in order, e.g. high,low,low (with --trace-files)")
     ap.add_argument("--baseline-mb", type=float, default=None,
                     help="every agent's baseline, MB (default: its trace's 10th percentile)")
+    ap.add_argument("--containment", default=None,
+                    help="JSON object of more containment keys for the passes that run it "
+                         "(e.g. '{\"hold_max\": \"10s\"}'), to try settings side by side")
+    ap.add_argument("--alone-cache", default=None,
+                    help="keep the alone pass in this JSON file and take it from there when the "
+                         "traces, their plans, speed and tracealloc are the same")
     ap.add_argument("--pool", choices=("all", "even", "odd"), default="all",
                     help="choose among all traces, or one of two disjoint halves (every other "
                          "file by name), so a second grid runs on traces the first never saw")
     ap.add_argument("--paper", action="store_true",
                     help="the AgentCgroup paper's experiment: HIGH = all_images_haiku "
                          "dask-11628, LOW = two copies of all_images_haiku github3.py-673, "
-                         "100 MB baselines, speed 50, B = 1100M (--budget overrides it)")
+                         "100 MB baselines, speed 50, B = 1100M (--budget overrides it), the "
+                         "traces' MB read as MiB (--mem-scale 1.048576) as the paper's B/peaks")
     a = ap.parse_args()
+    if a.containment:
+        try:
+            CONTAIN_EXTRA.update(json.loads(a.containment))
+        except ValueError as e:
+            sys.exit(f"replay: --containment: {e}")
     if a.paper:
         a.trace_files = a.trace_files or PAPER_TRACES
         a.prio_list = a.prio_list or "high,low,low"
         a.baseline_mb = 100.0 if a.baseline_mb is None else a.baseline_mb
         a.speed = 50.0
+        # the paper's MB are MiB: peaks 421/406 and B 1100 are then 0.89 of the sum, as there
+        a.mem_scale = 1.048576
         a.budget = a.budget or parse_size("1100M")
 
     if os.geteuid() != 0:
@@ -1238,7 +1270,7 @@ def main():
             log(f"warm-up: touched {wm} MiB once in {time.monotonic() - t:.1f} s")
 
         # ---- alone
-        def start_mode(mode, tenant_b, contain, adapt, freeze=None):
+        def start_mode(mode, tenant_b, contain, adapt, freeze=None, extra=None):
             """A daemon for one pass: the new keys set (containment, adaptive
             as asked, memory_budget B when tenant_b) unless this daemon does
             not know them; then without them. (daemon, cfg, note), or (None,
@@ -1246,7 +1278,7 @@ def main():
             nonlocal new_keys
             on = contain or adapt
             if new_keys:
-                cfg = make_config(tenant_b, True, contain, adapt, tenant_b, freeze)
+                cfg = make_config(tenant_b, True, contain, adapt, tenant_b, freeze, extra)
                 d, err = start_daemon(agentcgd, cfg, mode, work)
                 if d is not None:
                     daemons_all.append(d)
@@ -1264,26 +1296,55 @@ def main():
             return d, cfg, " (memory_budget, containment, adaptive left out)"
 
         refused = []
-        d, cfg, note = start_mode("alone", None, False, False)
-        log(f"alone: {n} traces, {a.alone_jobs} at a time ...")
-        outs = []
         alone_deadline = max(ag.trace.duration for ag in agents) / a.speed * a.deadline_factor + 60
-        try:
-            if a.alone_jobs <= 1:
-                outs, samples, wall = run_pass(d, agents, "alone", tracealloc, alone_deadline,
-                                               together=False)
-            else:
-                wall = 0
-                samples = []
-                for k in range(0, n, a.alone_jobs):
-                    o, _, w = run_pass(d, agents[k:k + a.alone_jobs], "alone", tracealloc,
-                                       alone_deadline, together=True)
-                    outs += o
-                    wall += w
-            tp = tenant_peak(d)
-        finally:
-            leftovers += d.stop()
-            leftovers += [f"process {p}" for p in alive_of(d.children_seen)]
+        cache, ckey = {}, None
+        if a.alone_cache:
+            import hashlib
+            h = hashlib.sha256()
+            with open(a.tracealloc, "rb") as f:
+                h.update(f.read())
+            h.update(json.dumps([[ag.trace.name, ag.baseline_bytes, ag.plan, ag.tail]
+                                 for ag in agents], sort_keys=True).encode())
+            h.update(json.dumps([a.alone_jobs, a.speed, a.mem_scale]).encode())
+            ckey = h.hexdigest()
+            try:
+                with open(a.alone_cache) as f:
+                    cache = json.load(f)
+            except (OSError, ValueError):
+                cache = {}
+        hit = cache.get(ckey) if ckey else None
+        if hit:
+            log(f"alone: from {a.alone_cache} (same traces, plan, speed and tracealloc)")
+            outs, samples, wall, tp, cfg = (hit["outs"], hit["samples"], hit["wall"], hit["tp"],
+                                            hit["cfg"])
+            note = " (cached)"
+        else:
+            d, cfg, note = start_mode("alone", None, False, False)
+            log(f"alone: {n} traces, {a.alone_jobs} at a time ...")
+            outs = []
+            try:
+                if a.alone_jobs <= 1:
+                    outs, samples, wall = run_pass(d, agents, "alone", tracealloc,
+                                                   alone_deadline, together=False)
+                else:
+                    wall = 0
+                    samples = []
+                    for k in range(0, n, a.alone_jobs):
+                        o, _, w = run_pass(d, agents[k:k + a.alone_jobs], "alone", tracealloc,
+                                           alone_deadline, together=True)
+                        outs += o
+                        wall += w
+                tp = tenant_peak(d)
+            finally:
+                leftovers += d.stop()
+                leftovers += [f"process {p}" for p in alive_of(d.children_seen)]
+            if ckey and all(not o.get("error") for o in outs):
+                cache[ckey] = {"outs": outs, "samples": samples, "wall": wall, "tp": tp,
+                               "cfg": cfg}
+                tmp = a.alone_cache + ".tmp"
+                with open(tmp, "w") as f:
+                    json.dump(cache, f)
+                os.replace(tmp, a.alone_cache)
         for ag, o in zip(agents, outs):
             o["planned_calls"] = len(ag.plan)
         alone_by_key, alone_span = {}, {}
@@ -1313,7 +1374,8 @@ def main():
         # ---- a, b, c
         for mode in modes:
             mo = MODES[mode]
-            d, cfg, note = start_mode(mode, budget, mo["contain"], mo["adapt"], mo.get("freeze"))
+            d, cfg, note = start_mode(mode, budget, mo["contain"], mo["adapt"], mo.get("freeze"),
+                                      mo.get("extra"))
             if d is None:
                 log(f"{mode}: skipped: this daemon does not take the new keys ({note})")
                 results[mode] = {"skipped": f"this agentcgd does not take "

@@ -186,7 +186,8 @@ def main():
         print(f"replay_grid: cell {i + 1}/{len(want)} {name} ({time.monotonic() - t0:.0f} s "
               f"so far) ...", file=sys.stderr, flush=True)
         cmd = [sys.executable, os.path.join(HERE, "replay.py"), "--build", a.build,
-               "--tracealloc", tracealloc, "--modes", a.modes, "--json", js] + args
+               "--tracealloc", tracealloc, "--modes", a.modes, "--json", js,
+               "--alone-cache", os.path.join(out, "alone-cache.json")] + args
         with open(txt, "w") as f:
             r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
         if r.returncode != 0 or not os.path.exists(js):

@@ -371,6 +371,30 @@ def held_then_run(c, ev, gates, uf):
     check("hold mode: the high call completed", verdict(rhi).get("status") == "ok", verdict(rhi))
 
 
+def forecast_hold(c, ev, gates, uf):
+    """Hold mode with forecast: in a calm band, a low call that declares
+    more memory than is left below the kill mark waits; a small one
+    starts; the big one runs once the room is back."""
+    hi = alloc_call(c, gates, "fh", uf, ["root:0.50"], "base", "hi")
+    gates.done("hi", 0)
+    band = root_band(c)
+    small = c.call("call.run", path="/p/fl", argv=["true"], intent={"memory": "8M"})
+    check("forecast: with the root at %s, a low call that declares 8M starts at once" % band,
+          verdict(small).get("status") == "ok" and "admission" not in verdict(small),
+          verdict(small))
+    nwait = c.info().get("calls_waiting", 0)
+    big = c.send("call.run", {"path": "/p/fl", "argv": ["true"],
+                              "intent": {"memory": BUDGET * 6 // 10}})
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1,
+             "the low call that declares 60% of the budget held back")
+    gates.go("hi", 0)
+    c.wait(hi)
+    rb = c.wait(big)
+    check("forecast: ... and runs once the room is back, held by pressure",
+          verdict(rb).get("status") == "ok" and
+          (verdict(rb).get("admission") or {}).get("held_by") == "memory pressure", verdict(rb))
+
+
 def hold_is_bounded(c, ev, gates, uf):
     """A call held back by pressure starts after hold_max even if the
     pressure stays: a low-priority agent is slowed, never starved."""
@@ -473,24 +497,37 @@ def priority_knobs(sock):
         low = open(os.path.join(roots[0], "p", "klow", "memory.low")).read().strip()
         check("low session: no memory.low", low == "0", low)
     r = c.call("call.run", path="/p/klow", argv=["sh", "-c", "cat /proc/self/oom_score_adj"])
-    check("a low-priority call's processes have oom_score_adj 900",
-          res(r).get("stdout", "").strip() == "900", res(r).get("stdout"))
+    check("a low-priority call's processes have oom_score_adj 650",
+          res(r).get("stdout", "").strip() == "650", res(r).get("stdout"))
     r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"])
-    check("a high-priority call's processes have oom_score_adj 300",
-          res(r).get("stdout", "").strip() == "300", res(r).get("stdout"))
+    check("a high-priority call's processes have oom_score_adj 100",
+          res(r).get("stdout", "").strip() == "100", res(r).get("stdout"))
     r = c.call("call.run", path="/p/khigh", argv=["sh", "-c", "cat /proc/self/oom_score_adj"],
                intent={"priority": "low"})
     check("a call's own priority wins over its session's, its processes too",
           (res(r).get("intent") or {}).get("priority") == "low" and
-          res(r).get("stdout", "").strip() == "900", res(r))
+          res(r).get("stdout", "").strip() == "650", res(r))
     r = c.call("call.run", path="/p/khigh", argv=["true"])
     check("a call without one takes its session's, shown as assumed",
           (res(r).get("intent") or {}).get("priority") == "high" and
           "priority" in (res(r).get("intent") or {}).get("assumed", []), res(r).get("intent"))
     c.call("session.create", path="/p/knb", priority="low", lang="python")
-    r = c.call("session.exec", path="/p/knb", code="int(open('/proc/self/oom_score_adj').read())")
-    check("a low-priority session's interpreter: 0 (the offset, -300, below the lowest class, "
-          "high's 300: after every call)", res(r).get("value") == 0, res(r))
+    r = c.call("session.exec", path="/p/knb",
+               code="import subprocess; [int(open('/proc/self/oom_score_adj').read()), "
+                    "int(subprocess.run(['cat', '/proc/self/oom_score_adj'], "
+                    "capture_output=True, text=True).stdout)]")
+    check("while a cell runs, its interpreter and what it starts have the cell's class (low: "
+          "650): a cell gets no protection a call lacks", res(r).get("value") == [650, 650], res(r))
+    pid = res(r).get("pid")
+    try:
+        idle = int(open("/proc/%d/oom_score_adj" % pid).read())
+    except (OSError, TypeError, ValueError) as e:
+        idle = repr(e)
+    check("between cells the interpreter has 0 (the offset, -100, below the lowest class, "
+          "high's 100): after every call", idle == 0, idle)
+    r = c.call("session.exec", path="/p/knb", intent={"priority": "normal"},
+               code="int(open('/proc/self/oom_score_adj').read())")
+    check("... a cell of normal priority in it: 600", res(r).get("value") == 600, res(r))
     c.call("session.close", path="/p/knb")
     for prio in want:
         c.call("session.close", path="/p/k" + prio)
@@ -536,7 +573,8 @@ def main():
                                                       "hp": ("low", "python")}),
                                      (kernel_picks_by_class,
                                       {"kl": "low", "kn": ("normal", "python"), "kh": "high"}),
-                                     (retried_after_oom, {"rl": "low", "rh": "high"}))),
+                                     (retried_after_oom, {"rl": "low", "rh": "high"}),
+                                     (forecast_hold, {"fh": "high", "fl": "low"}))),
                             ("1s", ((hold_is_bounded, {"bh": "high", "bl": "low"}),))):
         with daemon(AGENTCGD, hold_config(hold_max), "pressure-hold") as (sock, _pid):
             c = Client(sock)

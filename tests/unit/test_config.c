@@ -314,7 +314,7 @@ static void test_containment(void **state)
 	assert_true(c->contain.throttle_at == 0.75 && c->contain.kill_at == 0.95);
 	assert_int_equal(c->contain.cls[AC_PRIO_HIGH].cpu_weight, 400);
 	assert_true(c->contain.cls[AC_PRIO_HIGH].protect);
-	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 900);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 650);
 	assert_int_equal(c->contain.freeze, AC_FREEZE_AUTO);
 	assert_true(c->contain.hold_max_ns == 30000000000ULL);
 	assert_true(c->contain.stall_ns == 1500000000ULL && c->contain.free_ns == 3000000000ULL);
@@ -325,7 +325,7 @@ static void test_containment(void **state)
 	assert_true(c->contain.step_ns == 100000000ULL);
 	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 25);
 	assert_int_equal(c->contain.cls[AC_PRIO_NORMAL].oom_score_adj, 600);
-	assert_int_equal(c->contain.interp_oom_score_offset, -300);
+	assert_int_equal(c->contain.interp_oom_score_offset, -100);
 	assert_true(c->contain.hold_max_ns == 30000000000ULL);
 	assert_true(c->contain.stall_ns == 1500000000ULL && c->contain.free_ns == 3000000000ULL);
 	assert_false(c->contain.cls[AC_PRIO_NORMAL].protect);
@@ -337,12 +337,15 @@ static void test_containment(void **state)
 	assert_false(c->contain.enabled);
 	assert_true(c->contain.step_ns == 50000000ULL);
 	assert_int_equal(c->contain.cls[AC_PRIO_LOW].cpu_weight, 10);
-	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 900);
+	assert_int_equal(c->contain.cls[AC_PRIO_LOW].oom_score_adj, 650);
 	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": true, \"hold_max\": \"2s\", "
 				  "\"stall\": \"500ms\", \"free\": \"1s\"}}", err, sizeof(err)), 0);
 	assert_int_equal(c->contain.freeze, AC_FREEZE_ON);
 	assert_true(c->contain.hold_max_ns == 2000000000ULL && c->contain.stall_ns == 500000000ULL &&
 		    c->contain.free_ns == 1000000000ULL);
+	assert_true(c->contain.forecast);
+	assert_int_equal(parse(c, "{\"containment\": {\"forecast\": false}}", err, sizeof(err)), 0);
+	assert_false(c->contain.forecast);
 	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": false}}", err, sizeof(err)), 0);
 	assert_int_equal(c->contain.freeze, AC_FREEZE_OFF);
 	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": \"auto\"}}", err, sizeof(err)), 0);

@@ -79,6 +79,7 @@ void ac_config_init(struct ac_config *cfg)
 			.enabled = true,
 			.freeze = AC_FREEZE_AUTO,
 			.hold_max_ns = 30ULL * 1000000000ULL,
+			.forecast = true,
 			.stall_ns = 1500ULL * 1000000,
 			.free_ns = 3000ULL * 1000000,
 			.throttle_at = 0.75,
@@ -86,11 +87,11 @@ void ac_config_init(struct ac_config *cfg)
 			.kill_at = 0.95,
 			.thaw_below = 0.70,
 			.step_ns = 100ULL * 1000000,
-			.interp_oom_score_offset = -300,
+			.interp_oom_score_offset = -100,
 			.cls = {
 				[AC_PRIO_NORMAL] = { .cpu_weight = 100, .oom_score_adj = 600 },
-				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 900 },
-				[AC_PRIO_HIGH] = { .cpu_weight = 400, .oom_score_adj = 300,
+				[AC_PRIO_LOW] = { .cpu_weight = 25, .oom_score_adj = 650 },
+				[AC_PRIO_HIGH] = { .cpu_weight = 400, .oom_score_adj = 100,
 						   .protect = true },
 			},
 		},
@@ -527,6 +528,8 @@ static int containment_key(struct ctx *c, const char *kp, const char *key, const
 			r = fail(c, kp, "must be from 10ms to 10s");
 		return r;
 	}
+	if (strcmp(key, "forecast") == 0)
+		return get_bool(c, kp, x, &k->forecast);
 	if (strcmp(key, "freeze") == 0) {
 		if (json_is_boolean(x)) {
 			k->freeze = json_is_true(x) ? AC_FREEZE_ON : AC_FREEZE_OFF;

@@ -31,6 +31,19 @@ uint64_t call_reservation(const struct acd_call *call)
 	return call->adaptive.samples ? 0 : reservation(&call->limits);
 }
 
+/* What the call is expected to need: its declared memory, or its label's
+ * history (p95); 0 when nothing tells (a policy default is no forecast). */
+static uint64_t call_expected(const struct acd_call *call)
+{
+	const struct ac_intent *in = &call->intent;
+
+	if (call->adaptive.samples)
+		return call->adaptive.p95;
+	if ((in->set & AC_F_MEMORY) && !(in->defaulted & AC_F_MEMORY))
+		return in->memory;
+	return 0;
+}
+
 int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struct admission *a)
 {
 	const struct acd_session *s = call->session;
@@ -61,7 +74,8 @@ int call_admission_check(struct acd_ctx *ctx, const struct acd_call *call, struc
 	/* A call pressure would freeze as it starts, or (no swap) a call of
 	 * a class the ladder holds back in this band, waits before it
 	 * allocates, for at most hold_max. */
-	d = call->hold_expired ? NULL : acd_contain_holds_back(ctx, s, call->intent.priority);
+	d = call->hold_expired ? NULL : acd_contain_holds_back(ctx, s, call->intent.priority,
+							       call_expected(call));
 	if (d) {
 		a->level = "budget";
 		a->path = d->host ? "host" : d->path;

@@ -12,6 +12,7 @@
 #include "agentcg/util.h"
 #include "call_priv.h"
 #include "interp.h"
+#include "priority.h"
 
 int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_spare *sp)
 {
@@ -30,6 +31,7 @@ int acd_call_exec_begin(struct acd_ctx *ctx, struct acd_call *call, struct acd_s
 	call->session->last_limits = call->limits;
 	free(sp);
 	call->pid = acd_interp_pid(call->exec.interp);
+	acd_prio_cell_begin(ctx, call->pid, call->intent.priority);
 	call_bpf_begin(ctx, call);
 	call->start_ns = ac_now_ns();
 	call_running(ctx, call);
@@ -47,6 +49,8 @@ void acd_call_exec_done(struct acd_ctx *ctx, struct acd_call *call, json_t *repl
 	json_decref(call->exec.reply);
 	call->exec.reply = reply;
 	call->exec.kill_deadline_ns = 0;
+	/* idle again: the interpreters' score (the session's state) */
+	acd_prio_cell_end(ctx, call->pid, call->session);
 	if (call->replied) /* frozen, answered then */
 		return;
 	call->end_ns = ac_now_ns();

@@ -502,16 +502,31 @@ static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_ban
 	return prio == AC_PRIO_NORMAL && band >= BAND_FREEZE;
 }
 
+/* Hold mode: a call expected to need `expected` bytes (declared, or its
+ * label's history) that would take a domain past the kill mark waits
+ * too, low or normal: it would only make the kernel kill something. */
+static bool overflows(const struct acd_ctx *ctx, const struct acd_domain *d,
+		      enum ac_priority prio, uint64_t expected)
+{
+	double mark;
+
+	if (ctx->contain->freeze || !ctx->cfg.contain.forecast || prio == AC_PRIO_HIGH ||
+	    !expected || !d->budget)
+		return false;
+	mark = (double)d->budget * ctx->cfg.contain.kill_at;
+	return (double)d->usage + (double)expected > mark;
+}
+
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
-						enum ac_priority prio)
+						enum ac_priority prio, uint64_t expected)
 {
 	const struct acd_domain *r = &ctx->pressure->root, *t = s->tenant->dom;
 
 	if (!acd_contain_enabled(ctx))
 		return NULL;
-	if (holds(ctx, prio, r->band))
+	if (holds(ctx, prio, r->band) || overflows(ctx, r, prio, expected))
 		return r;
-	if (t && holds(ctx, prio, t->band))
+	if (t && (holds(ctx, prio, t->band) || overflows(ctx, t, prio, expected)))
 		return t;
 	return NULL;
 }

@@ -26,10 +26,13 @@ struct acd_contain_state {
 int acd_contain_init(struct acd_ctx *ctx);
 void acd_contain_free(struct acd_ctx *ctx);
 void acd_contain_kick(struct acd_ctx *ctx, const char *why);
-/* The domain whose band would freeze a call of class prio of session s
- * as it starts (admission then holds it back), or NULL. */
+/* The domain that holds back a call of class prio of session s, expected
+ * to need `expected` bytes (0: unknown), as it would start: its band
+ * (would freeze it; without freezing, low from the throttle band and
+ * normal from the freeze band) or, without freezing, the call would take
+ * it past the kill mark. NULL: it may start. */
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
-						enum ac_priority prio);
+						enum ac_priority prio, uint64_t expected);
 /* The ladder freezes running calls (swap is on, or freeze: true); else it
  * holds new calls back at admission only. */
 bool acd_contain_freezes(struct acd_ctx *ctx);

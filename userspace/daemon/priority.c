@@ -21,7 +21,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "agentcg/util.h"
@@ -156,31 +158,81 @@ void acd_prio_idle_process(struct acd_ctx *ctx, pid_t pid)
 		ac_log_errno(r, "oom_score_adj of waiting stub %d", (int)pid);
 }
 
+/* oom_score_adj of kid, a direct child of parent, if it still is that
+ * one: its parent checked through a pidfd taken first, and the pidfd
+ * still live after the write (so the pid was kid's all along). */
+static void child_adj(pid_t parent, pid_t kid, int adj)
+{
+	char path[48], buf[512], *p;
+	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0), ppid = -1, fd;
+	ssize_t n;
+
+	if (pidfd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
+		if (p)
+			sscanf(p + 1, " %*c %d", &ppid);
+	}
+	if (ppid == (int)parent && acd_prio_oom_adj(kid, adj) == 0 &&
+	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		ac_debug("process %d went while its oom_score_adj was written", (int)kid);
+	close(pidfd);
+}
+
+/* adj for pid (the caller's own child) and its direct children (a bash
+ * runner's bash, a cell's commands started from the runner). */
+static void tree_adj(pid_t pid, int adj)
+{
+	char path[64], buf[1024];
+	int fd, r;
+	ssize_t n;
+
+	r = acd_prio_oom_adj(pid, adj);
+	if (r < 0) {
+		if (r != -ESRCH)
+			ac_log_errno(r, "oom_score_adj of interpreter %d", (int)pid);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n"))
+		child_adj(pid, (pid_t)atoi(tok), adj);
+}
+
+void acd_prio_cell_begin(struct acd_ctx *ctx, pid_t pid, enum ac_priority prio)
+{
+	if (acd_contain_enabled(ctx) && pid > 0)
+		tree_adj(pid, ctx->cfg.contain.cls[prio].oom_score_adj);
+}
+
+void acd_prio_cell_end(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s)
+{
+	if (acd_contain_enabled(ctx) && pid > 0)
+		tree_adj(pid, idle_score(ctx));
+}
+
 void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s)
 {
-	int adj = 0, r;
+	int r;
 
 	if (!acd_contain_enabled(ctx) || pid <= 0)
 		return;
-	/* A pool interpreter has no class yet; a session's gets its class's
-	 * score plus the (negative) offset: after the calls of its class,
-	 * before anything of a higher class. */
-	if (s) {
-		const struct ac_prio_class *c = ctx->cfg.contain.cls;
-		int calls_min = c[AC_PRIO_HIGH].oom_score_adj;
-
-		for (int p = 0; p < 3; p++)
-			if (c[p].oom_score_adj < calls_min)
-				calls_min = c[p].oom_score_adj;
-		/* the offset below every call, high-priority ones included: a
-		 * call goes before any session's state, which holds an agent's
-		 * baseline and cannot be run again */
-		adj = c[s->priority].oom_score_adj < calls_min ? c[s->priority].oom_score_adj :
-								   calls_min;
-		adj += ctx->cfg.contain.interp_oom_score_offset;
-		adj = adj < -999 ? -999 : adj > 1000 ? 1000 : adj;
-	}
-	r = acd_prio_oom_adj(pid, adj);
+	r = acd_prio_oom_adj(pid, idle_score(ctx));
 	if (r < 0 && r != -ESRCH)
 		ac_log_errno(r, "oom_score_adj of interpreter %d", (int)pid);
 }
+

@@ -19,5 +19,11 @@ void acd_prio_interp_process(struct acd_ctx *ctx, pid_t pid, const struct acd_se
  * (it holds about nothing, so killing it gives nothing back); the call
  * that takes it gets its class's (acd_prio_process) before it execs. */
 void acd_prio_idle_process(struct acd_ctx *ctx, pid_t pid);
+/* A cell runs: its interpreter (and the runner's direct children, a
+ * bash) get the cell's class, as any call's processes; when it ends they
+ * go back to the interpreters' score. Without this a cell could allocate
+ * under the interpreters' protection that calls do not have. */
+void acd_prio_cell_begin(struct acd_ctx *ctx, pid_t pid, enum ac_priority prio);
+void acd_prio_cell_end(struct acd_ctx *ctx, pid_t pid, const struct acd_session *s);
 
 #endif
