@@ -505,16 +505,19 @@ static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_ban
 /* Hold mode: a call expected to need `expected` bytes (declared, or its
  * label's history) that would take a domain past the kill mark waits
  * too, low or normal: it would only make the kernel kill something. */
-static bool overflows(const struct acd_ctx *ctx, const struct acd_domain *d,
-		      enum ac_priority prio, uint64_t expected)
+static bool overflows(struct acd_ctx *ctx, const struct acd_domain *d, enum ac_priority prio,
+		      uint64_t expected)
 {
+	uint64_t usage;
 	double mark;
 
 	if (ctx->contain->freeze || !ctx->cfg.contain.forecast || prio == AC_PRIO_HIGH ||
 	    !expected || !d->budget)
 		return false;
 	mark = (double)d->budget * ctx->cfg.contain.kill_at;
-	return (double)d->usage + (double)expected > mark;
+	/* now, not the last step's sample: in a calm band nothing samples */
+	usage = d->host ? d->usage : ac_cg_memory_current(&ctx->cg, d->node);
+	return (double)usage + (double)expected > mark;
 }
 
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
