@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ static inline void ac_closep(int *fd)
 
 /* Frees a NULL-terminated array of strings and the strings (NULL: nothing). */
 void ac_strv_free(char **v);
+/* The parent pid of pid from /proc/PID/stat, or -1. */
+int ac_proc_ppid(pid_t pid);
 
 #define _cleanup_free_ __attribute__((cleanup(ac_freep)))
 #define _cleanup_close_ __attribute__((cleanup(ac_closep)))

@@ -2,6 +2,7 @@
 /* Logging, bounded string helpers and monotonic time. The log level and
  * prefix are the only globals of the project. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,6 +148,27 @@ void ac_signal_name(int sig, char *buf, size_t len)
 		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
 	else
 		snprintf(buf, len, "SIG%d", sig);
+}
+
+int ac_proc_ppid(pid_t pid)
+{
+	char path[48], buf[512], *p;
+	int fd, ppid = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* "pid (comm) state ppid ...": comm may hold ')' */
+	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
 }
 
 void ac_strv_free(char **v)

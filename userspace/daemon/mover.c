@@ -95,25 +95,12 @@ static int read_children(pid_t pid, pid_t *out, int max)
  * its own). pid is frozen and unreaped, so kid cannot be reaped either. */
 static bool move_child(const struct acd_move *m, pid_t kid)
 {
-	char path[48], buf[512], *p;
-	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0), ppid = -1, fd;
+	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0);
 	bool moved = false;
-	ssize_t n;
 
 	if (pidfd < 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n > 0) {
-		buf[n] = '\0';
-		p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
-		if (p)
-			sscanf(p + 1, " %*c %d", &ppid);
-	}
-	if (ppid == (int)m->pid && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+	if (ac_proc_ppid(kid) == (int)m->pid && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
 		moved = ac_cg_placement_move(&m->to, kid) == 0;
 	close(pidfd);
 	return moved;

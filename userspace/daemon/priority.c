@@ -163,24 +163,11 @@ void acd_prio_idle_process(struct acd_ctx *ctx, pid_t pid)
  * still live after the write (so the pid was kid's all along). */
 static void child_adj(pid_t parent, pid_t kid, int adj)
 {
-	char path[48], buf[512], *p;
-	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0), ppid = -1, fd;
-	ssize_t n;
+	int pidfd = (int)syscall(SYS_pidfd_open, kid, 0);
 
 	if (pidfd < 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n > 0) {
-		buf[n] = '\0';
-		p = strrchr(buf, ')'); /* "pid (comm) state ppid ..." */
-		if (p)
-			sscanf(p + 1, " %*c %d", &ppid);
-	}
-	if (ppid == (int)parent && acd_prio_oom_adj(kid, adj) == 0 &&
+	if (ac_proc_ppid(kid) == (int)parent && acd_prio_oom_adj(kid, adj) == 0 &&
 	    syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
 		ac_debug("process %d went while its oom_score_adj was written", (int)kid);
 	close(pidfd);
