@@ -505,25 +505,28 @@ static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_ban
 /* Hold mode: a call expected to need `expected` bytes (declared, or its
  * label's history) that would take a domain past the kill mark waits
  * too, low or normal: it would only make the kernel kill something. */
-static bool overflows(struct acd_ctx *ctx, const struct acd_domain *d, enum ac_priority prio,
+static bool overflows(struct acd_ctx *ctx, struct acd_domain *d, enum ac_priority prio,
 		      uint64_t expected)
 {
-	uint64_t usage;
-	double mark;
+	uint64_t now;
 
 	if (ctx->contain->freeze || !ctx->cfg.contain.forecast || prio == AC_PRIO_HIGH ||
 	    !expected || !d->budget)
 		return false;
-	mark = (double)d->budget * ctx->cfg.contain.kill_at;
-	/* now, not the last step's sample: in a calm band nothing samples */
-	usage = d->host ? d->usage : ac_cg_memory_current(&ctx->cg, d->node);
-	return (double)usage + (double)expected > mark;
+	/* In a calm band nothing samples: a sample older than a step is
+	 * taken again (at most once a step, however many calls wait). */
+	now = ac_now_ns();
+	if (!d->host && now >= d->usage_ns + ctx->cfg.contain.step_ns) {
+		d->usage = ac_cg_memory_current(&ctx->cg, d->node);
+		d->usage_ns = now;
+	}
+	return (double)d->usage + (double)expected > (double)d->budget * ctx->cfg.contain.kill_at;
 }
 
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
 						enum ac_priority prio, uint64_t expected)
 {
-	const struct acd_domain *r = &ctx->pressure->root, *t = s->tenant->dom;
+	struct acd_domain *r = &ctx->pressure->root, *t = s->tenant->dom;
 
 	if (!acd_contain_enabled(ctx))
 		return NULL;

@@ -95,6 +95,7 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 	const struct ac_containment *k = &ctx->cfg.contain;
 
 	d->usage = ac_cg_memory_current(&ctx->cg, d->node);
+	d->usage_ns = now;
 	if (!d->host)
 		d->limit_hits = ac_cg_memory_limit_hits(&ctx->cg, d->node);
 	if (d->host) {

@@ -23,6 +23,7 @@ struct acd_domain {
 	uint64_t budget;	      /* bytes */
 	bool host;		      /* the root without memory_budget: host memory */
 	uint64_t usage;		      /* last sample, bytes */
+	uint64_t usage_ns;	      /* when it was taken */
 	enum acd_band band;
 	enum acd_band release_band;   /* the band of usage + the hysteresis
 				       * (throttle_at - thaw_below): calls are let go
