@@ -37,8 +37,14 @@ enum ac_intent_field {
 	AC_F_LABEL = 1u << 8,
 	AC_F_FORKS = 1u << 9,
 	AC_F_RETRY = 1u << 10,
+	AC_F_MEMORY_HINT = 1u << 11,
 };
 #define AC_RETRY_MAX 3U
+
+/* memory_hint given as a class (AgentCgroup's AGENT_RESOURCE_HINT
+ * memory:low|medium|high), sized by the policy (defaults.memory_hints). */
+enum ac_hint_class { AC_HINT_SIZE = 0, AC_HINT_LOW, AC_HINT_MEDIUM, AC_HINT_HIGH };
+#define AC_HINT_CLASSES 3
 
 struct ac_intent {
 	uint32_t set;		/* AC_F_* of the fields given (or defaulted) */
@@ -54,6 +60,10 @@ struct ac_intent {
 	enum ac_on_exceed on_exceed;
 	char label[AC_LABEL_MAX + 1];
 	uint32_t retry;		/* runs again if killed under memory pressure (0..3) */
+	/* What the call expects to use: no limit, only admission's forecast
+	 * (a class is sized by ac_intent_apply_defaults). */
+	uint64_t memory_hint;
+	enum ac_hint_class hint_class;
 };
 
 /* One clear message per bad field. */
@@ -80,6 +90,7 @@ struct ac_intent_defaults {
 	uint64_t timeout_ns;	   /* 0: none */
 	enum ac_priority priority;
 	enum ac_on_exceed on_exceed;
+	uint64_t memory_hints[AC_HINT_CLASSES]; /* low, medium, high */
 };
 
 /* Parses an intent object. Sizes may be JSON strings ("512M") or integers
@@ -96,7 +107,7 @@ int ac_intent_from_json(const json_t *obj, struct ac_intent *out, struct ac_erro
  * known; a factor below 1 counts as 1), never below memory. A defaulted
  * memory is capped at an explicit memory_max. cpu, pids and timeout are
  * defaulted only when defs has them non-zero; priority and on_exceed
- * always. */
+ * always. A memory_hint class gets its size from defs (0: none). */
 void ac_intent_apply_defaults(struct ac_intent *in, const struct ac_intent_defaults *defs);
 
 /* The intent as JSON, with every field that is set, sizes and durations
@@ -117,6 +128,9 @@ void ac_intent_to_limits(const struct ac_intent *in, struct ac_limits *out);
 const char *ac_priority_name(enum ac_priority p);
 int ac_priority_parse(const char *s, enum ac_priority *out);
 const char *ac_on_exceed_name(enum ac_on_exceed e);
+/* "low", "medium", "high"; NULL for AC_HINT_SIZE */
+const char *ac_hint_class_name(enum ac_hint_class h);
+int ac_hint_class_parse(const char *s, enum ac_hint_class *out);
 int ac_on_exceed_parse(const char *s, enum ac_on_exceed *out);
 
 #endif

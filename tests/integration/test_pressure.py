@@ -72,6 +72,8 @@ def hold_config(hold_max):
     """The ladder without freezing (what "auto" is without swap)."""
     cfg = config()
     cfg["containment"] = {"enabled": True, "step": "50ms", "freeze": False, "hold_max": hold_max}
+    cfg.setdefault("defaults", {})["memory_hints"] = {"low": "8M", "medium": "16M",
+                                                      "high": BUDGET * 6 // 10}
     return cfg
 
 
@@ -382,17 +384,36 @@ def forecast_hold(c, ev, gates, uf):
     check("forecast: with the root at %s, a low call that declares 8M starts at once" % band,
           verdict(small).get("status") == "ok" and "admission" not in verdict(small),
           verdict(small))
+    hinted = c.call("call.run", path="/p/fl", argv=["true"], intent={"memory_hint": "low"})
+    check("forecast: ... and so does one whose memory_hint is \"low\" (8M here)",
+          verdict(hinted).get("status") == "ok" and "admission" not in verdict(hinted) and
+          res(hinted).get("intent", {}).get("memory_hint_class") == "low", hinted)
     nwait = c.info().get("calls_waiting", 0)
     big = c.send("call.run", {"path": "/p/fl", "argv": ["true"],
                               "intent": {"memory": BUDGET * 6 // 10}})
     wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1,
              "the low call that declares 60% of the budget held back")
+    # a hint is no limit: the same forecast from an agent that only says
+    # what it expects, as a size or as a class the policy sizes
+    hint_sz = c.send("call.run", {"path": "/p/fl", "argv": ["true"],
+                                  "intent": {"memory_hint": BUDGET * 6 // 10}})
+    hint_cls = c.send("call.run", {"path": "/p/fl", "argv": ["true"],
+                                   "intent": {"memory_hint": "high"}})
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 3,
+             "the low calls whose memory_hint is 60% of the budget held back")
     gates.go("hi", 0)
     c.wait(hi)
-    rb = c.wait(big)
-    check("forecast: ... and runs once the room is back, held by pressure",
-          verdict(rb).get("status") == "ok" and
-          (verdict(rb).get("admission") or {}).get("held_by") == "memory pressure", verdict(rb))
+    for what, h in (("declares 60%", big), ("hints 60%", hint_sz), ("hints \"high\"", hint_cls)):
+        rb = c.wait(h)
+        check("forecast: the call that %s runs once the room is back, held by pressure" % what,
+              verdict(rb).get("status") == "ok" and
+              (verdict(rb).get("admission") or {}).get("held_by") == "memory pressure",
+              verdict(rb))
+    lim = res(rb).get("limits") or {}
+    check("forecast: a memory_hint sets no limit (memory.high and memory.max are not its %s)"
+          % lim.get("memory.high"),
+          "memory.high" in lim and "384M" not in (lim.get("memory.high"), lim.get("memory.max")),
+          lim)
 
 
 def hold_is_bounded(c, ev, gates, uf):

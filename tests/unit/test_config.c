@@ -141,7 +141,8 @@ static void test_parse_all_keys(void **state)
 		      " \"output_limit\": 4096, \"max_request\": \"64K\", \"max_reply_backlog\": \"1G\","
 		      " \"admission_wait_max\": 30,"
 		      " \"defaults\": {\"memory\": \"1G\", \"memory_max_factor\": 2, \"cpu\": 0.5,"
-		      "   \"pids\": 0, \"timeout\": \"0s\", \"priority\": \"low\", \"on_exceed\": \"freeze\"},"
+		      "   \"pids\": 0, \"timeout\": \"0s\", \"priority\": \"low\", \"on_exceed\": \"freeze\","
+		      "   \"memory_hints\": {\"medium\": \"300M\"}},"
 		      " \"session_budget\": {\"memory_max\": \"max\", \"cpu\": 4, \"pids\": \"max\"},"
 		      " \"tenants_on_demand\": true,"
 		      " \"tenant_budget\": {\"memory_max\": 2147483648},"
@@ -162,6 +163,8 @@ static void test_parse_all_keys(void **state)
 	assert_int_equal(c->defaults.timeout_ns, 0);
 	assert_int_equal(c->defaults.priority, AC_PRIO_LOW);
 	assert_int_equal(c->defaults.on_exceed, AC_EXCEED_FREEZE);
+	assert_int_equal(c->defaults.memory_hints[0], 256 * M); /* merged: built-in kept */
+	assert_int_equal(c->defaults.memory_hints[1], 300 * M);
 	assert_true(c->session_budget.memory_max == AC_UNLIMITED);
 	assert_true(c->session_budget.cpu == 4);
 	assert_true(c->session_budget.pids_max == AC_UNLIMITED);
@@ -233,6 +236,10 @@ static void test_bad_values(void **state)
 	bad("{\"defaults\": {\"memory_max_factor\": 0.5}}", "defaults.memory_max_factor:");
 	bad("{\"defaults\": {\"memory_max_factor\": \"2\"}}", "defaults.memory_max_factor:");
 	bad("{\"defaults\": {\"cpu\": -1}}", "defaults.cpu:");
+	bad("{\"defaults\": {\"memory_hints\": {\"huge\": \"1G\"}}}",
+	    "defaults.memory_hints.huge: unknown key");
+	bad("{\"defaults\": {\"memory_hints\": {\"low\": \"1Q\"}}}", "defaults.memory_hints.low:");
+	bad("{\"defaults\": {\"memory_hints\": 5}}", "defaults.memory_hints: must be an object");
 	bad("{\"defaults\": {\"cpu\": 2000}}", "defaults.cpu:");
 	bad("{\"defaults\": {\"pids\": -1}}", "defaults.pids:");
 	bad("{\"defaults\": {\"pids\": \"max\"}}", "defaults.pids:");

@@ -519,6 +519,47 @@ static void test_retry(void **state)
 	json_decref(o);
 }
 
+/* memory_hint: a size or a class the policy sizes; never a limit. */
+static void test_memory_hint(void **state)
+{
+	struct ac_intent_defaults hdefs = { .memory_hints = { 100 << 20, 200 << 20, 0 } };
+	struct ac_intent in;
+	struct ac_limits lim;
+	json_t *o;
+
+	assert_int_equal(parse("{\"memory_hint\": \"300M\"}", &in, NULL), 0);
+	assert_true(in.set & AC_F_MEMORY_HINT);
+	assert_int_equal(in.hint_class, AC_HINT_SIZE);
+	assert_int_equal(in.memory_hint, 300ULL << 20);
+	ac_intent_apply_defaults(&in, &hdefs);
+	assert_int_equal(in.memory_hint, 300ULL << 20);
+	ac_intent_to_limits(&in, &lim);
+	assert_int_equal(lim.memory_high, AC_UNLIMITED);
+	assert_int_equal(lim.memory_max, AC_UNLIMITED);
+
+	assert_int_equal(parse("{\"memory_hint\": \"medium\"}", &in, NULL), 0);
+	assert_int_equal(in.hint_class, AC_HINT_MEDIUM);
+	ac_intent_apply_defaults(&in, &hdefs);
+	assert_int_equal(in.memory_hint, 200ULL << 20);
+	o = ac_intent_to_json(&in);
+	assert_string_equal(json_string_value(json_object_get(o, "memory_hint")), "200M");
+	assert_string_equal(json_string_value(json_object_get(o, "memory_hint_class")), "medium");
+	json_decref(o);
+
+	/* a class the policy gives no size to forecasts nothing */
+	assert_int_equal(parse("{\"memory_hint\": \"high\"}", &in, NULL), 0);
+	ac_intent_apply_defaults(&in, &hdefs);
+	assert_int_equal(in.memory_hint, 0);
+
+	assert_int_equal(parse("{\"memory_hint\": 1048576}", &in, NULL), 0);
+	assert_int_equal(in.memory_hint, 1048576);
+	bad_one("{\"memory_hint\": \"huge\"}", "memory_hint", "not a size");
+	bad_one("{\"memory_hint\": true}", "memory_hint", "must be a size");
+	bad_one("{\"memory_hint\": -5}", "memory_hint", "negative");
+	assert_string_equal(ac_hint_class_name(AC_HINT_LOW), "low");
+	assert_null(ac_hint_class_name(AC_HINT_SIZE));
+}
+
 static void test_names(void **state)
 {
 	enum ac_priority p;
@@ -549,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_intent),
 		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_memory_hint),
 		cmocka_unit_test(test_empty_intents),
 		cmocka_unit_test(test_numeric_forms),
 		cmocka_unit_test(test_bounds),

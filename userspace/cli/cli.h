@@ -64,7 +64,8 @@ enum {
 	RUN_PRIORITY,
 	RUN_ON_EXCEED,
 	RUN_RETRY,
-	CLI_INTENT_OPT_LAST = RUN_RETRY,
+	RUN_MEM_HINT,
+	CLI_INTENT_OPT_LAST = RUN_MEM_HINT,
 };
 #define CLI_INTENT_OPTS                                                                      \
 	{ "mem", 0, true, RUN_MEM }, { "mem-max", 0, true, RUN_MEM_MAX },                     \
@@ -72,7 +73,7 @@ enum {
 	{ "timeout", 0, true, RUN_TIMEOUT }, { "cpu-time", 0, true, RUN_CPU_TIME },           \
 	{ "forks", 0, true, RUN_FORKS }, { "label", 0, true, RUN_LABEL },                     \
 	{ "priority", 0, true, RUN_PRIORITY }, { "on-exceed", 0, true, RUN_ON_EXCEED },       \
-	{ "retry", 0, true, RUN_RETRY }
+	{ "retry", 0, true, RUN_RETRY }, { "mem-hint", 0, true, RUN_MEM_HINT }
 
 struct cli;
 /* One intent option (id of CLI_INTENT_OPTS): validated, then stored in

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agentcg/intent.h"
+#include "agentcg/units.h"
 #include "cli.h"
 
 int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
@@ -12,14 +13,14 @@ int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
 		[RUN_MEM] = "memory",	  [RUN_MEM_MAX] = "memory_max", [RUN_CPU] = "cpu",
 		[RUN_PIDS] = "pids",	  [RUN_TIMEOUT] = "timeout",	[RUN_CPU_TIME] = "cpu_time",
 		[RUN_LABEL] = "label",	  [RUN_PRIORITY] = "priority",	[RUN_ON_EXCEED] = "on_exceed",
-		[RUN_FORKS] = "forks",	  [RUN_RETRY] = "retry",
+		[RUN_FORKS] = "forks",	  [RUN_RETRY] = "retry",	[RUN_MEM_HINT] = "memory_hint",
 	};
 	static const char *const flags[] = {
 		[RUN_MEM] = "--mem",	    [RUN_MEM_MAX] = "--mem-max", [RUN_CPU] = "--cpu",
 		[RUN_PIDS] = "--pids",	    [RUN_TIMEOUT] = "--timeout", [RUN_CPU_TIME] = "--cpu-time",
 		[RUN_LABEL] = "--label",    [RUN_PRIORITY] = "--priority",
 		[RUN_ON_EXCEED] = "--on-exceed", [RUN_FORKS] = "--forks",
-		[RUN_RETRY] = "--retry",
+		[RUN_RETRY] = "--retry",    [RUN_MEM_HINT] = "--mem-hint",
 	};
 	const char *flag = flags[id];
 	json_t *v = NULL;
@@ -27,6 +28,8 @@ int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
 	json_int_t n;
 	enum ac_priority prio;
 	enum ac_on_exceed act;
+	enum ac_hint_class hint;
+	uint64_t bytes;
 	int e = 0;
 
 	switch (id) {
@@ -61,6 +64,11 @@ int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg)
 			e = cli_usage_error(c, "invalid --retry '%s' (0 to %u runs again)", arg,
 					    AC_RETRY_MAX);
 		v = e ? NULL : json_integer(arg[0] - '0');
+		break;
+	case RUN_MEM_HINT:
+		if (ac_hint_class_parse(arg, &hint) < 0 && ac_parse_size(arg, &bytes) < 0)
+			e = cli_usage_error(c, "invalid --mem-hint '%s' (a size, or low, medium or "
+					    "high)", arg);
 		break;
 	case RUN_ON_EXCEED:
 		if (ac_on_exceed_parse(arg, &act) < 0)

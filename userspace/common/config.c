@@ -103,6 +103,7 @@ void ac_config_init(struct ac_config *cfg)
 			.timeout_ns = 10ULL * 60 * 1000000000ULL,
 			.priority = AC_PRIO_NORMAL,
 			.on_exceed = AC_EXCEED_KILL,
+			.memory_hints = { 256 * MiB, 1 * GiB, 4 * GiB },
 		},
 		.adaptive = { .enabled = true, .margin = 1.25, .min_samples = 3, .window = 32 },
 		.session_budget = { .memory_max = 4 * GiB, .cpu = 0, .pids_max = 4096 },
@@ -344,6 +345,18 @@ static int get_budget(struct ctx *c, const char *path, const json_t *v, struct a
 			budget_key, b);
 }
 
+/* defaults.memory_hints: the size of each memory_hint class. */
+static int memory_hints_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
+			    void *out)
+{
+	uint64_t *sizes = out;
+	enum ac_hint_class h;
+
+	if (ac_hint_class_parse(key, &h) < 0)
+		return -ENOKEY;
+	return get_size(c, kp, x, &sizes[h - AC_HINT_LOW], 0, false);
+}
+
 static int defaults_key(struct ctx *c, const char *kp, const char *key, const json_t *x,
 			void *out)
 {
@@ -378,6 +391,9 @@ static int defaults_key(struct ctx *c, const char *kp, const char *key, const js
 			return fail(c, kp, "must be \"kill\", \"freeze\" or \"report\"");
 		return 0;
 	}
+	if (strcmp(key, "memory_hints") == 0)
+		return each_key(c, kp, x, "must be an object {\"low\", \"medium\", \"high\"} of sizes",
+				memory_hints_key, d->memory_hints);
 	return -ENOKEY;
 }
 

@@ -101,6 +101,28 @@ int ac_on_exceed_parse(const char *s, enum ac_on_exceed *out)
 	return -EINVAL;
 }
 
+static const char *const hint_class_names[] = {
+	[AC_HINT_LOW] = "low",
+	[AC_HINT_MEDIUM] = "medium",
+	[AC_HINT_HIGH] = "high",
+};
+
+const char *ac_hint_class_name(enum ac_hint_class h)
+{
+	return h > AC_HINT_SIZE && (unsigned)h < AC_ARRAY_SIZE(hint_class_names) ?
+		       hint_class_names[h] : NULL;
+}
+
+int ac_hint_class_parse(const char *s, enum ac_hint_class *out)
+{
+	for (size_t i = AC_HINT_LOW; s && i < AC_ARRAY_SIZE(hint_class_names); i++)
+		if (strcmp(s, hint_class_names[i]) == 0) {
+			*out = (enum ac_hint_class)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 /* A bad value as it is quoted back in a message, cut to a sane length. */
 static const char *shown(const char *s, char *buf, size_t len)
 {
@@ -296,6 +318,22 @@ static int parse_retry_field(const json_t *v, uint32_t *out, struct ac_errors *e
 	return 0;
 }
 
+/* memory_hint: a size, or "low", "medium" or "high" (sized by policy). */
+static int parse_hint_field(const json_t *v, struct ac_intent *in, struct ac_errors *errs)
+{
+	if (json_is_string(v) && ac_hint_class_parse(json_string_value(v), &in->hint_class) == 0) {
+		in->memory_hint = 0;
+		return 0;
+	}
+	in->hint_class = AC_HINT_SIZE;
+	if (!json_is_string(v) && !json_is_integer(v)) {
+		ac_errors_add(errs, "memory_hint",
+			      "must be a size (e.g. \"300M\") or \"low\", \"medium\" or \"high\"");
+		return -EINVAL;
+	}
+	return parse_size_field(v, "memory_hint", &in->memory_hint, errs);
+}
+
 static int parse_priority_field(const json_t *v, enum ac_priority *out, struct ac_errors *errs)
 {
 	char buf[SHOWN_VALUE_MAX + 4];
@@ -361,7 +399,7 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
 		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
 		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
-		{ "retry", AC_F_RETRY },
+		{ "retry", AC_F_RETRY },       { "memory_hint", AC_F_MEMORY_HINT },
 	};
 	uint32_t bit = 0;
 	int r;
@@ -403,6 +441,9 @@ static int parse_field(const char *key, const json_t *v, struct ac_intent *in,
 	case AC_F_RETRY:
 		r = parse_retry_field(v, &in->retry, errs);
 		break;
+	case AC_F_MEMORY_HINT:
+		r = parse_hint_field(v, in, errs);
+		break;
 	default:
 		return -ENOENT;
 	}
@@ -435,7 +476,7 @@ int ac_intent_from_json(const json_t *obj, struct ac_intent *out, struct ac_erro
 		if (r == -ENOENT)
 			ac_errors_add(errs, key,
 				      "unknown field (known: memory, memory_max, cpu, pids, timeout, "
-				      "cpu_time, forks, priority, on_exceed, label, retry)");
+				      "cpu_time, forks, priority, on_exceed, label, retry, memory_hint)");
 		if (r < 0)
 			bad = true;
 	}
@@ -499,6 +540,8 @@ void ac_intent_apply_defaults(struct ac_intent *in, const struct ac_intent_defau
 		in->set |= AC_F_ON_EXCEED;
 		in->defaulted |= AC_F_ON_EXCEED;
 	}
+	if ((was & AC_F_MEMORY_HINT) && in->hint_class != AC_HINT_SIZE)
+		in->memory_hint = defs->memory_hints[in->hint_class - AC_HINT_LOW];
 }
 
 /* A size as a human string that parses back to exactly the same value
@@ -539,7 +582,7 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 		{ "timeout", AC_F_TIMEOUT },   { "cpu_time", AC_F_CPU_TIME },
 		{ "forks", AC_F_FORKS },       { "priority", AC_F_PRIORITY },
 		{ "on_exceed", AC_F_ON_EXCEED }, { "label", AC_F_LABEL },
-		{ "retry", AC_F_RETRY },
+		{ "retry", AC_F_RETRY },       { "memory_hint", AC_F_MEMORY_HINT },
 	};
 	json_t *o = json_object(), *assumed = json_array();
 
@@ -584,11 +627,17 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 		case AC_F_RETRY:
 			v = json_integer(in->retry);
 			break;
+		case AC_F_MEMORY_HINT:
+			v = size_json(in->memory_hint);
+			break;
 		default:
 			v = json_string(in->label);
 			break;
 		}
 		json_object_set_new(o, order[i].name, v);
+		if (order[i].bit == AC_F_MEMORY_HINT && ac_hint_class_name(in->hint_class))
+			json_object_set_new(o, "memory_hint_class",
+					    json_string(ac_hint_class_name(in->hint_class)));
 		if (in->defaulted & order[i].bit)
 			json_array_append_new(assumed, json_string(order[i].name));
 	}

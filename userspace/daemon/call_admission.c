@@ -31,12 +31,16 @@ uint64_t call_reservation(const struct acd_call *call)
 	return call->adaptive.samples ? 0 : reservation(&call->limits);
 }
 
-/* What the call is expected to need: its declared memory, or its label's
- * history (p95); 0 when nothing tells (a policy default is no forecast). */
+/* What the call is expected to need: the agent's memory_hint, its
+ * declared memory, or its label's history (p95); 0 when nothing tells (a
+ * policy default is no forecast). The agent's own word comes first: it
+ * knows this call, the history knows only the label. */
 static uint64_t call_expected(const struct acd_call *call)
 {
 	const struct ac_intent *in = &call->intent;
 
+	if ((in->set & AC_F_MEMORY_HINT) && in->memory_hint)
+		return in->memory_hint;
 	if (call->adaptive.samples)
 		return call->adaptive.p95;
 	if ((in->set & AC_F_MEMORY) && !(in->defaulted & AC_F_MEMORY))
