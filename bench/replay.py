@@ -82,6 +82,18 @@ MODES = {
                     "adaptive on; priorities passed"),
     "cn": dict(contain=True, adapt=True, prio=True, extra={"forecast": False},
                note="c without the forecast hold (a call is held by the band only)"),
+    "cw": dict(contain=True, adapt=True, prio=True,
+               extra={"classes": {"low": {"cpu_weight": 10, "oom_score_adj": 650},
+                                  "normal": {"cpu_weight": 100, "oom_score_adj": 600},
+                                  "high": {"cpu_weight": 10000, "oom_score_adj": 100,
+                                           "protect": True}}},
+               note="c with CPU weights 10000/100/10 (high/normal/low) instead of 400/100/25"),
+    "cp": dict(contain=True, adapt=True, prio=True, hint="p95",
+               note="c, and every Bash call declares memory_hint: its label's p95 peak in "
+                    "the other tasks' traces (leave-one-out history)"),
+    "ch": dict(contain=True, adapt=True, prio=True, hint="class",
+               note="c, and every Bash call declares memory_hint low/medium/high (the "
+                    "daemon's memory_hints: 64M/256M/1G), the class of that same p95"),
     "cr": dict(contain=True, adapt=True, prio=True, retry=True,
                note="c, and repeatable calls (pytest, grep, git, ...) declare retry: 1"),
     "d60": dict(contain=False, adapt=False, prio=False, oomd=("full", 0.60, 30.0),
@@ -91,6 +103,9 @@ MODES = {
                 note="a + a fast userspace killer: PSI some over 1 s >= 10% for 1 s "
                      "kills the largest cgroup"),
 }
+# The memory_hint classes of pass ch, as the daemon's defaults.memory_hints
+# (MiB): an agent's low/medium/high, sized for these traces' calls.
+HINT_CLASSES = (("low", 64), ("medium", 256), ("high", 1024))
 # --containment: more containment keys for the passes that run it
 CONTAIN_EXTRA = {}
 # Labels of commands an agent may simply run again (read-only or
@@ -264,6 +279,42 @@ def select_traces(tdir, n, how, seed, min_peak_mb, min_calls, baseline_mb=None, 
     return chosen, len(ts)
 
 
+def label_history(tdir, baseline_mb, scale):
+    """Every Bash call's peak (MiB over its baseline, as the replay runs it)
+    in every trace of tdir, by label: {label: [(task, peak MiB)]}."""
+    hist = {}
+    for p in sorted(glob.glob(os.path.join(tdir, "*.json"))):
+        try:
+            t = Trace(p, baseline_mb)
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+        for c in t.calls:
+            hist.setdefault(c["label"], []).append((t.task, mb_to_mib(c["peak_mb"], scale)))
+    return hist
+
+
+def set_hints(agents, hist, min_n=3):
+    """What each call could declare before it runs: its label's p95 peak over
+    the calls of *other tasks* (leave-one-out: an agent never knows the run
+    it is in, nor another run of the same task), and the hint class that
+    covers it. Labels seen fewer than min_n times elsewhere get no hint.
+    Returns (calls hinted, calls, calls whose peak the p95 hint covers)."""
+    hinted = total = covered = 0
+    for ag in agents:
+        ag.hints = {}
+        for c in ag.plan:
+            total += 1
+            xs = sorted(pk for task, pk in hist.get(c["label"], ()) if task != ag.trace.task)
+            if len(xs) < min_n:
+                continue
+            p95 = max(1.0, xs[max(0, -(-len(xs) * 95 // 100) - 1)])
+            cls = next((n for n, mib in HINT_CLASSES if p95 <= mib), HINT_CLASSES[-1][0])
+            ag.hints[c["idx"]] = (int(p95 * MIB), cls)
+            hinted += 1
+            covered += c["peak_mib"] <= p95
+    return hinted, total, covered
+
+
 def assign_priorities(n, counts):
     """Spread the classes over the traces sorted by peak (largest first), so
     each class gets big and small ones: 2/4/2 of 8 is N H L N N H L N.
@@ -337,7 +388,7 @@ def above(vals, limit, step=0.01):
 # ------------------------------------------------------------------ daemon
 
 def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, freeze=None,
-                extra=None):
+                extra=None, hints=False):
     cfg = {
         "socket_mode": "0600",
         "output_limit": "64K",
@@ -363,6 +414,8 @@ def make_config(tenant_budget, new_keys, containment, adaptive, memory_budget, f
         if containment and extra:
             cfg["containment"].update(extra)
         cfg["adaptive"] = {"enabled": bool(adaptive)}
+        if hints:
+            cfg["defaults"]["memory_hints"] = {n: f"{mib}M" for n, mib in HINT_CLASSES}
     return cfg
 
 
@@ -496,6 +549,7 @@ class Agent:
         self.plan = plan
         self.tail = tail
         self.baseline_bytes = baseline_bytes
+        self.hints = {}   # call idx -> (p95 bytes, class): what the agent could declare
         self.name = f"a{i}"
         self.py = f"/{TENANT}/{self.name}-py"
         self.sh = f"/{TENANT}/{self.name}-sh"
@@ -573,7 +627,11 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
                 intent["priority"] = ag.prio
             if mo.get("retry") and call["label"] in REPEATABLE:
                 intent["retry"] = 1
+            hint = ag.hints.get(call["idx"]) if mo.get("hint") else None
+            if hint:
+                intent["memory_hint"] = hint[0] if mo["hint"] == "p95" else hint[1]
             rec = {"idx": call["idx"], "label": call["label"], "peak_mib": call["peak_mib"],
+                   "memory_hint": intent.get("memory_hint"),
                    "window_s": call["window_s"], "start_s": time.monotonic() - t0}
             ts = time.monotonic()
             started = []
@@ -1219,6 +1277,13 @@ def main():
           ("; larger calls cannot run without an OOM or a kill, whatever the policy: " +
            ", ".join(f"{ag.name} ({ag.prio}, {hsize(int(pk))})" for ag, pk in big)
            if big else ": every call fits alone"))
+    if any(MODES[m].get("hint") for m in modes):
+        hinted, total, covered = set_hints(agents, label_history(a.traces_dir, a.baseline_mb,
+                                                                 a.mem_scale))
+        print(f"hints:   {hinted} of {total} Bash calls have a label seen >= 3 times in other "
+              f"tasks' traces: they declare memory_hint (cp: that p95; ch: the class of it, "
+              + "/".join(f"{n} {mib}M" for n, mib in HINT_CLASSES) + f"); the p95 covers "
+              f"{covered} of those {hinted} calls' peaks")
     print("")
     print("| agent | trace | priority | baseline | peak (baseline + largest call) | Bash calls | "
           "replayed s | labels |")
@@ -1270,7 +1335,7 @@ def main():
             log(f"warm-up: touched {wm} MiB once in {time.monotonic() - t:.1f} s")
 
         # ---- alone
-        def start_mode(mode, tenant_b, contain, adapt, freeze=None, extra=None):
+        def start_mode(mode, tenant_b, contain, adapt, freeze=None, extra=None, hints=False):
             """A daemon for one pass: the new keys set (containment, adaptive
             as asked, memory_budget B when tenant_b) unless this daemon does
             not know them; then without them. (daemon, cfg, note), or (None,
@@ -1278,7 +1343,7 @@ def main():
             nonlocal new_keys
             on = contain or adapt
             if new_keys:
-                cfg = make_config(tenant_b, True, contain, adapt, tenant_b, freeze, extra)
+                cfg = make_config(tenant_b, True, contain, adapt, tenant_b, freeze, extra, hints)
                 d, err = start_daemon(agentcgd, cfg, mode, work)
                 if d is not None:
                     daemons_all.append(d)
@@ -1375,7 +1440,7 @@ def main():
         for mode in modes:
             mo = MODES[mode]
             d, cfg, note = start_mode(mode, budget, mo["contain"], mo["adapt"], mo.get("freeze"),
-                                      mo.get("extra"))
+                                      mo.get("extra"), bool(mo.get("hint")))
             if d is None:
                 log(f"{mode}: skipped: this daemon does not take the new keys ({note})")
                 results[mode] = {"skipped": f"this agentcgd does not take "

@@ -32,9 +32,14 @@ length) + (passes x the longest trace) / speed: 10-20 minutes for 8
 traces at 20x with 6 passes on a 2-core machine; the whole grid several
 hours. Needs root.
 
-usage: replay_grid.py [--cells a,b] [--modes a,c,...] [--second] [--out DIR]"""
+Cells already in --out from an earlier run stay in its table: a grid can
+be run a few cells at a time.
+
+usage: replay_grid.py [--cells a,b] [--modes a,c,...] [--second] [--out DIR] [--lock FILE]"""
 import argparse
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import subprocess
@@ -147,6 +152,20 @@ def table(done):
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def held(path):
+    """An exclusive flock(2) on path for the block (nothing without a path)."""
+    if not path:
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -160,6 +179,9 @@ def main():
                          "their traces)")
     ap.add_argument("--out", default=None, help="results dir (default bench/results/DATE_REV_grid)")
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--lock", default=None,
+                    help="flock this file around each cell, so other heavy work on the "
+                         "machine can take turns between cells but never runs during one")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("replay_grid: needs root (the replay runs agentcgd)")
@@ -179,7 +201,13 @@ def main():
     if not os.access(tracealloc, os.X_OK):
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE",
                         os.path.join(HERE, "tracealloc.c"), "-o", tracealloc], check=True)
+    # cells of an earlier run into the same --out stay in its table
     done = []
+    for name, _ in all_cells:
+        js = os.path.join(out, name + ".json")
+        if name not in want and os.path.exists(js):
+            with open(js) as f:
+                done.append((name, json.load(f)))
     t0 = time.monotonic()
     for i, (name, args) in enumerate(c for c in all_cells if c[0] in want):
         txt, js = os.path.join(out, name + ".txt"), os.path.join(out, name + ".json")
@@ -188,7 +216,7 @@ def main():
         cmd = [sys.executable, os.path.join(HERE, "replay.py"), "--build", a.build,
                "--tracealloc", tracealloc, "--modes", a.modes, "--json", js,
                "--alone-cache", os.path.join(out, "alone-cache.json")] + args
-        with open(txt, "w") as f:
+        with open(txt, "w") as f, held(a.lock):
             r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT)
         if r.returncode != 0 or not os.path.exists(js):
             print(f"replay_grid: cell {name} failed (exit {r.returncode}); see {txt}",
