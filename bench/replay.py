@@ -1547,7 +1547,8 @@ def main():
                                                 f"{a.speed:g}x" + (", --paper" if a.paper
                                                                    else "")))
             print(f"figure: {a.plot} (markers: " + "; ".join(
-                f"({mo}) " + (", ".join(f"{k} {v}" for k, v in c.items() if v) or "none")
+                f"({mo}) " + (", ".join(f"{k} {c[k]}" for k in rp.KINDS if c.get(k))
+                              or "none")
                 for mo, c in counts.items()) + ")")
         except Exception as e:      # the run's report and JSON stand; the figure can be redrawn
             log(f"--plot {a.plot} failed: {type(e).__name__}: {e}"

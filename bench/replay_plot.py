@@ -31,6 +31,7 @@ import sys
 
 MIB = 1 << 20
 MAX_POINTS = 1500          # per-agent samples kept per pass (decimated)
+MAX_COLS = 4               # passes side by side; more go to a second row
 KINDS = ("kill", "freeze", "throttle", "hold", "retry", "interpreter", "stuck")
 KILLED = ("killed_own", "killed_pressure", "stopped")
 
@@ -275,9 +276,11 @@ def title_of(mode, res):
 
 def draw_pass(ax, axe, mode, res, agents, colors, budget, plan_baselines):
     """One pass: memory on ax, the event strip on axe. Returns the counts of
-    the markers drawn per kind, the legend entries used and the highest
-    memory value drawn (MiB)."""
+    the markers drawn per kind (and "stacked": how many agents' memory is
+    stacked, 0 when only the tenant's was sampled), the legend entries used
+    and the highest memory value drawn (MiB)."""
     counts = {k: 0 for k in KINDS}
+    counts["stacked"] = 0
     used = {}
     am = res.get("agent_memory") or {}
     cols, rows = am.get("columns") or [], am.get("rows") or []
@@ -292,6 +295,7 @@ def draw_pass(ax, axe, mode, res, agents, colors, budget, plan_baselines):
         ax.stackplot(t, ys, colors=[colors[n] for n in names], linewidth=0)
         top = max((sum(v) for v in zip(*ys)), default=0.0)
         per_agent = True
+        counts["stacked"] = len(ys)
     else:
         per_agent = False
     ms = res.get("memory_samples") or []
@@ -362,8 +366,9 @@ def draw_pass(ax, axe, mode, res, agents, colors, budget, plan_baselines):
 
 
 def draw(js, out_png, modes=None, title=None):
-    """The figure of one replay JSON (a dict): one column per shared pass.
-    Returns {pass: {kind: markers drawn}}."""
+    """The figure of one replay JSON (a dict): one column per shared pass
+    (at most MAX_COLS a row). Returns {pass: {kind: markers drawn, and
+    "stacked": agents stacked}}."""
     plt = import_pyplot()
     modes = [m for m in (modes or shared_modes(js)) if m in shared_modes(js)]
     if not modes:
@@ -383,17 +388,31 @@ def draw(js, out_png, modes=None, title=None):
     colors = agent_colors(agents)
     budget = js.get("budget")
     baselines = [p.get("baseline_bytes") or 0 for p in plan]
-    ncol = len(modes)
-    fig = plt.figure(figsize=(3.6 * ncol + 1.2, 6.4))
-    gs = fig.add_gridspec(2, ncol, height_ratios=(3, 1.1), hspace=0.08, wspace=0.12)
+    ncol = min(MAX_COLS, len(modes))
+    nrow = (len(modes) + ncol - 1) // ncol
+    strip = 0.35 + 0.14 * len(agents)          # inches: one line per agent
+    lcol = max(2, min(5, ncol + 1))
+    n_leg = len(agents) + 9                     # legend rows: a guess, fixed below
+    head, foot = 0.75, 0.25 + 0.16 * ((n_leg + lcol - 1) // lcol)
+    row_h = 3.2 + strip + 0.55
+    height = head + nrow * row_h + foot
+    fig = plt.figure(figsize=(3.7 * ncol + 1.0, height))
+    ratios = []
+    for _ in range(nrow):
+        ratios += [3.2, strip, 0.55]           # memory, events, room for the x labels
+    gs = fig.add_gridspec(3 * nrow, ncol, height_ratios=ratios, hspace=0.0, wspace=0.12,
+                          top=1 - head / height, bottom=foot / height, left=0.9 / (3.7 * ncol
+                                                                                 + 1.0),
+                          right=0.99)
     counts, used = {}, {}
     ax0, top = None, 0.0
     for j, m in enumerate(modes):
-        ax = fig.add_subplot(gs[0, j], sharey=ax0)
+        r, col = divmod(j, ncol)
+        ax = fig.add_subplot(gs[3 * r, col], sharey=ax0)
         ax0 = ax0 or ax
-        axe = fig.add_subplot(gs[1, j], sharex=ax)
+        axe = fig.add_subplot(gs[3 * r + 1, col], sharex=ax)
         plt.setp(ax.get_xticklabels(), visible=False)
-        if j:
+        if col:
             plt.setp(ax.get_yticklabels(), visible=False)
         else:
             ax.set_ylabel("MiB", fontsize=7)
@@ -404,13 +423,14 @@ def draw(js, out_png, modes=None, title=None):
         for k, h in u.items():
             used.setdefault(k, h)
     ax0.set_ylim(0, top * 1.05 if top else 1)     # shared by every memory panel
+    # one time scale for all passes: a pass that took longer looks longer
+    right = max(a.get_xlim()[1] for a in fig.axes)
+    for a in fig.axes:
+        a.set_xlim(-0.02 * right, right)
     from matplotlib.patches import Patch
     handles = [Patch(color=colors[n]) for n, _ in agents] + list(used.values())
     labels = [f"{n} {p}: {short_trace(traces.get(n, ''))}" for n, p in agents] + list(used)
-    lcol = max(2, min(5, ncol + 1))
     fig.legend(handles, labels, loc="lower center", ncol=lcol, fontsize=6, frameon=False)
-    nrows = (len(labels) + lcol - 1) // lcol
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.9, bottom=0.08 + 0.025 * nrows)
     if title is None:
         a = js.get("args") or {}
         title = (f"{len(agents)} agents, B = {budget / MIB:.0f} MiB" if budget else
@@ -445,8 +465,10 @@ def main(argv=None):
     except PlotError as e:
         sys.exit(f"replay_plot: {e}")
     for m, c in counts.items():
-        print(f"replay_plot: ({m}) " + ", ".join(f"{k} {v}" for k, v in c.items() if v)
-              if any(c.values()) else f"replay_plot: ({m}) no events")
+        ev = ", ".join(f"{k} {c[k]}" for k in KINDS if c.get(k))
+        print(f"replay_plot: ({m}) {ev or 'no events'}; "
+              + (f"{c['stacked']} agents stacked" if c.get("stacked")
+                 else "tenant's memory only (no per-agent samples)"))
     print(f"replay_plot: wrote {a.png}")
     return 0
 
