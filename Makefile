@@ -149,7 +149,9 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
-	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; exit $$fail
+	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; \
+	echo "== tests/unit/test_replay_plot.py"; python3 tests/unit/test_replay_plot.py || fail=1; \
+	exit $$fail
 
 integration: all
 	bash tests/integration/run.sh $(BUILD)
