@@ -435,9 +435,9 @@ def draw(js, out_png, modes=None, title=None):
         a = js.get("args") or {}
         title = (f"{len(agents)} agents, B = {budget / MIB:.0f} MiB" if budget else
                  f"{len(agents)} agents") + (f", speed {a['speed']:g}x" if a.get("speed") else "")
-        how = {agent_offsets(R[m], baselines)[1] for m in modes}
-        if any(h != "exact" for h in how):
-            title += "; events " + "; ".join(sorted(h for h in how if h != "exact"))
+    how = {agent_offsets(R[m], baselines)[1] for m in modes}
+    if any(h != "exact" for h in how):      # said whatever the title
+        title += "; events " + "; ".join(sorted(h for h in how if h != "exact"))
     fig.suptitle(title + "\nstacked: each agent's sessions (-py + -sh); strip: each agent's "
                  "events", fontsize=8)
     d = os.path.dirname(os.path.abspath(out_png))
