@@ -1469,10 +1469,13 @@ def main():
                     f"pressure seen {killer.max_pressure * 100:.0f}%)")
             # the figure's data: each agent's memory, and what happened when
             results[mode].update(record)
-            results[mode]["events"] = rp.events_of(results[mode])
-            ev = rp.count(results[mode]["events"])
-            log(f"{mode}: events: " + (", ".join(f"{k} {v}" for k, v in ev.items() if v)
-                                       or "none"))
+            try:    # a bug in the figure's data must not end the run
+                results[mode]["events"] = rp.events_of(results[mode])
+                ev = rp.count(results[mode]["events"])
+                log(f"{mode}: events: " + (", ".join(f"{k} {v}" for k, v in ev.items() if v)
+                                           or "none"))
+            except Exception as e:
+                log(f"{mode}: events: failed: {type(e).__name__}: {e}")
             g = summ["all"]
             log(f"{mode}: done in {wall:.0f} s: {g['killed']} calls killed, "
                 f"{g['sessions_killed']} interpreters died, {g['completed']}/{g['traces']} complete")
