@@ -56,6 +56,7 @@ DEPS := \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \
 	python3:/usr/bin/python3 \
+	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
@@ -148,7 +149,9 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
-	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; exit $$fail
+	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; \
+	echo "== tests/unit/test_replay_plot.py"; python3 tests/unit/test_replay_plot.py || fail=1; \
+	exit $$fail
 
 integration: all
 	bash tests/integration/run.sh $(BUILD)
@@ -183,22 +186,38 @@ bench-sessions: all
 	fi
 	bash bench/run_sessions.sh
 
+# Debian's matplotlib, for the replay's figures (bench/replay_plot.py).
+define need_matplotlib
+	@if [ ! -e /usr/lib/python3/dist-packages/matplotlib/__init__.py ]; then \
+		echo "$@: installing python3-matplotlib"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq --no-install-recommends python3-matplotlib >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+		  python3-matplotlib >/dev/null; } || exit 1; \
+	fi
+endef
+
 # Real agent traces replayed at once on a memory budget below the sum of
 # their peaks: one shared budget (the OOM killer decides), static per-agent
 # limits, and agentcg's containment, each against the traces alone
-# (bench/README.md). About 7 minutes. Installs nothing.
+# (bench/README.md). About 7 minutes. The figure of the shared passes goes
+# to $(BUILD)/bench/replay.png. Installs python3-matplotlib when missing.
 .PHONY: bench-replay
 bench-replay: all
-	bash bench/run_replay.sh
+	$(need_matplotlib)
+	mkdir -p $(BUILD)/bench
+	bash bench/run_replay.sh --plot $(BUILD)/bench/replay.png
 
 # The replay over issue 14's grid (bench/replay_grid.py): the paper's
 # experiment, no pressure, and 0.6/0.45/0.3 of the peaks with top and
 # three random selections, every pass side by side in each cell; one
 # table in bench/results/<date>_<rev>_grid/table.md. Several hours on a
 # 2-core machine: GRID_ARGS="--cells paper,top-0.3" picks cells,
-# "--second" runs the disjoint selection. Installs nothing.
+# "--second" runs the disjoint selection; a figure per cell beside its
+# JSON. Installs python3-matplotlib when missing.
 .PHONY: bench-replay-grid
 bench-replay-grid: all
+	$(need_matplotlib)
 	mkdir -p $(BUILD)/bench
 	cc -O2 -Wall -Wextra -D_GNU_SOURCE bench/tracealloc.c -o $(BUILD)/bench/tracealloc
 	python3 bench/replay_grid.py --build $(BUILD) $(GRID_ARGS)

@@ -37,6 +37,7 @@ not know them yet: then c is skipped and a, b run without them).
 Usage: bench/replay.py [--traces N] [--speed X] [--mem-scale S]
          [--budget SIZE | --budget-frac F] [--modes a,b,c] [--seed S]
          [--select top|random] [--priorities H,N,L] [--json FILE]
+         [--plot FILE.png]
 Needs root. See bench/README.md ("replay").
 """
 import argparse
@@ -53,6 +54,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfbench as bb  # noqa: E402
+import replay_plot as rp  # noqa: E402
 
 REPO = bb.REPO
 TENANT = "replay"
@@ -712,15 +714,42 @@ def run_agent(d, ag, mode, tracealloc, barrier, abort, out, sh_budget, prog=None
 
 
 class Monitor(threading.Thread):
-    """Samples the tenant's memory.current every `period` s (cg.stat)."""
+    """Samples the tenant's memory.current every `period` s (cg.stat), and
+    with `agents` in the same tick each agent's two sessions (-py, -sh),
+    read from their cgroup files (memory.current; v1 usage_in_bytes): the
+    figure's stacked shares (--plot, replay_plot.py)."""
 
-    def __init__(self, d, period=0.2):
+    def __init__(self, d, period=0.2, agents=None):
         super().__init__(daemon=True)
         self.d = d
         self.period = period
         self.stop_ev = threading.Event()
         self.samples = []
         self.t0 = time.monotonic()
+        self.agents = agents or []
+        self.columns = ["t"] + [f"{ag.name}-{k}" for ag in self.agents for k in ("py", "sh")]
+        self.rows = []
+        self.memdir, self.memfile = None, None
+
+    def _session_mib(self, sess):
+        if self.memdir is None:
+            root = self.d.root_of("memory")
+            if not root:
+                return 0.0
+            self.memdir = os.path.join(root, TENANT)
+            self.memfile = ("memory.current" if os.path.exists(os.path.join(root, "memory.current"))
+                            else "memory.usage_in_bytes")
+        try:
+            with open(os.path.join(self.memdir, sess, self.memfile)) as f:
+                return round(int(f.read()) / MIB, 1)
+        except (OSError, ValueError):
+            return 0.0          # not created yet, or closed
+
+    def agent_memory(self):
+        """The per-agent samples for the JSON, at most rp.MAX_POINTS rows
+        (peaks kept)."""
+        return {"columns": self.columns, "unit": "MiB", "period_s": self.period,
+                "samples": len(self.rows), "rows": rp.decimate(self.rows)}
 
     def run(self):
         try:
@@ -735,6 +764,12 @@ class Monitor(threading.Thread):
                     self.samples.append((round(time.monotonic() - self.t0, 2), cur))
                 except Exception:
                     pass
+                if self.agents:
+                    row = [round(time.monotonic() - self.t0, 2)]
+                    for ag in self.agents:
+                        row += [self._session_mib(f"{ag.name}-py"),
+                                self._session_mib(f"{ag.name}-sh")]
+                    self.rows.append(row)
                 self.d.note_children()
                 self.stop_ev.wait(self.period)
         finally:
@@ -876,17 +911,21 @@ def tenant_peak(d):
 
 
 def run_pass(d, agents, mode, tracealloc, deadline_s, sh_budgets=None, together=True,
-             stall_s=None, killer=None):
+             stall_s=None, killer=None, record=None):
     """All agents at once (together) or one after the other (alone). A
     group is stopped (its sessions closed) after deadline_s, or once every
     unfinished agent has sat in a call for stall_s with nothing finishing.
-    killer: an OomdKiller run for the pass."""
+    killer: an OomdKiller run for the pass. record: a dict that gets the
+    per-agent memory samples (agent_memory) and the monotonic time their
+    and the tenant's samples count from (samples_t0; the agents' t0 and
+    the killer's kills are on the same clock)."""
     outs = [dict() for _ in agents]
     abort = threading.Event()
     abort.why = None
-    mon = Monitor(d)
+    mon = Monitor(d, agents=agents if record is not None else None)
     mon.start()
     if killer:
+        killer.t0 = mon.t0      # its kills' times on the samples' clock
         killer.start()
     t_start = time.monotonic()
     try:
@@ -935,6 +974,9 @@ def run_pass(d, agents, mode, tracealloc, deadline_s, sh_budgets=None, together=
             killer.stop_ev.set()
             killer.join(5)
     wall = time.monotonic() - t_start
+    if record is not None:
+        record["samples_t0"] = mon.t0
+        record["agent_memory"] = mon.agent_memory()
     return outs, mon.samples, wall
 
 
@@ -1168,6 +1210,11 @@ def main():
                          "this long with none finishing (default max(30, 5 x the longest alone "
                          "call); 0: never)")
     ap.add_argument("--json", help="write the plan, every call and the summary here")
+    ap.add_argument("--plot", metavar="FILE.png", default=None,
+                    help="draw the tenant's memory in each shared pass, side by side: each "
+                         "agent's sessions stacked, B, kills, freezes, throttles, admission "
+                         "holds, retries, lost interpreters (bench/replay_plot.py, matplotlib "
+                         "from Debian: python3-matplotlib)")
     ap.add_argument("--trace-files", default=None,
                     help="the traces, by file name in --traces-dir (or path), comma-separated, "
                          "repeats allowed (one agent each); overrides --traces/--select")
@@ -1190,6 +1237,11 @@ def main():
                          "100 MB baselines, speed 50, B = 1100M (--budget overrides it), the "
                          "traces' MB read as MiB (--mem-scale 1.048576) as the paper's B/peaks")
     a = ap.parse_args()
+    if a.plot:
+        try:    # before a run of many minutes, not after
+            rp.import_pyplot()
+        except rp.PlotError as e:
+            sys.exit(f"replay: --plot: {e}")
     if a.containment:
         try:
             CONTAIN_EXTRA.update(json.loads(a.containment))
@@ -1453,10 +1505,12 @@ def main():
                 sh_budgets = {i: max(MIB * 8, budget // n - ag.baseline_bytes)
                               for i, ag in enumerate(agents)}
             log(f"{mode}: {n} agents at once, B = {hsize(budget)} ...")
+            record = {}
             try:
                 outs, samples, wall = run_pass(d, agents, mode, tracealloc, deadline,
                                                sh_budgets=sh_budgets, together=True,
-                                               stall_s=stall or None, killer=killer)
+                                               stall_s=stall or None, killer=killer,
+                                               record=record)
                 tp = tenant_peak(d)
                 info = d.info or {}
             finally:
@@ -1478,6 +1532,15 @@ def main():
                 summ["all"]["oomd_kills"] = len(killer.kills)
                 log(f"{mode}: the userspace killer killed {len(killer.kills)} cgroups (highest "
                     f"pressure seen {killer.max_pressure * 100:.0f}%)")
+            # the figure's data: each agent's memory, and what happened when
+            results[mode].update(record)
+            try:    # a bug in the figure's data must not end the run
+                results[mode]["events"] = rp.events_of(results[mode])
+                ev = rp.count(results[mode]["events"])
+                log(f"{mode}: events: " + (", ".join(f"{k} {v}" for k, v in ev.items() if v)
+                                           or "none"))
+            except Exception as e:
+                log(f"{mode}: events: failed: {type(e).__name__}: {e}")
             g = summ["all"]
             log(f"{mode}: done in {wall:.0f} s: {g['killed']} calls killed, "
                 f"{g['sessions_killed']} interpreters died, {g['completed']}/{g['traces']} complete")
@@ -1531,7 +1594,7 @@ def main():
     print("")
     print(f"total: {time.monotonic() - t_run:.0f} s; cleanup: daemons stopped (SIGTERM by pid); "
           f"left behind: {leftovers or 'nothing'}")
-    if a.json:
+    if a.json or a.plot:
         js = {"machine": m, "args": vars(a), "budget": budget, "sum_peaks": sum_peak,
               "nominal_peak": ov_peak, "nominal_above_s": ov_above, "room_for_calls": room,
               "nominal_episodes": ov_episodes,
@@ -1542,9 +1605,23 @@ def main():
                                                      "peak_mib")} for c in ag.plan],
                         "tail_s": ag.tail} for ag in agents],
               "results": results, "leftovers": leftovers}
+    if a.json:
         with open(a.json, "w") as f:
             json.dump(js, f, default=str)
         log(f"wrote {a.json}")
+    if a.plot and rp.shared_modes(js):
+        try:
+            counts = rp.draw(js, a.plot, title=(f"{n} agents, B = {hsize(budget)}, speed "
+                                                f"{a.speed:g}x" + (", --paper" if a.paper
+                                                                   else "")))
+            print(f"figure: {a.plot} (markers: " + "; ".join(
+                f"({mo}) " + (", ".join(f"{k} {c[k]}" for k in rp.KINDS if c.get(k))
+                              or "none")
+                for mo, c in counts.items()) + ")")
+        except Exception as e:      # the run's report and JSON stand; the figure can be redrawn
+            log(f"--plot {a.plot} failed: {type(e).__name__}: {e}"
+                + (f"; redraw: bench/replay_plot.py {a.json} {a.plot}" if a.json else ""))
+            status = status or 1
     if leftovers:
         status = status or 1
     return status

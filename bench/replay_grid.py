@@ -26,8 +26,11 @@ The criteria, for each pass that runs agentcg's containment (c, cf, cr,
   better       strictly fewer kills or more completed traces where (a)
                lost anything
 
-Each cell's replay output and JSON go to OUT/<cell>.txt/.json; the table
-to OUT/table.md and stdout. A cell takes about (traces x their alone
+Each cell's replay output and JSON go to OUT/<cell>.txt/.json, its figure
+(bench/replay_plot.py: the tenant's memory per agent over each pass, with
+kills, freezes, holds and retries marked) to OUT/<cell>.png; the table,
+which links the figures, to OUT/table.md and stdout. --replot redraws the
+figures and the table from OUT's JSONs without running anything. A cell takes about (traces x their alone
 length) + (passes x the longest trace) / speed: 10-20 minutes for 8
 traces at 20x with 6 passes on a 2-core machine; the whole grid several
 hours. Needs root.
@@ -35,7 +38,8 @@ hours. Needs root.
 Cells already in --out from an earlier run stay in its table: a grid can
 be run a few cells at a time.
 
-usage: replay_grid.py [--cells a,b] [--modes a,c,...] [--second] [--out DIR] [--lock FILE]"""
+usage: replay_grid.py [--cells a,b] [--modes a,c,...] [--second] [--out DIR]
+                      [--lock FILE] [--no-plot] [--replot]"""
 import argparse
 import contextlib
 import datetime
@@ -46,8 +50,11 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in bench/
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import replay_plot as rp  # noqa: E402
 
 
 def cells(pool):
@@ -133,14 +140,17 @@ def fmt(x, nd=2):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def table(done):
+def table(done, figs=None):
+    """figs: {cell: the figure's file name, in the table's directory}."""
+    figs = figs or {}
     lines = ["| cell | B | pass | kills (calls + interpreters) | high kills (cannot fit) | "
              "complete | high p95 call slowdown (worst trace) | high p95 alloc ms | "
-             "criteria vs (a) |",
-             "|---|---:|---|---|---:|---:|---:|---:|---|"]
+             "criteria vs (a) | figure |",
+             "|---|---:|---|---|---:|---:|---:|---:|---|---|"]
     for name, js in done:
         budget = js.get("budget") or 0
         inf = infeasible_high(js)
+        fig = f"[{figs[name]}]({figs[name]})" if figs.get(name) else "-"
         for r in judge(js):
             ck = r["checks"]
             crit = "-" if not ck else ("**all met**" if all(ck.values()) else
@@ -148,7 +158,8 @@ def table(done):
             lines.append(f"| {name} | {budget / (1 << 20):.0f}M | {r['mode']} | {r['kills']} "
                          f"({r['calls_killed']} + {r['interp']}) | {r['high_kills']} ({inf}) | "
                          f"{r['complete']}/{r['traces']} | {fmt(r['high_p95'])} | "
-                         f"{fmt(r['alloc_p95'])} | {crit} |")
+                         f"{fmt(r['alloc_p95'])} | {crit} | {fig} |")
+            fig = ""        # once per cell
     return "\n".join(lines)
 
 
@@ -164,6 +175,24 @@ def held(path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def draw_cell(name, js, out):
+    """OUT/<cell>.png from the cell's JSON; its file name, or None (said
+    on stderr) when it could not be drawn."""
+    png = os.path.join(out, name + ".png")
+    title = (f"cell {name}: {len(js.get('plan') or [])} agents, B = "
+             f"{(js.get('budget') or 0) / (1 << 20):.0f} MiB, speed "
+             f"{(js.get('args') or {}).get('speed', 0):g}x")
+    try:
+        counts = rp.draw(js, png, title=title)
+    except Exception as e:      # the cell's figures stand without it
+        print(f"replay_grid: cell {name}: no figure: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+    print(f"replay_grid: cell {name}: figure {png} (" + "; ".join(
+        f"({m}) " + (", ".join(f"{k} {v}" for k, v in c.items() if v and k in rp.KINDS)
+                     or "no events") for m, c in counts.items()) + ")", file=sys.stderr)
+    return os.path.basename(png)
 
 
 def main():
@@ -182,7 +211,19 @@ def main():
     ap.add_argument("--lock", default=None,
                     help="flock this file around each cell, so other heavy work on the "
                          "machine can take turns between cells but never runs during one")
+    ap.add_argument("--no-plot", action="store_true",
+                    help="no figures (they need Debian's python3-matplotlib)")
+    ap.add_argument("--replot", action="store_true",
+                    help="run nothing: redraw the figure of every cell whose JSON is in --out "
+                         "and rewrite its table.md")
     a = ap.parse_args()
+    if not a.no_plot:
+        try:    # before hours of runs, not after
+            rp.import_pyplot()
+        except rp.PlotError as e:
+            sys.exit(f"replay_grid: {e} (or --no-plot)")
+    if a.replot:
+        return replot(a)
     if os.geteuid() != 0:
         sys.exit("replay_grid: needs root (the replay runs agentcgd)")
     pool = "odd" if a.second else "even"
@@ -202,12 +243,14 @@ def main():
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE",
                         os.path.join(HERE, "tracealloc.c"), "-o", tracealloc], check=True)
     # cells of an earlier run into the same --out stay in its table
-    done = []
+    done, figs = [], {}
     for name, _ in all_cells:
         js = os.path.join(out, name + ".json")
         if name not in want and os.path.exists(js):
             with open(js) as f:
                 done.append((name, json.load(f)))
+            png = os.path.join(out, name + ".png")
+            figs[name] = os.path.basename(png) if os.path.exists(png) else None
     t0 = time.monotonic()
     for i, (name, args) in enumerate(c for c in all_cells if c[0] in want):
         txt, js = os.path.join(out, name + ".txt"), os.path.join(out, name + ".json")
@@ -224,13 +267,39 @@ def main():
             continue
         with open(js) as f:
             done.append((name, json.load(f)))
-        t = table(done)
+        if not a.no_plot:
+            figs[name] = draw_cell(name, done[-1][1], out)
+        t = table(done, figs)
         with open(os.path.join(out, "table.md"), "w") as f:
             f.write(t + "\n")
-    print(table(done))
+    print(table(done, figs))
     print(f"\nreplay_grid: {len(done)} of {len(want)} cells in {time.monotonic() - t0:.0f} s; "
           f"raw: {out}", file=sys.stderr)
     return 0 if len(done) == len(want) else 1
+
+
+def replot(a):
+    """--replot: the figures and table.md of an existing grid directory."""
+    if not a.out or not os.path.isdir(a.out):
+        sys.exit("replay_grid: --replot needs --out DIR, a grid's results directory")
+    names = [n for n, _ in cells("even")]
+    want = [c.strip() for c in a.cells.split(",")] if a.cells else names
+    done, figs = [], {}
+    for name in want:
+        path = os.path.join(a.out, name + ".json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            done.append((name, json.load(f)))
+        if not a.no_plot:
+            figs[name] = draw_cell(name, done[-1][1], a.out)
+    if not done:
+        sys.exit(f"replay_grid: no cell's JSON in {a.out}")
+    t = table(done, figs)
+    with open(os.path.join(a.out, "table.md"), "w") as f:
+        f.write(t + "\n")
+    print(t)
+    return 0 if all(figs.get(n) for n, _ in done) or a.no_plot else 1
 
 
 if __name__ == "__main__":

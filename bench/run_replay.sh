@@ -15,9 +15,9 @@
 # nothing.
 #
 # --quick   3 traces at speed 40 (about 2 minutes; a smoke test, not figures)
-# --save    also write the output to bench/results/<date>_<rev>_replay.txt
-#           and every call to the .json next to it (a _<time> suffix when
-#           those exist already)
+# --save    also write the output to bench/results/<date>_<rev>_replay.txt,
+#           every call to the .json and the figure (--plot) to the .png
+#           next to it (a _<time> suffix when those exist already)
 # Everything else goes to replay.py (--traces N, --speed X, --mem-scale S,
 # --budget SIZE, --modes a,b,c, --seed S, --json FILE, ...). Needs root.
 set -euo pipefail
@@ -64,9 +64,11 @@ if [ "$SAVE" = 1 ]; then
 	[ ! -e "$base.txt" ] && [ ! -e "$base.json" ] || base=${base}_$(date -u +%H%M%S)
 	mkdir -p bench/results
 	status=0
-	python3 bench/replay.py --json "$base.json" "${ARGS[@]}" 2>&1 | tee "$base.txt" ||
+	# a --plot given explicitly comes later and wins
+	python3 bench/replay.py --json "$base.json" --plot "$base.png" "${ARGS[@]}" 2>&1 |
+		tee "$base.txt" ||
 		status=1
-	echo "run_replay.sh: saved $base.txt and $base.json" >&2
+	echo "run_replay.sh: saved $base.txt, $base.json and the figure (see its figure: line)" >&2
 	exit $status
 fi
 exec python3 bench/replay.py "${ARGS[@]}"
