@@ -78,15 +78,15 @@
 /* Pushing a frozen call out to swap: memory.reclaim returns only when it
  * is done, so it is asked for a chunk at a time, from the main loop (never
  * inside a kick), sized so one write takes about RECLAIM_WRITE_NS (the
- * chunk doubles after a fast write, halves after a slow one, within
- * [MIN, MAX]); at most RECLAIM_TICK_NS of writes (and one write over)
+ * chunk starts at MIN, doubles after a fast write, halves after a slow
+ * one, within [MIN, MAX]); at most RECLAIM_TICK_NS of writes (and one write over)
  * every RECLAIM_EVERY_NS, so the loop is never held for long. */
 #define RECLAIM_WRITE_NS (10ULL * 1000000)
 #define RECLAIM_TICK_NS (20ULL * 1000000)
 #define RECLAIM_EVERY_NS (50ULL * 1000000)
 #define RECLAIM_CHUNK_MIN (1ULL << 20)
 #define RECLAIM_CHUNK_MAX (256ULL << 20)
-#define RECLAIM_CHUNK_START (8ULL << 20)
+#define RECLAIM_CHUNK_START RECLAIM_CHUNK_MIN /* a slow device never sees a big write */
 
 /* The ladder's state (ctx->contain). */
 struct acd_contain {
