@@ -387,7 +387,7 @@ static uint64_t reclaim_once(struct acd_ctx *ctx, struct acd_call *call)
 	d = ac_now_ns() - t0;
 	if (r == -EOPNOTSUPP) {
 		k->reclaim_off = true;
-		rc->left = 0;
+		*rc = (struct acd_reclaim){ 0 };
 		ac_info("containment: no memory.reclaim here (cgroup v1 memory, or a kernel before "
 			"5.19): frozen calls keep their memory");
 		return d;
