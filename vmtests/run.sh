@@ -7,8 +7,9 @@
 # 1. Kernel: the newest linux-image-6.12.*-amd64-unsigned Debian package,
 #    fetched with `apt-get download` and unpacked (never installed) into
 #    BUILD/vm/. Both the .deb and the tree are kept: later runs reuse them.
-# 2. Initramfs: busybox-static, the kernel's 9p modules (in dependency
-#    order) and vmtests/init; rebuilt only when one of those changed.
+# 2. Initramfs: busybox-static, the kernel's 9p modules and zram (for the
+#    swap of vmtests/test_zram.sh), in dependency order, and vmtests/init;
+#    rebuilt only when one of those changed.
 # 3. Boot under qemu with TCG (KVM cannot boot a guest on the dev/CI
 #    hosts), psi=1 and bpf in lsm=. The guest mounts this host's root
 #    read-only over virtio-9p, so it runs this very build with the host's
@@ -146,7 +147,11 @@ if ! [ -s "$INITRD" ] || [ vmtests/init -nt "$INITRD" ] || [ "$BUSYBOX" -nt "$IN
 	cp "$BUSYBOX" "$stage/bin/busybox"
 	cp vmtests/init "$stage/init"
 	chmod 755 "$stage/init" "$stage/bin/busybox"
-	mods=$(mod_order 9pnet_virtio && mod_order 9p) || fail "cannot resolve the 9p modules"
+	# zram (and the lz4 compressors it depends on; zsmalloc is built in):
+	# loaded at boot, it only makes the zram-control files and an empty
+	# zram0; vmtests/test_zram.sh makes its own device and swap on it.
+	mods=$(mod_order 9pnet_virtio && mod_order 9p && mod_order zram) ||
+		fail "cannot resolve the 9p and zram modules"
 	for m in $mods; do
 		mod_cat "$(mod_file "$m")" >"$stage/lib/modules/$m.ko" || fail "cannot unpack module $m"
 		echo "$m.ko" >>"$stage/lib/modules/order"

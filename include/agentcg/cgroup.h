@@ -146,6 +146,12 @@ uint64_t ac_cg_memory_limit_hits(struct ac_cgroup *cg, const struct ac_cg_node *
 int ac_cg_cpu_usage_us(struct ac_cgroup *cg, const struct ac_cg_node *node,
 		       const struct ac_cg_statfds *sf, uint64_t *us);
 
+/* Reclaims `bytes` of the node's memory now (v2 memory.reclaim: its
+ * anonymous pages go to swap, if there is any). Blocks for as long as the
+ * kernel takes: ask for small amounts. 0; -EAGAIN when the kernel got
+ * less than asked (it may have got some); -EOPNOTSUPP on hybrid (v1 has
+ * no such file) or a v2 kernel older than 5.19. */
+int ac_cg_reclaim(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t bytes);
 int ac_cg_freeze(struct ac_cgroup *cg, const struct ac_cg_node *node, bool frozen);
 /* SIGKILLs every process below node (cgroup.kill, or a freeze + walk of
  * cgroup.procs where cgroup.kill is missing). */

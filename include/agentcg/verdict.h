@@ -66,6 +66,11 @@ struct ac_contain_report {
 	char domain[72];	/* "/" (the root) or "/tenant" */
 	uint64_t usage, budget; /* bytes */
 	bool host;		/* the domain was the host's memory */
+	/* while frozen with swap on: pushed out to swap (v2 memory.reclaim),
+	 * memory.current before minus after each write, and the time the
+	 * writes took */
+	uint64_t reclaimed;	/* bytes */
+	uint64_t reclaim_ns;
 };
 
 struct ac_call_end {

@@ -142,6 +142,11 @@ static int f_set_memory_low(const struct ac_cg_node *n, uint64_t bytes)
 	return 0;
 }
 
+static int f_reclaim(const struct ac_cg_node *n, uint64_t bytes)
+{
+	return -EOPNOTSUPP;
+}
+
 static const struct cg_stat_src f_stat_src[CG_SF_COUNT]; /* no files */
 
 static const struct ac_cg_ops fuzz_cg_ops = {
@@ -166,6 +171,7 @@ static const struct ac_cg_ops fuzz_cg_ops = {
 	.write_cpu_max = f_write_cpu_max,
 	.set_priority = f_set_priority,
 	.set_memory_low = f_set_memory_low,
+	.reclaim = f_reclaim,
 };
 
 /* ---- the wrapped system calls ------------------------------------------ */

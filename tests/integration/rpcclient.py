@@ -133,9 +133,10 @@ def err(msg):
 
 
 @contextlib.contextmanager
-def daemon(agentcgd, cfg, name):
+def daemon(agentcgd, cfg, name, on_log=None):
     """Runs agentcgd on cfg (a dict); yields (socket path, pid). The daemon
-    must stop on SIGTERM with status 0 (that is checked)."""
+    must stop on SIGTERM with status 0 (that is checked). on_log, if
+    given, gets the daemon's whole log once it has stopped."""
     cfgf = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     json.dump(cfg, cfgf)
     cfgf.close()
@@ -163,5 +164,7 @@ def daemon(agentcgd, cfg, name):
             nok("daemon stops on SIGTERM")
         check("daemon exits 0", d.returncode == 0,
               "exit %s; log: %s" % (d.returncode, open(log.name).read()[-2000:]))
+        if on_log:
+            on_log(open(log.name).read())
         os.unlink(cfgf.name)
         os.unlink(log.name)

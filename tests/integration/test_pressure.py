@@ -147,6 +147,11 @@ def frozen_calls(c, session):
     return [k["path"] for k in kids if k.get("kind") == "call" and k.get("frozen")]
 
 
+def swap_on():
+    with open("/proc/swaps") as f:
+        return len(f.read().strip().splitlines()) > 1
+
+
 def root_band(c):
     return ((c.info().get("pressure") or {}).get("domains") or [{}])[0].get("band")
 
@@ -300,6 +305,9 @@ def freeze_and_thaw(c, ev, gates, uf):
     ct = vlo.get("containment") or {}
     check("its verdict counts the freeze and its time", ct.get("frozen", 0) >= 1 and
           ct.get("frozen_ms", 0) > 0 and ct.get("killed") is False, ct)
+    if not swap_on():
+        check("frozen by freeze: true without swap, nothing was pushed out (reclaimed 0)",
+              ct.get("reclaimed") == 0 and "swap" not in vlo.get("summary", ""), ct)
     check("the summary says it was slowed", "slowed under memory pressure" in
           vlo.get("summary", ""), vlo.get("summary"))
     check("normal call in the freeze band is throttled, not frozen, and completes",
@@ -584,8 +592,7 @@ def main():
             as (sock, _pid):
         c = Client(sock)
         mode = (c.info().get("pressure") or {}).get("mode")
-        with open("/proc/swaps") as f:
-            swap = len(f.read().strip().splitlines()) > 1
+        swap = swap_on()
         check("freeze \"auto\": mode %s (swap %s)" % ("freeze" if swap else "hold",
                                                       "on" if swap else "off"),
               mode == ("freeze" if swap else "hold"), mode)

@@ -593,6 +593,9 @@ static void test_containment(void **state)
 	assert_int_equal(json_integer_value(json_object_get(ct, "throttled_ms")), 1500);
 	assert_int_equal(json_integer_value(json_object_get(ct, "frozen_ms")), 250);
 	assert_true(json_is_true(json_object_get(ct, "killed")));
+	/* nothing pushed out (no swap, or hybrid): 0, and no word of it */
+	assert_int_equal(json_integer_value(json_object_get(ct, "reclaimed")), 0);
+	assert_null(strstr(json_string_value(json_object_get(c.v, "summary")), "swap"));
 	dom = json_object_get(ct, "domain");
 	assert_string_equal(json_string_value(json_object_get(dom, "path")), "/t1");
 	assert_int_equal(json_integer_value(json_object_get(dom, "budget")), (json_int_t)(1024 * M));
@@ -620,6 +623,18 @@ static void test_containment(void **state)
 	assert_false(json_is_true(json_object_get(ct, "killed")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(ct, "domain"), "path")),
 			    "host");
+	json_decref(c.v);
+
+	/* frozen with swap on: what was pushed out to swap, in the summary
+	 * and the containment object */
+	c.end.contain.reclaimed = 300 * M;
+	c.end.contain.reclaim_ns = 42000000ULL;
+	build(&c);
+	assert_string_equal(status(&c), "ok");
+	summary_has(&c, "frozen 2s, 300M of it pushed out to swap");
+	ct = json_object_get(c.v, "containment");
+	assert_int_equal(json_integer_value(json_object_get(ct, "reclaimed")), (json_int_t)(300 * M));
+	assert_int_equal(json_integer_value(json_object_get(ct, "reclaim_ms")), 42);
 	json_decref(c.v);
 
 	/* never contained: no containment object */

@@ -89,6 +89,11 @@ struct ac_cg_ops {
 	int (*set_priority)(const struct ac_cg_node *n, uint32_t cpu_weight, uint64_t memory_low,
 			    bool protect);
 	int (*set_memory_low)(const struct ac_cg_node *n, uint64_t bytes);
+	/* Asks the kernel to reclaim `bytes` of the node's memory now (v2
+	 * memory.reclaim): anonymous pages go to swap. Synchronous: it
+	 * takes as long as the reclaim. 0, -EAGAIN when the kernel got less
+	 * than asked, -EOPNOTSUPP where there is no such file. */
+	int (*reclaim)(const struct ac_cg_node *n, uint64_t bytes);
 };
 
 extern const struct ac_cg_ops cg_v2_ops;

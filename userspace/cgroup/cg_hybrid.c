@@ -128,6 +128,16 @@ static int hybrid_set_memory_low(const struct ac_cg_node *n, uint64_t bytes)
 	return 0;
 }
 
+/* No memory.reclaim on v1: the nearest file, memory.force_empty, takes
+ * all it can from a cgroup at once, for as long as that lasts, which the
+ * daemon cannot bound. So nothing is reclaimed on hybrid: a frozen call
+ * keeps its memory until the kernel's own reclaim (global pressure, the
+ * soft limit) takes it. */
+static int hybrid_reclaim(const struct ac_cg_node *n, uint64_t bytes)
+{
+	return -EOPNOTSUPP;
+}
+
 /* ---- usage ------------------------------------------------------------ */
 
 static const struct cg_stat_src hybrid_stat_src[CG_SF_COUNT] = {
@@ -272,4 +282,5 @@ const struct ac_cg_ops cg_hybrid_ops = {
 	.write_cpu_max = hybrid_write_cpu_max,
 	.set_priority = hybrid_set_priority,
 	.set_memory_low = hybrid_set_memory_low,
+	.reclaim = hybrid_reclaim,
 };

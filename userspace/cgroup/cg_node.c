@@ -186,6 +186,13 @@ uint64_t ac_cg_memory_current(struct ac_cgroup *cg, const struct ac_cg_node *nod
 	return v == UINT64_MAX ? 0 : v;
 }
 
+int ac_cg_reclaim(struct ac_cgroup *cg, const struct ac_cg_node *node, uint64_t bytes)
+{
+	if (bytes == 0)
+		return 0;
+	return cg->ops->reclaim(node, bytes);
+}
+
 uint64_t ac_cg_memory_limit_hits(struct ac_cgroup *cg, const struct ac_cg_node *node)
 {
 	return cg->ops->memory_limit_hits(node);

@@ -262,6 +262,16 @@ static uint64_t v2_memory_limit_hits(const struct ac_cg_node *n)
 	return v;
 }
 
+/* memory.reclaim (kernel 5.19+): the write returns once the kernel has
+ * reclaimed `bytes`, or fails with EAGAIN after its retries found too
+ * little to take. An older kernel has no such file. */
+static int v2_reclaim(const struct ac_cg_node *n, uint64_t bytes)
+{
+	int r = cg_write_u64_at(n->dirfd[AC_H_UNIFIED], "memory.reclaim", bytes);
+
+	return r == -ENOENT ? -EOPNOTSUPP : r;
+}
+
 /* The files are what the operator asked for, as they are. */
 static int v2_read_file(struct ac_cgroup *cg, const struct ac_cg_node *n, const char *file,
 			char *buf, size_t len)
@@ -292,4 +302,5 @@ const struct ac_cg_ops cg_v2_ops = {
 	.write_cpu_max = v2_write_cpu_max,
 	.set_priority = v2_set_priority,
 	.set_memory_low = v2_set_memory_low,
+	.reclaim = v2_reclaim,
 };

@@ -428,11 +428,13 @@ static void line_add_pressure(struct line *l, const struct ac_call_end *end)
 		 ac_priority_name(c->priority), end->interrupted ? "cell" : "call");
 }
 
-/* "; slowed under memory pressure: throttled 1.2s, frozen 300ms" */
+/* "; slowed under memory pressure: throttled 1.2s, frozen 300ms" and,
+ * when its pages went to swap while frozen, ", 280M of it pushed out to
+ * swap" */
 static void line_add_contained(struct line *l, const struct ac_call_end *end)
 {
 	const struct ac_contain_report *c = &end->contain;
-	char t[HUMAN_MAX], f[HUMAN_MAX];
+	char t[HUMAN_MAX], f[HUMAN_MAX], r[HUMAN_MAX];
 
 	if (!c->throttled && !c->frozen)
 		return;
@@ -440,17 +442,22 @@ static void line_add_contained(struct line *l, const struct ac_call_end *end)
 	ac_format_duration(c->frozen_ns, f, sizeof(f));
 	line_add(l, "; slowed under memory pressure (%s-priority): throttled %s, frozen %s",
 		 ac_priority_name(c->priority), t, f);
+	if (c->reclaimed) {
+		human_size(c->reclaimed, r, sizeof(r));
+		line_add(l, ", %s of it pushed out to swap", r);
+	}
 }
 
 static json_t *contain_json(const struct ac_call_end *end)
 {
 	const struct ac_contain_report *c = &end->contain;
 
-	return json_pack("{s:s, s:i, s:I, s:i, s:I, s:b, s:{s:s, s:o, s:o}}", "priority",
-			 ac_priority_name(c->priority), "throttled", (int)c->throttled,
+	return json_pack("{s:s, s:i, s:I, s:i, s:I, s:b, s:o, s:I, s:{s:s, s:o, s:o}}",
+			 "priority", ac_priority_name(c->priority), "throttled", (int)c->throttled,
 			 "throttled_ms", (json_int_t)(c->throttled_ns / 1000000), "frozen",
 			 (int)c->frozen, "frozen_ms", (json_int_t)(c->frozen_ns / 1000000),
-			 "killed", end->stop == AC_STOP_PRESSURE, "domain", "path",
+			 "killed", end->stop == AC_STOP_PRESSURE, "reclaimed", u64_json(c->reclaimed),
+			 "reclaim_ms", (json_int_t)(c->reclaim_ns / 1000000), "domain", "path",
 			 c->host ? "host" : c->domain, "usage", u64_json(c->usage), "budget",
 			 u64_json(c->budget));
 }

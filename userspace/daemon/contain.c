@@ -36,7 +36,23 @@
  * Throttle: memory.high at what the call has now (v2: it can grow only by
  * reclaiming its own memory, the kernel slows its allocations) and a CPU
  * quota of THROTTLE_CPU_US per period (both backends; on v1 the only
- * knob). Freeze: cgroup.freeze. Kill: cgroup.kill. */
+ * knob). Freeze: cgroup.freeze. Kill: cgroup.kill.
+ *
+ * Push out: a call frozen while a swap device is active (whether freeze
+ * is "auto" or true; frozen without swap, it keeps its memory) is asked
+ * to give up about all it had when frozen, through v2 memory.reclaim, so
+ * its anonymous pages go to swap (zram, zswap's backing device, a disk)
+ * and its domains' usage falls. The write returns only when the kernel is
+ * done, so it is made from the main loop a chunk at a time (the chunk
+ * adapts so a write takes ~RECLAIM_WRITE_NS; RECLAIM_TICK_NS of writes
+ * every RECLAIM_EVERY_NS at most) until all is asked for, the kernel
+ * finds no more (EAGAIN), or the call is let go. What each write got is
+ * memory.current before minus after; it goes into the verdict
+ * (containment.reclaimed, reclaim_ms), a log line per freeze and
+ * daemon.info. While frozen, those bytes count as the call's in its
+ * release band: they come back as it runs, and letting it go before they
+ * fit would only freeze it and push them out again. The hybrid backend
+ * has no memory.reclaim (v1): there a frozen call keeps its memory. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -59,6 +75,18 @@
  * of the highest class is let go entirely for `free`, so work drains
  * instead of waiting for room that only it could make. */
 #define SWAP_RECHECK_NS (10ULL * 1000000000ULL)
+/* Pushing a frozen call out to swap: memory.reclaim returns only when it
+ * is done, so it is asked for a chunk at a time, from the main loop (never
+ * inside a kick), sized so one write takes about RECLAIM_WRITE_NS (the
+ * chunk starts at MIN, doubles after a fast write, halves after a slow
+ * one, within [MIN, MAX]); at most RECLAIM_TICK_NS of writes (and one write over)
+ * every RECLAIM_EVERY_NS, so the loop is never held for long. */
+#define RECLAIM_WRITE_NS (10ULL * 1000000)
+#define RECLAIM_TICK_NS (20ULL * 1000000)
+#define RECLAIM_EVERY_NS (50ULL * 1000000)
+#define RECLAIM_CHUNK_MIN (1ULL << 20)
+#define RECLAIM_CHUNK_MAX (256ULL << 20)
+#define RECLAIM_CHUNK_START RECLAIM_CHUNK_MIN /* a slow device never sees a big write */
 
 /* The ladder's state (ctx->contain). */
 struct acd_contain {
@@ -69,9 +97,16 @@ struct acd_contain {
 	uint64_t change_usage;	  /* the root's usage then */
 	bool admit;		  /* look at waiting calls from the main loop */
 	bool freeze;		  /* the ladder freezes (swap, or freeze: true) */
+	bool swap;		  /* a swap device is active (/proc/swaps) */
 	uint64_t swap_checked_ns; /* when /proc/swaps was last read */
 	int contained;		  /* calls throttled or frozen now */
 	uint64_t counts[3];	  /* throttles, freezes, kills so far */
+	/* pushing frozen calls out to swap */
+	bool reclaim_off;	  /* the backend has no memory.reclaim */
+	bool reclaim_pending;	  /* a frozen call has reclaim.left */
+	uint64_t reclaim_next_ns; /* next round of writes */
+	uint64_t chunk;		  /* bytes per write now */
+	uint64_t reclaimed, reclaim_ns, reclaim_longest_ns, reclaim_writes; /* so far */
 };
 
 /* A swap device is active: /proc/swaps lists one under its header.
@@ -97,16 +132,20 @@ static bool swap_active(void)
 static void resolve_freeze(struct acd_ctx *ctx, uint64_t now)
 {
 	struct acd_contain *k = ctx->contain;
-	bool was = k->freeze;
+	bool was = k->freeze, swap_was = k->swap;
 
-	if (ctx->cfg.contain.freeze != AC_FREEZE_AUTO) {
-		k->freeze = ctx->cfg.contain.freeze == AC_FREEZE_ON;
-		return;
-	}
 	if (k->swap_checked_ns && now < k->swap_checked_ns + SWAP_RECHECK_NS)
 		return;
 	k->swap_checked_ns = now;
-	k->freeze = swap_active();
+	k->swap = swap_active();
+	if (ctx->cfg.contain.freeze != AC_FREEZE_AUTO) {
+		k->freeze = ctx->cfg.contain.freeze == AC_FREEZE_ON;
+		if (k->freeze && (k->swap != swap_was || now == 0))
+			ac_info("containment: freeze is on; %s", k->swap ? "swap is on: frozen calls "
+				"are pushed out to it" : "no swap: frozen calls keep their memory");
+		return;
+	}
+	k->freeze = k->swap;
 	if (k->freeze != was || now == 0)
 		ac_info("containment: %s", k->freeze ? "swap is on: low and normal calls may be "
 			"throttled and frozen under memory pressure" : "no swap: calls are held back "
@@ -124,6 +163,7 @@ int acd_contain_init(struct acd_ctx *ctx)
 	ctx->contain = calloc(1, sizeof(*ctx->contain));
 	if (!ctx->contain)
 		return -ENOMEM;
+	ctx->contain->chunk = RECLAIM_CHUNK_START;
 	if (acd_contain_enabled(ctx))
 		resolve_freeze(ctx, 0);
 	return 0;
@@ -139,10 +179,14 @@ json_t *acd_contain_info(struct acd_ctx *ctx)
 {
 	const struct acd_contain *k = ctx->contain;
 
-	return json_pack("{s:s, s:i, s:{s:I, s:I, s:I}}", "mode", k->freeze ? "freeze" : "hold",
+	return json_pack("{s:s, s:b, s:i, s:{s:I, s:I, s:I}, s:{s:b, s:I, s:I, s:I, s:I, s:I}}",
+			 "mode", k->freeze ? "freeze" : "hold", "swap", k->swap,
 			 "contained", k->contained, "steps",
 			 "throttled", (json_int_t)k->counts[0], "frozen", (json_int_t)k->counts[1],
-			 "killed", (json_int_t)k->counts[2]);
+			 "killed", (json_int_t)k->counts[2], "reclaim", "supported", !k->reclaim_off,
+			 "bytes", (json_int_t)k->reclaimed, "writes", (json_int_t)k->reclaim_writes,
+			 "ms", (json_int_t)(k->reclaim_ns / 1000000), "longest_us",
+			 (json_int_t)(k->reclaim_longest_ns / 1000), "chunk", (json_int_t)k->chunk);
 }
 
 static bool containable(const struct acd_call *call)
@@ -151,18 +195,35 @@ static bool containable(const struct acd_call *call)
 	       call->end.stop == AC_STOP_NONE;
 }
 
-/* The domain of the call (the root, or its tenant) whose band is worst,
- * by the band chosen by `which` (band or release_band). */
-static const struct acd_domain *call_domain(struct acd_ctx *ctx, const struct acd_call *call,
-					    bool release)
+/* The domain of the call (the root, or its tenant) whose band is worst. */
+static const struct acd_domain *call_domain(struct acd_ctx *ctx, const struct acd_call *call)
 {
 	const struct acd_domain *t = call->session->tenant->dom, *r = &ctx->pressure->root;
 
 	if (!t)
 		return r;
-	if (release)
-		return t->release_band > r->release_band ? t : r;
 	return t->band > r->band ? t : r;
+}
+
+/* The worst release band of the call's domains, in *dom (may be NULL)
+ * the domain it is: for a frozen call whose pages went to swap, with
+ * those pages counted back in (they return as it runs; letting it go
+ * before they fit would only freeze it and push them out again). */
+static enum acd_band release_band(struct acd_ctx *ctx, const struct acd_call *call,
+				  const struct acd_domain **dom)
+{
+	const struct acd_domain *t = call->session->tenant->dom, *r = &ctx->pressure->root;
+	uint64_t back = call->contain.level == CONTAIN_FROZEN ? call->contain.reclaim.got : 0;
+	enum acd_band br = acd_pressure_release_band(ctx, r, back), bt;
+
+	if (dom)
+		*dom = r;
+	if (!t)
+		return br;
+	bt = acd_pressure_release_band(ctx, t, back);
+	if (bt > br && dom)
+		*dom = t;
+	return bt > br ? bt : br;
 }
 
 /* What a class gets in a band (nothing while the ladder does not freeze:
@@ -265,6 +326,123 @@ static int unthrottle(struct acd_ctx *ctx, struct acd_call *call)
 	return ac_cg_apply_limits(&ctx->cg, &call->node, &call->limits, false);
 }
 
+#define FOR_EACH_CALL(ctx, call)                                                   \
+	for (struct acd_tenant *_t = (ctx)->tenants; _t; _t = _t->next)            \
+		for (struct acd_session *_s = _t->sessions; _s; _s = _s->next)     \
+			for (struct acd_call *call = _s->calls; call; call = call->next)
+
+/* ---- pushing frozen calls out to swap ---------------------------------- */
+
+/* A call was frozen: with swap on, ask for about all it has, a chunk at
+ * a time from the main loop (reclaim_tick). */
+static void reclaim_start(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_contain *k = ctx->contain;
+	uint64_t cur;
+
+	if (!k->swap || k->reclaim_off)
+		return;
+	cur = ac_cg_memory_current(&ctx->cg, &call->node);
+	call->contain.reclaim = (struct acd_reclaim){ .left = cur, .before = cur, .after = cur };
+	if (cur)
+		k->reclaim_pending = true;
+}
+
+static void reclaim_log(const struct acd_call *call, const char *how)
+{
+	const struct acd_reclaim *rc = &call->contain.reclaim;
+	char got[32], before[32], after[32];
+
+	if (!rc->writes)
+		return;
+	ac_format_size(rc->got, got, sizeof(got));
+	ac_format_size(rc->before, before, sizeof(before));
+	ac_format_size(rc->after, after, sizeof(after));
+	ac_info("containment: pushed %s of frozen %s out to swap (memory.current %s -> %s; "
+		"%" PRIu32 " writes of memory.reclaim, %" PRIu64 " ms, longest %" PRIu64 " us; %s)",
+		got, call->path, before, after, rc->writes, rc->ns / 1000000, rc->longest_ns / 1000,
+		how);
+}
+
+/* The call is thawed or ends: its push stops where it is. */
+static void reclaim_stop(struct acd_call *call)
+{
+	if (call->contain.reclaim.left)
+		reclaim_log(call, "cut short: no longer frozen");
+	call->contain.reclaim = (struct acd_reclaim){ 0 };
+}
+
+/* One write of memory.reclaim for a frozen call: what it got is what
+ * memory.current lost (the kernel may get less than asked: EAGAIN, then
+ * the push is over). Adapts the chunk to the write's time. Returns the
+ * time the write took. */
+static uint64_t reclaim_once(struct acd_ctx *ctx, struct acd_call *call)
+{
+	struct acd_contain *k = ctx->contain;
+	struct acd_reclaim *rc = &call->contain.reclaim;
+	uint64_t ask = rc->left < k->chunk ? rc->left : k->chunk;
+	uint64_t before = ac_cg_memory_current(&ctx->cg, &call->node), t0 = ac_now_ns(), d, after;
+	int r = ac_cg_reclaim(&ctx->cg, &call->node, ask);
+
+	d = ac_now_ns() - t0;
+	if (r == -EOPNOTSUPP) {
+		k->reclaim_off = true;
+		*rc = (struct acd_reclaim){ 0 };
+		ac_info("containment: no memory.reclaim here (cgroup v1 memory, or a kernel before "
+			"5.19): frozen calls keep their memory");
+		return d;
+	}
+	after = ac_cg_memory_current(&ctx->cg, &call->node);
+	rc->writes++;
+	rc->ns += d;
+	rc->after = after;
+	if (d > rc->longest_ns)
+		rc->longest_ns = d;
+	if (before > after) {
+		rc->got += before - after;
+		call->end.contain.reclaimed += before - after;
+		k->reclaimed += before - after;
+	}
+	call->end.contain.reclaim_ns += d;
+	k->reclaim_ns += d;
+	k->reclaim_writes++;
+	if (d > k->reclaim_longest_ns)
+		k->reclaim_longest_ns = d;
+	if (r == 0 && d < RECLAIM_WRITE_NS / 2 && ask == k->chunk && k->chunk < RECLAIM_CHUNK_MAX)
+		k->chunk *= 2;
+	else if (d > 2 * RECLAIM_WRITE_NS && k->chunk > RECLAIM_CHUNK_MIN)
+		k->chunk /= 2;
+	if (r == -EINTR)
+		return d; /* again next round */
+	if (r < 0 && r != -EAGAIN)
+		ac_log_errno(r, "containment: memory.reclaim of %s", call->path);
+	rc->left = r == 0 && rc->left > ask ? rc->left - ask : 0;
+	if (!rc->left)
+		reclaim_log(call, r == 0 ? "all it had" : r == -EAGAIN ? "the kernel found no more "
+			    "to take" : "stopped by an error");
+	return d;
+}
+
+/* A round of writes, from the main loop: RECLAIM_TICK_NS at most (and
+ * one write over), the oldest frozen calls first in tree order. */
+static void reclaim_tick(struct acd_ctx *ctx, uint64_t now)
+{
+	struct acd_contain *k = ctx->contain;
+	uint64_t spent = 0;
+	bool pending = false;
+
+	FOR_EACH_CALL(ctx, call) {
+		if (call->state != CALL_RUNNING || call->contain.level != CONTAIN_FROZEN)
+			continue;
+		while (call->contain.reclaim.left && spent < RECLAIM_TICK_NS && !k->reclaim_off)
+			spent += reclaim_once(ctx, call);
+		if (call->contain.reclaim.left)
+			pending = true;
+	}
+	k->reclaim_pending = pending && !k->reclaim_off;
+	k->reclaim_next_ns = now + RECLAIM_EVERY_NS;
+}
+
 static const char *level_name(enum acd_contain_level l)
 {
 	return l == CONTAIN_FROZEN ? "frozen" : l == CONTAIN_THROTTLED ? "throttled" : "released";
@@ -303,9 +481,12 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 		call->end.contain.throttled++;
 		ctx->contain->counts[0]++;
 	}
+	if (from == CONTAIN_FROZEN)
+		reclaim_stop(call);
 	if (to == CONTAIN_FROZEN) {
 		call->end.contain.frozen++;
 		ctx->contain->counts[1]++;
+		reclaim_start(ctx, call);
 	}
 	call->contain.level = to;
 	changed(ctx, now);
@@ -320,11 +501,6 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 		 level_name(to), ac_priority_name(call->intent.priority), d->path, d->usage,
 		 d->budget);
 }
-
-#define FOR_EACH_CALL(ctx, call)                                                   \
-	for (struct acd_tenant *_t = (ctx)->tenants; _t; _t = _t->next)            \
-		for (struct acd_session *_s = _t->sessions; _s; _s = _s->next)     \
-			for (struct acd_call *call = _s->calls; call; call = call->next)
 
 /* The kill step: the contained call that gives the most memory back (a
  * low-priority call's counting double) in a domain where it is due; NULL
@@ -342,7 +518,7 @@ static struct acd_call *kill_victim(struct acd_ctx *ctx, struct acd_domain **dom
 
 		if (!containable(call) || call->contain.level == CONTAIN_NONE)
 			continue;
-		d = call_domain(ctx, call, false);
+		d = call_domain(ctx, call);
 		if (!kill_due(ctx, d))
 			continue;
 		mem = ac_cg_memory_current(&ctx->cg, &call->node);
@@ -405,9 +581,11 @@ static void release_one(struct acd_ctx *ctx, uint64_t now, bool stalled)
 
 		if (!containable(call) || call->contain.level == CONTAIN_NONE)
 			continue;
-		d = call_domain(ctx, call, true);
-		if (!stalled && wanted(ctx, call->intent.priority, d->release_band) >= call->contain.level)
+		if (!stalled && wanted(ctx, call->intent.priority, release_band(ctx, call, &d)) >=
+					call->contain.level)
 			continue;
+		if (stalled)
+			release_band(ctx, call, &d);
 		if (!best || (call->intent.priority != AC_PRIO_LOW &&
 			      best->intent.priority == AC_PRIO_LOW) ||
 		    (call->intent.priority == best->intent.priority &&
@@ -458,11 +636,11 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 
 		if (!containable(call))
 			continue;
-		d = call_domain(ctx, call, false);
+		d = call_domain(ctx, call);
 		want = wanted(ctx, call->intent.priority, d->band);
 		if (want > call->contain.level && call->contain.free_until_ns <= now)
 			set_level(ctx, call, want, d, now);
-		else if (wanted(ctx, call->intent.priority, call_domain(ctx, call, true)->release_band) <
+		else if (wanted(ctx, call->intent.priority, release_band(ctx, call, NULL)) <
 			 call->contain.level)
 			any_release = true;
 	}
@@ -547,23 +725,27 @@ void acd_contain_kick(struct acd_ctx *ctx, const char *why)
 
 int acd_contain_tick(struct acd_ctx *ctx)
 {
-	uint64_t now;
+	struct acd_contain *k = ctx->contain;
+	uint64_t now, next;
 
 	if (!acd_contain_enabled(ctx))
 		return -1;
-	if (ctx->contain->admit) {
-		ctx->contain->admit = false;
+	if (k->admit) {
+		k->admit = false;
 		acd_calls_admit_waiting(ctx);
 	}
-	if (!ctx->contain->next_ns)
-		return -1;
 	now = ac_now_ns();
-	if (now >= ctx->contain->next_ns)
+	if (k->next_ns && now >= k->next_ns)
 		step(ctx, now);
-	if (!ctx->contain->next_ns)
+	if (k->reclaim_pending && now >= k->reclaim_next_ns)
+		reclaim_tick(ctx, now);
+	next = k->next_ns;
+	if (k->reclaim_pending && (!next || k->reclaim_next_ns < next))
+		next = k->reclaim_next_ns;
+	if (!next)
 		return -1;
 	now = ac_now_ns();
-	return ctx->contain->next_ns > now ? ac_ns_to_ms_ceil(ctx->contain->next_ns - now) : 0;
+	return next > now ? ac_ns_to_ms_ceil(next - now) : 0;
 }
 
 void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
@@ -573,6 +755,7 @@ void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
 	add_time(call, ac_now_ns());
 	ctx->contain->contained--;
 	changed(ctx, ac_now_ns());
+	reclaim_stop(call);
 	call->contain.level = CONTAIN_NONE;
 	call->contain.throttle_written = false;
 }

@@ -14,6 +14,16 @@ struct acd_call;
 /* Where the ladder has a call (worst first is FROZEN). */
 enum acd_contain_level { CONTAIN_NONE = 0, CONTAIN_THROTTLED, CONTAIN_FROZEN };
 
+/* One freeze's push to swap (v2 memory.reclaim, swap on); all 0 while
+ * the call is not frozen. */
+struct acd_reclaim {
+	uint64_t left;		/* bytes still to ask for; 0: done */
+	uint64_t got;		/* pushed out so far: comes back as it runs */
+	uint64_t before, after; /* memory.current when frozen, after the last write */
+	uint64_t ns, longest_ns; /* time in the writes */
+	uint32_t writes;
+};
+
 /* The ladder's hold on one call (the call embeds it). */
 struct acd_contain_state {
 	enum acd_contain_level level;
@@ -21,6 +31,7 @@ struct acd_contain_state {
 	bool throttle_written;	/* the throttle knobs were written (restore them) */
 	uint64_t free_until_ns;	/* let go to break a stall: not contained again
 				 * before then (the kill step still may) */
+	struct acd_reclaim reclaim;
 };
 
 int acd_contain_init(struct acd_ctx *ctx);

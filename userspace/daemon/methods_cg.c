@@ -47,6 +47,12 @@ static json_t *list_calls(struct acd_ctx *ctx, struct acd_session *s)
 			json_object_set_new(e, "contained",
 					    json_string(call->contain.level == CONTAIN_FROZEN ?
 								"frozen" : "throttled"));
+		/* frozen with swap on: pushed out so far, and whether more is asked */
+		if (call->contain.reclaim.before) {
+			json_object_set_new(e, "reclaimed", json_integer((json_int_t)
+									 call->contain.reclaim.got));
+			json_object_set_new(e, "reclaiming", json_boolean(call->contain.reclaim.left));
+		}
 		json_object_set_new(e, "pid", json_integer(call->pid));
 		json_object_set_new(e, "argv0", json_string(call->argv[0]));
 		json_array_append_new(arr, e);

@@ -114,6 +114,19 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 		d->band = d->release_band = BAND_THROTTLE;
 }
 
+enum acd_band acd_pressure_release_band(const struct acd_ctx *ctx, const struct acd_domain *d,
+					uint64_t back)
+{
+	const struct ac_containment *k = &ctx->cfg.contain;
+	enum acd_band b;
+
+	if (!back)
+		return d->release_band;
+	b = band_of(k, d->usage + back + (uint64_t)((k->throttle_at - k->thaw_below) *
+						    (double)d->budget), d->budget);
+	return b > d->release_band ? b : d->release_band;
+}
+
 void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now)
 {
 	sample_domain(ctx, &ctx->pressure->root, now);

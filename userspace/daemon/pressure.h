@@ -69,6 +69,10 @@ void acd_pressure_unwatch_node(struct acd_ctx *ctx, struct acd_mem_watch *mw);
 void acd_pressure_kernel_event(struct acd_ctx *ctx, uint64_t bytes);
 /* Samples every domain's usage and band. */
 void acd_pressure_sample(struct acd_ctx *ctx, uint64_t now);
+/* d's release band with `back` bytes more in use (what a call that was
+ * pushed out to swap takes back as it runs again). */
+enum acd_band acd_pressure_release_band(const struct acd_ctx *ctx, const struct acd_domain *d,
+					uint64_t back);
 /* Arms the kernel-side mark just above the root's current band. */
 void acd_pressure_rearm(struct acd_ctx *ctx);
 json_t *acd_pressure_info(struct acd_ctx *ctx);
