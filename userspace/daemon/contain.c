@@ -77,16 +77,20 @@
 #define SWAP_RECHECK_NS (10ULL * 1000000000ULL)
 /* Pushing a frozen call out to swap: memory.reclaim returns only when it
  * is done, so it is asked for a chunk at a time, from the main loop (never
- * inside a kick), sized so one write takes about RECLAIM_WRITE_NS (the
- * chunk starts at MIN, doubles after a fast write, halves after a slow
- * one, within [MIN, MAX]); at most RECLAIM_TICK_NS of writes (and one write over)
- * every RECLAIM_EVERY_NS, so the loop is never held for long. */
+ * inside a kick), sized so one write takes about RECLAIM_WRITE_NS. Each
+ * call has its own chunk (its pages, not another's, decide how fast they
+ * go): it starts at MIN at each freeze, doubles after a fast write,
+ * halves after a slow one, within [MIN, MAX]. At most RECLAIM_TICK_NS of
+ * writes (and one write over) every RECLAIM_EVERY_NS; and a call one of
+ * whose writes took RECLAIM_SLOW_NS is pushed no further (pages that do
+ * not compress, a slow device): a call cannot make the loop wait long,
+ * however its memory was made. */
 #define RECLAIM_WRITE_NS (10ULL * 1000000)
 #define RECLAIM_TICK_NS (20ULL * 1000000)
 #define RECLAIM_EVERY_NS (50ULL * 1000000)
+#define RECLAIM_SLOW_NS (500ULL * 1000000)
 #define RECLAIM_CHUNK_MIN (1ULL << 20)
-#define RECLAIM_CHUNK_MAX (256ULL << 20)
-#define RECLAIM_CHUNK_START RECLAIM_CHUNK_MIN /* a slow device never sees a big write */
+#define RECLAIM_CHUNK_MAX (16ULL << 20)
 
 /* The ladder's state (ctx->contain). */
 struct acd_contain {
@@ -105,7 +109,6 @@ struct acd_contain {
 	bool reclaim_off;	  /* the backend has no memory.reclaim */
 	bool reclaim_pending;	  /* a frozen call has reclaim.left */
 	uint64_t reclaim_next_ns; /* next round of writes */
-	uint64_t chunk;		  /* bytes per write now */
 	uint64_t reclaimed, reclaim_ns, reclaim_longest_ns, reclaim_writes; /* so far */
 };
 
@@ -163,7 +166,6 @@ int acd_contain_init(struct acd_ctx *ctx)
 	ctx->contain = calloc(1, sizeof(*ctx->contain));
 	if (!ctx->contain)
 		return -ENOMEM;
-	ctx->contain->chunk = RECLAIM_CHUNK_START;
 	if (acd_contain_enabled(ctx))
 		resolve_freeze(ctx, 0);
 	return 0;
@@ -179,14 +181,14 @@ json_t *acd_contain_info(struct acd_ctx *ctx)
 {
 	const struct acd_contain *k = ctx->contain;
 
-	return json_pack("{s:s, s:b, s:i, s:{s:I, s:I, s:I}, s:{s:b, s:I, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:s, s:b, s:i, s:{s:I, s:I, s:I}, s:{s:b, s:I, s:I, s:I, s:I}}",
 			 "mode", k->freeze ? "freeze" : "hold", "swap", k->swap,
 			 "contained", k->contained, "steps",
 			 "throttled", (json_int_t)k->counts[0], "frozen", (json_int_t)k->counts[1],
 			 "killed", (json_int_t)k->counts[2], "reclaim", "supported", !k->reclaim_off,
 			 "bytes", (json_int_t)k->reclaimed, "writes", (json_int_t)k->reclaim_writes,
 			 "ms", (json_int_t)(k->reclaim_ns / 1000000), "longest_us",
-			 (json_int_t)(k->reclaim_longest_ns / 1000), "chunk", (json_int_t)k->chunk);
+			 (json_int_t)(k->reclaim_longest_ns / 1000));
 }
 
 static bool containable(const struct acd_call *call)
@@ -343,7 +345,8 @@ static void reclaim_start(struct acd_ctx *ctx, struct acd_call *call)
 	if (!k->swap || k->reclaim_off)
 		return;
 	cur = ac_cg_memory_current(&ctx->cg, &call->node);
-	call->contain.reclaim = (struct acd_reclaim){ .left = cur, .before = cur, .after = cur };
+	call->contain.reclaim = (struct acd_reclaim){ .left = cur, .before = cur, .after = cur,
+						      .chunk = RECLAIM_CHUNK_MIN };
 	if (cur)
 		k->reclaim_pending = true;
 }
@@ -380,16 +383,20 @@ static uint64_t reclaim_once(struct acd_ctx *ctx, struct acd_call *call)
 {
 	struct acd_contain *k = ctx->contain;
 	struct acd_reclaim *rc = &call->contain.reclaim;
-	uint64_t ask = rc->left < k->chunk ? rc->left : k->chunk;
+	uint64_t ask = rc->left < rc->chunk ? rc->left : rc->chunk;
 	uint64_t before = ac_cg_memory_current(&ctx->cg, &call->node), t0 = ac_now_ns(), d, after;
 	int r = ac_cg_reclaim(&ctx->cg, &call->node, ask);
 
 	d = ac_now_ns() - t0;
 	if (r == -EOPNOTSUPP) {
-		k->reclaim_off = true;
+		/* No file: the kernel has none (the first write ever), or this
+		 * call's cgroup is going: then only its push ends. */
 		*rc = (struct acd_reclaim){ 0 };
-		ac_info("containment: no memory.reclaim here (cgroup v1 memory, or a kernel before "
-			"5.19): frozen calls keep their memory");
+		if (!k->reclaim_writes) {
+			k->reclaim_off = true;
+			ac_info("containment: no memory.reclaim here (cgroup v1 memory, or a kernel "
+				"before 5.19): frozen calls keep their memory");
+		}
 		return d;
 	}
 	after = ac_cg_memory_current(&ctx->cg, &call->node);
@@ -408,18 +415,19 @@ static uint64_t reclaim_once(struct acd_ctx *ctx, struct acd_call *call)
 	k->reclaim_writes++;
 	if (d > k->reclaim_longest_ns)
 		k->reclaim_longest_ns = d;
-	if (r == 0 && d < RECLAIM_WRITE_NS / 2 && ask == k->chunk && k->chunk < RECLAIM_CHUNK_MAX)
-		k->chunk *= 2;
-	else if (d > 2 * RECLAIM_WRITE_NS && k->chunk > RECLAIM_CHUNK_MIN)
-		k->chunk /= 2;
-	if (r == -EINTR)
+	if (r == 0 && d < RECLAIM_WRITE_NS / 2 && ask == rc->chunk && rc->chunk < RECLAIM_CHUNK_MAX)
+		rc->chunk *= 2;
+	else if (d > 2 * RECLAIM_WRITE_NS && rc->chunk > RECLAIM_CHUNK_MIN)
+		rc->chunk /= 2;
+	if (r == -EINTR && d < RECLAIM_SLOW_NS)
 		return d; /* again next round */
-	if (r < 0 && r != -EAGAIN)
+	if (r < 0 && r != -EAGAIN && r != -EINTR)
 		ac_log_errno(r, "containment: memory.reclaim of %s", call->path);
-	rc->left = r == 0 && rc->left > ask ? rc->left - ask : 0;
+	rc->left = r == 0 && rc->left > ask && d < RECLAIM_SLOW_NS ? rc->left - ask : 0;
 	if (!rc->left)
-		reclaim_log(call, r == 0 ? "all it had" : r == -EAGAIN ? "the kernel found no more "
-			    "to take" : "stopped by an error");
+		reclaim_log(call, d >= RECLAIM_SLOW_NS ? "stopped: a write took too long" :
+			    r == 0 ? "all it had" : r == -EAGAIN ? "the kernel found no more to take" :
+			    "stopped by an error");
 	return d;
 }
 

@@ -22,6 +22,7 @@ struct acd_reclaim {
 	uint64_t before, after; /* memory.current when frozen, after the last write */
 	uint64_t ns, longest_ns; /* time in the writes */
 	uint32_t writes;
+	uint64_t chunk;		/* bytes of the next write */
 };
 
 /* The ladder's hold on one call (the call embeds it). */

@@ -482,8 +482,11 @@ int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
 	json_object_set_new(res, "max_clients", json_integer(ctx->max_clients));
 	json_object_set_new(res, "quota", acd_quota_describe(ctx, r->c->uid, r->operator));
-	if (!r->operator)
+	if (!r->operator) {
 		hide_domains(ctx, r, json_object_get(pressure, "domains"));
+		/* what was pushed out to swap is other tenants' calls too */
+		json_object_del(pressure, "reclaim");
+	}
 	acd_reply_result(ctx, r->c, r->id, res);
 	return 0;
 }
