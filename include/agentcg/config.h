@@ -81,6 +81,7 @@ struct ac_containment {
 	enum ac_freeze_mode freeze;
 	uint64_t hold_max_ns; /* longest a call waits at admission for pressure */
 	bool forecast;	    /* hold mode: hold a call its label's history says would overflow */
+	bool forecast_high; /* ... and a high call that would not fit beside other high calls */
 	uint64_t stall_ns;  /* nothing moved this long: let a contained call go */
 	uint64_t free_ns;   /* ... for this long */
 	double throttle_at; /* throttle low-priority calls */

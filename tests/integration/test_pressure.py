@@ -424,6 +424,41 @@ def forecast_hold(c, ev, gates, uf):
           lim)
 
 
+def high_waits_for_high(c, ev, gates, uf):
+    """Hold mode with forecast, high priority: a high call that would not
+    fit waits only for another high call (the kernel would kill a high
+    call to make its room); beside a running low call it starts at once
+    (the kernel would take the low call)."""
+    hi = alloc_call(c, gates, "wh", uf, ["root:0.60"], "big", "hi")
+    gates.done("hi", 0)
+    nwait = c.info().get("calls_waiting", 0)
+    held = c.send("call.run", {"path": "/p/wh2", "argv": ["true"],
+                               "intent": {"memory_hint": BUDGET // 2}})
+    wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 1,
+             "the high call that hints half the budget held behind the other high call")
+    small = c.call("call.run", path="/p/wh2", argv=["true"], intent={"memory_hint": "8M"})
+    check("forecast, high: a high call that fits starts at once",
+          verdict(small).get("status") == "ok" and "admission" not in verdict(small),
+          verdict(small))
+    gates.go("hi", 0)
+    c.wait(hi)
+    rh = c.wait(held)
+    check("forecast, high: ... and runs once the other high call has ended, its wait reported",
+          verdict(rh).get("status") == "ok" and
+          (verdict(rh).get("admission") or {}).get("held_by") == "memory pressure", verdict(rh))
+    lo = alloc_call(c, gates, "wl", uf, ["abs:8"], "small", "lo")
+    gates.done("lo", 0)
+    hi2 = alloc_call(c, gates, "wh", uf, ["root:0.60"], "big", "hi2")
+    gates.done("hi2", 0)
+    r = c.call("call.run", path="/p/wh2", argv=["true"], intent={"memory_hint": BUDGET // 2})
+    check("forecast, high: beside a running low call it starts at once",
+          verdict(r).get("status") == "ok" and "admission" not in verdict(r), verdict(r))
+    gates.go("hi2", 0)
+    gates.go("lo", 0)
+    c.wait(hi2)
+    c.wait(lo)
+
+
 def hold_is_bounded(c, ev, gates, uf):
     """A call held back by pressure starts after hold_max even if the
     pressure stays: a low-priority agent is slowed, never starved."""
@@ -602,7 +637,9 @@ def main():
                                      (kernel_picks_by_class,
                                       {"kl": "low", "kn": ("normal", "python"), "kh": "high"}),
                                      (retried_after_oom, {"rl": "low", "rh": "high"}),
-                                     (forecast_hold, {"fh": "high", "fl": "low"}))),
+                                     (forecast_hold, {"fh": "high", "fl": "low"}),
+                                     (high_waits_for_high,
+                                      {"wh": "high", "wh2": "high", "wl": "low"}))),
                             ("1s", ((hold_is_bounded, {"bh": "high", "bl": "low"}),))):
         with daemon(AGENTCGD, hold_config(hold_max), "pressure-hold") as (sock, _pid):
             c = Client(sock)

@@ -353,6 +353,10 @@ static void test_containment(void **state)
 	assert_true(c->contain.forecast);
 	assert_int_equal(parse(c, "{\"containment\": {\"forecast\": false}}", err, sizeof(err)), 0);
 	assert_false(c->contain.forecast);
+	assert_true(c->contain.forecast_high);
+	assert_int_equal(parse(c, "{\"containment\": {\"forecast_high\": false}}", err, sizeof(err)),
+			 0);
+	assert_false(c->contain.forecast_high);
 	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": false}}", err, sizeof(err)), 0);
 	assert_int_equal(c->contain.freeze, AC_FREEZE_OFF);
 	assert_int_equal(parse(c, "{\"containment\": {\"freeze\": \"auto\"}}", err, sizeof(err)), 0);

@@ -80,6 +80,7 @@ void ac_config_init(struct ac_config *cfg)
 			.freeze = AC_FREEZE_AUTO,
 			.hold_max_ns = 30ULL * 1000000000ULL,
 			.forecast = true,
+			.forecast_high = true,
 			.stall_ns = 1500ULL * 1000000,
 			.free_ns = 3000ULL * 1000000,
 			.throttle_at = 0.75,
@@ -546,6 +547,8 @@ static int containment_key(struct ctx *c, const char *kp, const char *key, const
 	}
 	if (strcmp(key, "forecast") == 0)
 		return get_bool(c, kp, x, &k->forecast);
+	if (strcmp(key, "forecast_high") == 0)
+		return get_bool(c, kp, x, &k->forecast_high);
 	if (strcmp(key, "freeze") == 0) {
 		if (json_is_boolean(x)) {
 			k->freeze = json_is_true(x) ? AC_FREEZE_ON : AC_FREEZE_OFF;

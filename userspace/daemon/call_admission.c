@@ -107,8 +107,9 @@ void call_reply_admission(struct acd_ctx *ctx, struct acd_client *c, json_t *id,
 	else if (a->pressure)
 		snprintf(msg, sizeof(msg),
 			 "admission refused%s: memory pressure: %s has %s of its %s left and a "
-			 "%s-priority call would be frozen as it starts; retry later, pass wait, or "
-			 "raise the priority", waited ? " after waiting" : "", a->path, rem_s,
+			 "%s-priority call waits for room there (it would be frozen, or make the "
+			 "kernel kill, as it starts); retry later or pass wait", waited ?
+			 " after waiting" : "", a->path, rem_s,
 			 bud_s, ac_priority_name(call->intent.priority));
 	else
 		snprintf(msg, sizeof(msg),

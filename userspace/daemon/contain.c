@@ -678,7 +678,8 @@ static void step(struct acd_ctx *ctx, uint64_t now)
 
 /* Admission holds a class back in a band: where the ladder would freeze
  * it as it starts; without freezing, low from the throttle band and
- * normal from the freeze band. High priority is never held. */
+ * normal from the freeze band. High priority is never held by a band
+ * (only by the forecast, for another high call: overflows). */
 static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_band band)
 {
 	if (ctx->contain->freeze)
@@ -688,16 +689,41 @@ static bool holds(const struct acd_ctx *ctx, enum ac_priority prio, enum acd_ban
 	return prio == AC_PRIO_NORMAL && band >= BAND_FREEZE;
 }
 
-/* Hold mode: a call expected to need `expected` bytes (declared, or its
- * label's history) that would take a domain past the kill mark waits
- * too, low or normal: it would only make the kernel kill something. */
-static bool overflows(struct acd_ctx *ctx, struct acd_domain *d, enum ac_priority prio,
-		      uint64_t expected)
+/* Whether a high-priority call of tenant t must wait: another high call
+ * of t runs and no call of t of a lower class does. Then what fills the
+ * budget is, as far as t goes, what the kernel kills after a high call
+ * (interpreters, the other high call): starting it would only have the
+ * kernel kill a high call, and the other call's end makes the room. Only
+ * t's own calls count: another tenant's calls neither hold a high call
+ * back nor show through its wait. */
+static bool high_must_wait(const struct acd_tenant *t)
 {
+	bool high = false;
+
+	for (const struct acd_session *s = t->sessions; s; s = s->next)
+		for (const struct acd_call *call = s->calls; call; call = call->next) {
+			if (call->state != CALL_RUNNING)
+				continue;
+			if (call->intent.priority != AC_PRIO_HIGH)
+				return false;
+			high = true;
+		}
+	return high;
+}
+
+/* Hold mode: a call expected to need `expected` bytes (its hint,
+ * declared, or its label's history) that would take a domain past the
+ * kill mark waits too, low or normal: it would only make the kernel kill
+ * something. A high call of tenant t waits only past the budget itself,
+ * and only for another high call of t (high_must_wait). */
+static bool overflows(struct acd_ctx *ctx, struct acd_domain *d, const struct acd_tenant *t,
+		      enum ac_priority prio, uint64_t expected)
+{
+	bool high = prio == AC_PRIO_HIGH;
 	uint64_t now;
 
-	if (ctx->contain->freeze || !ctx->cfg.contain.forecast || prio == AC_PRIO_HIGH ||
-	    !expected || !d->budget)
+	if (ctx->contain->freeze || !ctx->cfg.contain.forecast || !expected || !d->budget ||
+	    (high && !ctx->cfg.contain.forecast_high))
 		return false;
 	/* In a calm band nothing samples: a sample older than a step is
 	 * taken again (at most once a step, however many calls wait). */
@@ -706,7 +732,10 @@ static bool overflows(struct acd_ctx *ctx, struct acd_domain *d, enum ac_priorit
 		d->usage = ac_cg_memory_current(&ctx->cg, d->node);
 		d->usage_ns = now;
 	}
-	return (double)d->usage + (double)expected > (double)d->budget * ctx->cfg.contain.kill_at;
+	if ((double)d->usage + (double)expected <=
+	    (double)d->budget * (high ? 1.0 : ctx->cfg.contain.kill_at))
+		return false;
+	return !high || high_must_wait(t);
 }
 
 const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struct acd_session *s,
@@ -716,9 +745,9 @@ const struct acd_domain *acd_contain_holds_back(struct acd_ctx *ctx, const struc
 
 	if (!acd_contain_enabled(ctx))
 		return NULL;
-	if (holds(ctx, prio, r->band) || overflows(ctx, r, prio, expected))
+	if (holds(ctx, prio, r->band) || overflows(ctx, r, s->tenant, prio, expected))
 		return r;
-	if (t && (holds(ctx, prio, t->band) || overflows(ctx, t, prio, expected)))
+	if (t && (holds(ctx, prio, t->band) || overflows(ctx, t, s->tenant, prio, expected)))
 		return t;
 	return NULL;
 }
