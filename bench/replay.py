@@ -96,6 +96,17 @@ MODES = {
     "ch": dict(contain=True, adapt=True, prio=True, hint="class",
                note="c, and every Bash call declares memory_hint low/medium/high (the "
                     "daemon's memory_hints: 64M/256M/1G), the class of that same p95"),
+    "cs": dict(contain=True, adapt=True, prio=True,
+               extra={"classes": {"low": {"cpu_weight": 25, "oom_score_adj": 1000},
+                                  "normal": {"cpu_weight": 100, "oom_score_adj": 950},
+                                  "high": {"cpu_weight": 400, "oom_score_adj": 450,
+                                           "protect": True}},
+                      "interpreter_oom_score_offset": -450},
+               note="c with class scores 1000/950/450 (low/normal/high), interpreters 0: "
+                    "an interpreter goes after a high call unless 0.45 B larger"),
+    "cnh": dict(contain=True, adapt=True, prio=True, extra={"forecast_high": False},
+                note="c without the high forecast (a high call never waits, as before 2026-12-05 "
+                     "evening)"),
     "cr": dict(contain=True, adapt=True, prio=True, retry=True,
                note="c, and repeatable calls (pytest, grep, git, ...) declare retry: 1"),
     "d60": dict(contain=False, adapt=False, prio=False, oomd=("full", 0.60, 30.0),

@@ -70,10 +70,26 @@ def cells(pool):
     return out
 
 
+def measured_room(js):
+    """B minus every agent's interpreter as it was measured (the baseline
+    cell's memory peak: the baseline and the interpreter itself, largest
+    over the passes), or the fit: line's room (planned baselines only) when
+    no pass measured it."""
+    peaks = {}
+    for mode, res in (js.get("results") or {}).items():
+        for o in res.get("agents", []) if mode != "alone" else []:
+            if o.get("baseline_peak"):
+                peaks[o["agent"]] = max(peaks.get(o["agent"], 0), o["baseline_peak"])
+    planned = js.get("room_for_calls") or 0
+    if not peaks or len(peaks) < len(js.get("plan") or []):
+        return planned
+    return min(planned, (js.get("budget") or 0) - sum(peaks.values()))
+
+
 def infeasible_high(js):
-    """High-priority calls the fit: line names: planned peak above B minus
-    every baseline."""
-    room = js.get("room_for_calls") or 0
+    """High-priority calls that cannot fit next to every interpreter (as
+    measured: measured_room) under any policy."""
+    room = measured_room(js)
     n = 0
     for ag in js.get("plan", []):
         if ag.get("priority") == "high":
@@ -108,7 +124,7 @@ def judge(js):
         for r in o.get("calls", []):
             if r.get("category") == "ok":
                 alone[(o["trace"], r["idx"])] = r["wall_s"]
-    room = js.get("room_for_calls") or 0
+    room = measured_room(js)
     base_fit = room >= 0
     inf_high = infeasible_high(js)
     a = R.get("a", {}).get("summary", {}).get("all") if "summary" in R.get("a", {}) else None
