@@ -1236,6 +1236,9 @@ def main():
     ap.add_argument("--containment", default=None,
                     help="JSON object of more containment keys for the passes that run it "
                          "(e.g. '{\"hold_max\": \"10s\"}'), to try settings side by side")
+    ap.add_argument("--run-infeasible", action="store_true",
+                    help="run even when the baselines alone exceed B (by default such a "
+                         "selection is reported as infeasible and nothing runs)")
     ap.add_argument("--alone-cache", default=None,
                     help="keep the alone pass in this JSON file and take it from there when the "
                          "traces, their plans, speed and tracealloc are the same")
@@ -1340,6 +1343,20 @@ def main():
           ("; larger calls cannot run without an OOM or a kill, whatever the policy: " +
            ", ".join(f"{ag.name} ({ag.prio}, {hsize(int(pk))})" for ag, pk in big)
            if big else ": every call fits alone"))
+    if room < 0 and not a.run_infeasible:
+        # no agent can even hold its baseline: every pass would fail at
+        # once, after an alone pass of minutes that measures nothing
+        print(f"infeasible: the baselines alone exceed B by {hsize(-room)}: no policy can run "
+              f"this; nothing run (--run-infeasible runs it anyway)")
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"machine": bb.machine(), "args": vars(a), "budget": budget,
+                           "sum_peaks": sum_peak, "room_for_calls": room, "infeasible": True,
+                           "plan": [{"agent": ag.name, "trace": ag.trace.name,
+                                     "priority": ag.prio, "baseline_bytes": ag.baseline_bytes,
+                                     "calls": []} for ag in agents],
+                           "results": {}}, f, default=str)
+        return 0
     if any(MODES[m].get("hint") for m in modes):
         hinted, total, covered = set_hints(agents, label_history(a.traces_dir, a.baseline_mb,
                                                                  a.mem_scale))

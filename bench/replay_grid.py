@@ -139,7 +139,7 @@ def judge(js):
                "high_kills": h.get("kills", 0), "high_p95": high_trace_p95(res, alone),
                "alloc_p95": h.get("alloc_p95_ms"), "checks": {}}
         contain = (res.get("config") or {}).get("containment", {}).get("enabled")
-        if contain and a:
+        if contain and a and room >= 0:
             ck = row["checks"]
             ck["kills"] = g["kills"] <= a["kills"]
             ck["complete"] = g["completed"] >= a["completed"]
@@ -167,6 +167,17 @@ def table(done, figs=None):
         budget = js.get("budget") or 0
         inf = infeasible_high(js)
         fig = f"[{figs[name]}]({figs[name]})" if figs.get(name) else "-"
+        if (js.get("room_for_calls") or 0) < 0:
+            lines.append(f"| {name} | {budget / (1 << 20):.0f}M | all | the baselines alone "
+                         f"exceed B by {-js['room_for_calls'] / (1 << 20):.0f}M: no agent can "
+                         f"start under any policy | | | | | - | {fig} |")
+            continue
+        if measured_room(js) < 0:
+            lines.append(f"| {name} | {budget / (1 << 20):.0f}M | all | the interpreters with "
+                         f"their baselines, as measured, exceed B by "
+                         f"{-measured_room(js) / (1 << 20):.0f}M: one is lost under any policy; "
+                         f"the passes below are not judged | | | | | - | {fig} |")
+            fig = ""
         for r in judge(js):
             ck = r["checks"]
             crit = "-" if not ck else ("**all met**" if all(ck.values()) else
