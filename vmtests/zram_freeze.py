@@ -34,18 +34,13 @@ BUDGET = test_pressure.BUDGET  # 640M: alloc_call's scripts aim at fractions of 
 
 
 def config():
-    return {
-        "memory_budget": BUDGET,
-        "output_limit": "64K",
-        "defaults": {"memory": 0, "pids": 256, "timeout": "10m"},
-        "session_budget": {"memory_max": "max", "pids": 1024},
-        "interpreters": {"pool": {"python": 0, "bash": 0}},
-        # freeze "auto": the daemon finds the swap in /proc/swaps. No stall
-        # release while the test reads the frozen call's files.
-        "containment": {"enabled": True, "step": "50ms", "freeze": "auto", "stall": "10m",
-                        "hold_max": "10m"},
-        "tenants": {"p": {"memory_max": "max", "pids": 4096}},
-    }
+    """test_pressure's, with freeze "auto" (the daemon finds the swap in
+    /proc/swaps) and no stall release while the test reads the frozen
+    call's files."""
+    cfg = test_pressure.config()
+    cfg["containment"] = {"enabled": True, "step": "50ms", "freeze": "auto", "stall": "10m",
+                          "hold_max": "10m"}
+    return cfg
 
 
 def cg_file(root, path, name):

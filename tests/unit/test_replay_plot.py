@@ -24,21 +24,18 @@ from contextlib import redirect_stdout
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import replay_plot as rp  # noqa: E402
+import tap  # noqa: E402
 
 MIB = 1 << 20
-PASSED = FAILED = 0
 
 
 def check(desc, cond, why=""):
-    global PASSED, FAILED
     if cond:
-        PASSED += 1
-        print("ok - " + desc, flush=True)
+        tap.ok(desc)
     else:
-        FAILED += 1
-        why = " ".join(str(why).split())[:600]
-        print("not ok - %s%s" % (desc, " (%s)" % why if why else ""), flush=True)
+        tap.nok(desc, why)
 
 
 def call(idx, start, wall, cat="ok", queued=0.001, **kw):
@@ -244,5 +241,4 @@ if __name__ == "__main__":
         import traceback
         traceback.print_exc()
         check("the test ran to its end", False, f"{type(e).__name__}: {e}")
-    print(f"# {PASSED} passed, {FAILED} failed (test_replay_plot.py)")
-    sys.exit(1 if FAILED else 0)
+    sys.exit(tap.summary("test_replay_plot.py"))

@@ -21,23 +21,21 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import tap  # noqa: E402
+
 RUNNER = os.path.join(HERE, "..", "..", "userspace", "runner", "agentcg_runner.py")
 with open(RUNNER, encoding="utf-8") as f:
     SOURCE = f.read()
 BASH = "/bin/bash"
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8"}
-PASSED = FAILED = 0
 
 
 def check(desc, cond, why=""):
-    global PASSED, FAILED
     if cond:
-        PASSED += 1
-        print("ok - " + desc, flush=True)
+        tap.ok(desc)
     else:
-        FAILED += 1
-        why = " ".join(str(why).split())[:600]
-        print("not ok - %s%s" % (desc, " (%s)" % why if why else ""), flush=True)
+        tap.nok(desc, why)
 
 
 class Runner:
@@ -398,8 +396,7 @@ def main():
                 test_bash(python, tag + " bash")
         except Exception as e:
             check(f"{tag}: the tests ran to the end", False, repr(e))
-    print(f"# {PASSED} passed, {FAILED} failed (test_runner.py)")
-    sys.exit(1 if FAILED else 0)
+    sys.exit(tap.summary("test_runner.py"))
 
 
 if __name__ == "__main__":
