@@ -53,7 +53,10 @@ static bool same(const struct ac_intent *a, const struct ac_intent *b)
 	       (!(s & AC_F_FORKS) || a->forks == b->forks) &&
 	       (!(s & AC_F_PRIORITY) || a->priority == b->priority) &&
 	       (!(s & AC_F_ON_EXCEED) || a->on_exceed == b->on_exceed) &&
-	       (!(s & AC_F_LABEL) || !strcmp(a->label, b->label));
+	       (!(s & AC_F_LABEL) || !strcmp(a->label, b->label)) &&
+	       (!(s & AC_F_MEMORY_HINT) ||
+		(a->hint_class == b->hint_class &&
+		 (a->hint_class != AC_HINT_SIZE || a->memory_hint == b->memory_hint)));
 }
 
 /* Shown, then parsed back. */

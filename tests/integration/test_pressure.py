@@ -395,7 +395,7 @@ def forecast_hold(c, ev, gates, uf):
     hinted = c.call("call.run", path="/p/fl", argv=["true"], intent={"memory_hint": "low"})
     check("forecast: ... and so does one whose memory_hint is \"low\" (8M here)",
           verdict(hinted).get("status") == "ok" and "admission" not in verdict(hinted) and
-          res(hinted).get("intent", {}).get("memory_hint_class") == "low", hinted)
+          res(hinted).get("intent", {}).get("memory_hint") == "low", hinted)
     nwait = c.info().get("calls_waiting", 0)
     big = c.send("call.run", {"path": "/p/fl", "argv": ["true"],
                               "intent": {"memory": BUDGET * 6 // 10}})

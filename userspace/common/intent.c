@@ -627,17 +627,16 @@ json_t *ac_intent_to_json(const struct ac_intent *in)
 		case AC_F_RETRY:
 			v = json_integer(in->retry);
 			break;
-		case AC_F_MEMORY_HINT:
-			v = size_json(in->memory_hint);
+		case AC_F_MEMORY_HINT: /* as given: a class parses back as itself */
+			v = ac_hint_class_name(in->hint_class) ?
+				    json_string(ac_hint_class_name(in->hint_class)) :
+				    size_json(in->memory_hint);
 			break;
 		default:
 			v = json_string(in->label);
 			break;
 		}
 		json_object_set_new(o, order[i].name, v);
-		if (order[i].bit == AC_F_MEMORY_HINT && ac_hint_class_name(in->hint_class))
-			json_object_set_new(o, "memory_hint_class",
-					    json_string(ac_hint_class_name(in->hint_class)));
 		if (in->defaulted & order[i].bit)
 			json_array_append_new(assumed, json_string(order[i].name));
 	}
