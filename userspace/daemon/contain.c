@@ -384,7 +384,8 @@ static uint64_t reclaim_once(struct acd_ctx *ctx, struct acd_call *call)
 	struct acd_contain *k = ctx->contain;
 	struct acd_reclaim *rc = &call->contain.reclaim;
 	uint64_t ask = rc->left < rc->chunk ? rc->left : rc->chunk;
-	uint64_t before = ac_cg_memory_current(&ctx->cg, &call->node), t0 = ac_now_ns(), d, after;
+	/* frozen, the call does not grow: the last write's "after" is this one's "before" */
+	uint64_t before = rc->writes ? rc->after : rc->before, t0 = ac_now_ns(), d, after;
 	int r = ac_cg_reclaim(&ctx->cg, &call->node, ask);
 
 	d = ac_now_ns() - t0;
