@@ -9,6 +9,8 @@ CPPFLAGS  += -Iinclude -D_GNU_SOURCE
 PKGS      := jansson
 LDLIBS_COMMON := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
 LDLIBS_BPF := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# agentcgd's sd_notify and sd_listen_fds (userspace/daemon/service.c)
+LDLIBS_SYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 CLANG     ?= clang
 BPFTOOL   ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 
@@ -52,6 +54,7 @@ DEPS := \
 	libcmocka-dev:/usr/include/cmocka.h \
 	libbpf-dev:/usr/include/bpf/libbpf.h \
 	libsystemd-dev:/usr/include/systemd/sd-daemon.h \
+	systemd:/usr/bin/systemd-socket-activate \
 	clang:/usr/bin/clang \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \
@@ -128,7 +131,8 @@ $(LIBCGROUP): $(CGROUP_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(AGENTCGD): $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON)
-	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF) -pthread
+	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF) \
+	  $(LDLIBS_SYSTEMD) -pthread
 
 $(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
@@ -277,7 +281,7 @@ $(BUILD)/fuzz/fuzz_rpc: tests/fuzz/fuzz_rpc.c $(DAEMON_LIB_OBJ) $(LIBCGROUP) $(L
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -I$(BUILD)/include -Iuserspace/daemon -Iuserspace/cgroup $(CFLAGS) \
 	  -fsanitize=fuzzer $(WARN) -Wl,--wrap=ac_stub_start -Wl,--wrap=kill -o $@ $< \
-	  $(DAEMON_LIB_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF)
+	  $(DAEMON_LIB_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF) $(LDLIBS_SYSTEMD)
 
 fuzz: fuzz-build
 	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)

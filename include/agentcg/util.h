@@ -53,6 +53,11 @@ enum ac_log_level { AC_LOG_ERR = 3, AC_LOG_WARN = 4, AC_LOG_INFO = 6, AC_LOG_DEB
 
 void ac_log_set_level(enum ac_log_level lvl);
 void ac_log_set_prefix(const char *prefix);
+/* When stderr is the journal's stream ($JOURNAL_STREAM names its device
+ * and inode, as systemd sets it for a service), each line starts with the
+ * sd-daemon priority prefix "<3>".."<7>", so journald keeps its level.
+ * Returns whether it does. */
+bool ac_log_detect_journal(void);
 void ac_log(enum ac_log_level lvl, const char *fmt, ...) AC_PRINTF(2, 3);
 /* Logs "fmt: strerror(-err)" and returns err (a negative errno). */
 int ac_log_errno(int err, const char *fmt, ...) AC_PRINTF(2, 3);

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Logging, bounded string helpers and monotonic time. The log level and
- * prefix are the only globals of the project. */
+/* Logging, bounded string helpers and monotonic time. The log level,
+ * prefix and journal flag are the only globals of the project. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "agentcg/util.h"
@@ -15,6 +17,7 @@
 
 static enum ac_log_level log_level = AC_LOG_INFO;
 static char log_prefix[AC_LOG_PREFIX_MAX] = "agentcgd";
+static bool log_journal; /* stderr is journald's stream: "<N>" leads each line */
 
 void ac_log_set_level(enum ac_log_level lvl)
 {
@@ -24,6 +27,19 @@ void ac_log_set_level(enum ac_log_level lvl)
 void ac_log_set_prefix(const char *prefix)
 {
 	ac_strlcpy(log_prefix, prefix ? prefix : "", sizeof(log_prefix));
+}
+
+bool ac_log_detect_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	log_journal = js && sscanf(js, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+		      fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+		      (unsigned long long)st.st_ino == ino;
+	return log_journal;
 }
 
 static const char *level_name(enum ac_log_level lvl)
@@ -59,8 +75,10 @@ static void log_emit(enum ac_log_level lvl, const char *suffix, const char *fmt,
 	const size_t cap = sizeof(line) - 2; /* room for "\n\0" */
 	size_t off = 0;
 
+	if (log_journal)
+		off = log_advance(off, snprintf(line, cap + 1, "<%d>", (int)lvl), cap);
 	if (log_prefix[0])
-		off = log_advance(off, snprintf(line, cap + 1, "%s: ", log_prefix), cap);
+		off = log_advance(off, snprintf(line + off, cap + 1 - off, "%s: ", log_prefix), cap);
 	off = log_advance(off, snprintf(line + off, cap + 1 - off, "%s: ", level_name(lvl)), cap);
 	off = log_advance(off, vsnprintf(line + off, cap + 1 - off, fmt, ap), cap);
 	if (suffix)

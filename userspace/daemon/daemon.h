@@ -21,7 +21,8 @@
  *      interpreters' dynamic uids)
  *   2  events (subscribers)
  *   1  server (socket, clients, watches), rpc (envelopes, replies),
- *      quota (what each uid holds, against per_uid)
+ *      quota (what each uid holds, against per_uid), service (systemd:
+ *      sd_notify, the activated socket)
  *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
  *      userspace/common (libagentcg-common.a)
  */
@@ -129,6 +130,7 @@ struct acd_ctx {
 	struct acd_operators operators; /* access.c fills it; server.c reads it */
 	/* server.c */
 	struct acd_watch listen_w;
+	bool listen_activated; /* systemd's socket: never unlinked here */
 	struct acd_client *clients;
 	int n_clients;
 	int max_clients; /* ACD_MAX_CLIENTS, or fewer if the fd limit is low */
@@ -153,6 +155,7 @@ struct acd_ctx {
 	struct acd_access *access;	     /* access.c */
 	struct acd_mover *mover;	     /* mover.c */
 	struct acd_uids *uids;		     /* uids.c */
+	struct acd_service *service;	     /* service.c: systemd */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;

@@ -30,6 +30,7 @@
 #include "quota.h"
 #include "rpc.h"
 #include "server.h"
+#include "service.h"
 #include "tree.h"
 
 #define STOP_GRACE_NS (5ULL * 1000000000)
@@ -60,6 +61,13 @@ static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				ctx->calls_running);
 			ctx->stopping = true;
 			ctx->stop_deadline_ns = ac_now_ns() + STOP_GRACE_NS;
+			{
+				char status[128];
+
+				snprintf(status, sizeof(status), "stopping: killing %d running calls",
+					 ctx->calls_running);
+				acd_service_stopping(ctx, status);
+			}
 			acd_server_close(ctx);
 			acd_calls_shutdown(ctx);
 		}
@@ -126,13 +134,47 @@ static bool idle_step(struct acd_ctx *ctx)
 	return false;
 }
 
+/* ---- systemd's STATUS= ------------------------------------------------ */
+
+/* The one-line summary systemctl status shows, rebuilt at most once per
+ * ACD_SERVICE_STATUS_GAP_NS (it walks the tenants). */
+static void service_summary(struct acd_ctx *ctx, char *buf, size_t len)
+{
+	int tenants = 0, sessions = 0;
+
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next, tenants++)
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			sessions++;
+	snprintf(buf, len, "serving %.120s: %d tenants, %d sessions, %d calls running, %llu since start",
+		 ctx->socket_path, tenants, sessions, ctx->calls_running,
+		 (unsigned long long)ctx->calls_total);
+}
+
+static int service_tick(struct acd_ctx *ctx, uint64_t *next_summary_ns)
+{
+	uint64_t now = ac_now_ns();
+
+	if (!acd_service_notifying(ctx))
+		return -1;
+	if (!ctx->stopping && now >= *next_summary_ns) {
+		char status[256];
+
+		service_summary(ctx, status, sizeof(status));
+		acd_service_status(ctx, status);
+		*next_summary_ns = now + ACD_SERVICE_STATUS_GAP_NS;
+	}
+	return acd_service_tick(ctx);
+}
+
 /* ---- the loop --------------------------------------------------------- */
 
 static int run_loop(struct acd_ctx *ctx)
 {
 	struct epoll_event evs[64];
+	uint64_t next_summary_ns = 0;
 
 	for (;;) {
+		int service_ms = service_tick(ctx, &next_summary_ns);
 		int timeout = acd_calls_tick(ctx);
 		int idle_ms = idle_delay_ms(ctx);
 		int bpf_ms = acd_bpf_tick(ctx);
@@ -149,6 +191,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = contain_ms;
 		if (line_ms >= 0 && (timeout < 0 || line_ms < timeout))
 			timeout = line_ms;
+		if (service_ms >= 0 && (timeout < 0 || service_ms < timeout))
+			timeout = service_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -216,6 +260,7 @@ int main(int argc, char **argv)
 		return 1;
 	ctx->hooks = acd_daemon_hooks;
 	ac_log_set_prefix("agentcgd");
+	ac_log_detect_journal();
 	while ((opt = getopt_long(argc, argv, "c:r:s:b:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
@@ -284,11 +329,17 @@ int main(int argc, char **argv)
 	if (r == 0)
 		r = acd_interp_init(ctx);
 	if (r == 0)
+		r = acd_service_init(ctx);
+	if (r == 0)
 		r = acd_server_listen(ctx);
 	if (r == 0) {
+		char status[256];
+
 		printf("agentcgd %s ready: backend %s, root %s, socket %s\n", ACD_VERSION,
 		       ac_cg_backend_name(&ctx->cg), ctx->cg.root_path[0], ctx->socket_path);
 		fflush(stdout);
+		service_summary(ctx, status, sizeof(status));
+		acd_service_ready(ctx, status);
 		r = run_loop(ctx);
 	}
 
@@ -313,6 +364,7 @@ int main(int argc, char **argv)
 	close(ctx->signal_w.fd);
 	close(ctx->devnull);
 	ac_info("stopped; root removed");
+	acd_service_free(ctx);
 	acd_access_free(ctx);
 	acd_calls_free(ctx);
 	acd_quota_free(ctx);

@@ -5,6 +5,7 @@
  * does not read its replies is dropped once its backlog passes the limit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "quota.h"
 #include "rpc.h"
 #include "server.h"
+#include "service.h"
 
 #define READ_CHUNK 65536
 
@@ -614,11 +616,42 @@ static int bind_socket(int fd, const struct sockaddr_un *sa, mode_t mode)
 	return 0;
 }
 
+/* The socket agentcgd.socket made and passed: its path (for the log and
+ * daemon.info) is the one it is bound to; a --socket or $AGENTCG_SOCKET
+ * that names another is a mistake in the units, said once. */
+static int listen_activated(struct acd_ctx *ctx, int fd)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+		sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+		if (strcmp(sa.sun_path, ctx->socket_path))
+			ac_warn("serving the socket systemd passed, %s, not %s", sa.sun_path,
+				ctx->socket_path);
+		ac_strlcpy(ctx->socket_path, sa.sun_path, sizeof(ctx->socket_path));
+	}
+	ctx->listen_activated = true;
+	return fd;
+}
+
 int acd_server_listen(struct acd_ctx *ctx)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
 
+	fd = acd_service_listen_fd(ctx);
+	if (fd >= 0) {
+		ctx->listen_w.fd = listen_activated(ctx, fd);
+		ctx->listen_w.fn = on_listen;
+		if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
+			return ac_log_errno(r, "epoll");
+		ac_info("listening on %s (activated by systemd)", ctx->socket_path);
+		return 0;
+	}
+	if (fd != -ENOENT)
+		return fd;
 	if (strlen(ctx->socket_path) >= sizeof(sa.sun_path))
 		return ac_log_errno(-ENAMETOOLONG, "socket path %s", ctx->socket_path);
 	ac_strlcpy(sa.sun_path, ctx->socket_path, sizeof(sa.sun_path));
@@ -648,7 +681,9 @@ void acd_server_close(struct acd_ctx *ctx)
 {
 	if (ctx->listen_w.fd >= 0) {
 		acd_watch_close(ctx, &ctx->listen_w);
-		unlink(ctx->socket_path);
+		/* systemd's socket stays: the next connection starts agentcgd */
+		if (!ctx->listen_activated)
+			unlink(ctx->socket_path);
 	}
 }
 
