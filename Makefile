@@ -67,7 +67,7 @@ DEPS := \
 # More for one target only (make check-stress: stress-ng).
 EXTRA_DEPS ?=
 
-.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install \
+.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install deb \
 	fuzz fuzz-build fuzz-bins check-asan asan-build
 .DEFAULT_GOAL := all
 
@@ -301,6 +301,20 @@ check-asan: asan-build
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, the systemd
+# units, the configuration in $(SYSCONFDIR)/agentcg (an operator's file
+# is never overwritten) and the man pages (config/install.sh says where).
+# make deb: $(BUILD)/agentcg_$(VERSION)_<arch>.deb, built with dpkg-deb.
+VERSION := $(shell sed -n 's/^\#define ACD_VERSION "\(.*\)"/\1/p' userspace/daemon/daemon.h)
+PREFIX ?= /usr/local
+export PREFIX DESTDIR BINDIR SBINDIR MANDIR SYSCONFDIR UNITDIR
+
+install: all
+	bash config/install.sh $(BUILD)
+
+deb: all
+	bash config/debian/mkdeb.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)
