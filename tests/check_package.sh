@@ -106,5 +106,39 @@ check "... its postinst creates the group agentcg and enables the socket" \
 	bash -c "grep -q 'groupadd --system agentcg' '$T/ctl/postinst' &&
 		 grep -q 'deb-systemd-helper enable agentcgd.socket' '$T/ctl/postinst'"
 
+# ---- the container image and the Kubernetes manifests -------------------
+pkgs=$(sed -n 's/.*apt-get install -y --no-install-recommends//p; /^        [a-z]/p' config/Containerfile |
+	tr -d '\\&' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -v '^procps$' | sort -u)
+missing=$(for p in $pkgs; do apt-cache show "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$pkgs" ] && [ -z "$missing" ]; then
+	ok "config/Containerfile installs Debian packages only ($(echo $pkgs | wc -w) found in apt)"
+else nok "config/Containerfile installs Debian packages only" "none parsed or missing: $missing"; fi
+for m in config/kubernetes/*.yaml; do
+	out=$(python3 - "$m" "$BUILD/agentcgd" "$T" <<'PY' 2>&1
+import json, subprocess, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pods = [d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"]
+        for d in docs if d["kind"] in ("Pod", "DaemonSet")]
+assert pods, "no Pod or DaemonSet"
+for spec in pods:
+    ours = [c for c in spec["containers"] if c["image"].startswith("agentcg")]
+    assert ours, "no agentcg container"
+    for c in ours:
+        assert "securityContext" in c, c["name"] + " has no securityContext"
+        assert any(v["mountPath"] == "/run/agentcg" for v in c["volumeMounts"]), "no socket volume"
+for d in docs:
+    if d["kind"] == "ConfigMap":
+        path = sys.argv[3] + "/cm.json"
+        open(path, "w").write(d["data"]["agentcgd.json"])
+        r = subprocess.run([sys.argv[2], "--config", path, "--check-config"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+print("fine")
+PY
+)
+	if [ "$out" = fine ]; then ok "$m: parses; agentcg containers have a securityContext and the socket volume; its configuration is valid"
+	else nok "$m: parses; agentcg containers have a securityContext and the socket volume; its configuration is valid" "$out"; fi
+done
+
 echo "package: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
