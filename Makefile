@@ -248,6 +248,14 @@ soak: all
 	AGENTCG_CHURN_CALLS=$${AGENTCG_CHURN_CALLS:-100000} AGENTCG_SUITE_TIMEOUT=$${AGENTCG_SUITE_TIMEOUT:-5400} \
 	  bash tests/integration/run.sh $(BUILD) test_bpf_churn.sh
 
+# The man pages (config/man/) against the code: they render without a
+# warning, agentcgd.json.5 has every key config.c accepts and its default,
+# agentcg.1 and agentcgd.8 every command and option of their --help
+# (tests/check_man.sh, which first shows on broken copies that it fails).
+.PHONY: check-man
+check-man: $(AGENTCGD) $(AGENTCG)
+	bash tests/check_man.sh --selftest $(BUILD) && bash tests/check_man.sh $(BUILD)
+
 # ---- fuzzing and sanitizers ----------------------------------------------
 #
 # libFuzzer harnesses (tests/fuzz/): the request path from a client's
