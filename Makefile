@@ -55,6 +55,7 @@ DEPS := \
 	libbpf-dev:/usr/include/bpf/libbpf.h \
 	libsystemd-dev:/usr/include/systemd/sd-daemon.h \
 	systemd:/usr/bin/systemd-socket-activate \
+	groff:/usr/bin/groff \
 	clang:/usr/bin/clang \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \

@@ -52,15 +52,24 @@ render() {
 	done
 }
 
-# helps BUILD: the help of agentcg, of each of its commands, and of
-# agentcgd, into files of $work (a command's --help may exit non-zero).
+# helps BUILD: the help of agentcg, of each of its commands (and of each
+# session subcommand), and of agentcgd, into files of $work; a --help that
+# does not exit 0 is a finding.
 helps() {
-	local build=$1 cmd
-	"$build/agentcg" --help >"$work/agentcg.help" 2>&1
-	"$build/agentcgd" --help >"$work/agentcgd.help" 2>&1
+	local build=$1 cmd sub rc
+	"$build/agentcg" --help >"$work/agentcg.help" 2>&1 || echo "help: agentcg --help exits $?"
+	"$build/agentcgd" --help >"$work/agentcgd.help" 2>&1 || echo "help: agentcgd --help exits $?"
 	: >"$work/commands.help"
 	for cmd in $(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\).*/\1/p' "$work/agentcg.help" | sort -u); do
 		"$build/agentcg" "$cmd" --help >>"$work/commands.help" 2>&1
+		rc=$?
+		[ "$rc" -eq 0 ] || echo "help: agentcg $cmd --help exits $rc"
+	done
+	for sub in $("$build/agentcg" session --help 2>/dev/null |
+		sed -n 's/^ *\(Usage: \)\{0,1\}agentcg session \([a-z]*\).*/\2/p'); do
+		"$build/agentcg" session "$sub" --help >/dev/null 2>&1
+		rc=$?
+		[ "$rc" -eq 0 ] || echo "help: agentcg session $sub --help exits $rc"
 	done
 }
 

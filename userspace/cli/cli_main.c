@@ -132,7 +132,7 @@ static const char help_set[] =
 	"\n"
 	"Writes a limit (memory.high, memory.max, cpu.max, pids.max) of a node and\n"
 	"prints the new content. VALUE as cgroupfs takes it: 512M, max, \"50000 100000\".\n"
-	"Root only.\n";
+	"Operators only (root and the configuration's operators).\n";
 
 static const char help_kill[] =
 	"Usage: agentcg kill PATH\n"
@@ -191,7 +191,7 @@ static const char help_tenant[] =
 	"Usage: agentcg tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"       agentcg tenant remove PATH\n"
 	"\n"
-	"Creates a tenant /tenant with a budget, or removes one. Root only.\n";
+	"Creates a tenant /tenant with a budget, or removes one. Operators only.\n";
 
 static const char help_info[] =
 	"Usage: agentcg info\n"
