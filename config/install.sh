@@ -68,7 +68,9 @@ if ! grep -q '"groups": \["agentcg"\]' "$tmp"; then
 	echo "install: config/agentcgd.json no longer has the operators line this script edits" >&2
 	exit 1
 fi
-chmod 0644 "$tmp"
+# 0640: it names every tenant and its members, which is no one else's
+# business; the daemon (root) reads it, the CLI never does.
+chmod 0640 "$tmp"
 if [ -e "$conf" ] && ! cmp -s "$tmp" "$conf"; then
 	mv "$tmp" "$conf.default"
 	say "kept your $conf; the shipped default is $conf.default"

@@ -25,10 +25,11 @@ check "make install PREFIX=/usr DESTDIR= succeeds" test $? -eq 0
 for f in usr/sbin/agentcgd usr/bin/agentcg; do
 	check "... $f is installed, executable" test -x "$D/$f"
 done
-for f in usr/lib/systemd/system/agentcgd.service usr/lib/systemd/system/agentcgd.socket \
-	etc/agentcg/agentcgd.json; do
+for f in usr/lib/systemd/system/agentcgd.service usr/lib/systemd/system/agentcgd.socket; do
 	check "... $f is installed, 0644" test "$(stat -c %a "$D/$f" 2>/dev/null)" = 644
 done
+check "... etc/agentcg/agentcgd.json is installed, 0640 (it names tenants and members)" \
+	test "$(stat -c %a "$D/etc/agentcg/agentcgd.json" 2>/dev/null)" = 640
 check "... the service starts /usr/sbin/agentcgd on /etc/agentcg/agentcgd.json" \
 	grep -qx 'ExecStart=/usr/sbin/agentcgd --config /etc/agentcg/agentcgd.json' \
 	"$D/usr/lib/systemd/system/agentcgd.service"
@@ -105,6 +106,8 @@ done
 check "... its postinst creates the group agentcg and enables the socket" \
 	bash -c "grep -q 'groupadd --system agentcg' '$T/ctl/postinst' &&
 		 grep -q 'deb-systemd-helper enable agentcgd.socket' '$T/ctl/postinst'"
+check "... its postrm removes the group only if the package made it" \
+	bash -c "grep -B1 'groupdel agentcg' '$T/ctl/postrm' | grep -q /var/lib/agentcg/created-group"
 
 # ---- the container image and the Kubernetes manifests -------------------
 pkgs=$(sed -n 's/.*apt-get install -y --no-install-recommends//p; /^        [a-z]/p' config/Containerfile |
@@ -121,6 +124,7 @@ pods = [d["spec"] if d["kind"] == "Pod" else d["spec"]["template"]["spec"]
         for d in docs if d["kind"] in ("Pod", "DaemonSet")]
 assert pods, "no Pod or DaemonSet"
 for spec in pods:
+    assert spec.get("automountServiceAccountToken") is False, "calls would find an API token"
     ours = [c for c in spec["containers"] if c["image"].startswith("agentcg")]
     assert ours, "no agentcg container"
     for c in ours:
@@ -136,8 +140,8 @@ for d in docs:
 print("fine")
 PY
 )
-	if [ "$out" = fine ]; then ok "$m: parses; agentcg containers have a securityContext and the socket volume; its configuration is valid"
-	else nok "$m: parses; agentcg containers have a securityContext and the socket volume; its configuration is valid" "$out"; fi
+	if [ "$out" = fine ]; then ok "$m: parses; no API token in the pod; agentcg containers have a securityContext and the socket volume; its configuration is valid"
+	else nok "$m: parses; no API token in the pod; agentcg containers have a securityContext and the socket volume; its configuration is valid" "$out"; fi
 done
 
 echo "package: $pass passed, $fail failed"

@@ -1006,6 +1006,9 @@ static _Noreturn void check_as(const char *bin, uid_t uid, gid_t gid, const gid_
 	_exit(err);
 }
 
+/* How long the daemon waits for the check of an interpreter's path. */
+#define INTERP_CHECK_NS (2ULL * 1000000000)
+
 int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
 			    int n_groups)
 {
@@ -1016,9 +1019,26 @@ int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *
 		return -errno;
 	if (pid == 0)
 		check_as(bin, uid, gid, groups, n_groups);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+	/* The path is the caller's: on a FUSE mount of theirs access() can
+	 * block for as long as they like. The loop waits a bounded time
+	 * (a stuck loop would also miss systemd's watchdog), then kills it. */
+	for (uint64_t end = ac_now_ns() + INTERP_CHECK_NS, nap = 100;; nap = nap < 20000 ? nap * 2 : nap) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
 			return -errno;
+		if (ac_now_ns() > end) {
+			kill(pid, SIGKILL);
+			/* a FUSE request gives way to SIGKILL at once; a child
+			 * that outlives 100 ms more stays a zombie */
+			for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+				usleep(1000);
+			return -ETIMEDOUT;
+		}
+		usleep(nap);
+	}
 	if (!WIFEXITED(st))
 		return -EIO;
 	return -WEXITSTATUS(st);

@@ -623,15 +623,28 @@ static int listen_activated(struct acd_ctx *ctx, int fd)
 {
 	struct sockaddr_un sa = { 0 };
 	socklen_t len = sizeof(sa);
+	struct stat st;
 
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
-	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
-		sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
-		if (strcmp(sa.sun_path, ctx->socket_path))
-			ac_warn("serving the socket systemd passed, %s, not %s", sa.sun_path,
-				ctx->socket_path);
-		ac_strlcpy(ctx->socket_path, sa.sun_path, sizeof(ctx->socket_path));
+	/* An abstract or unnamed socket has no file mode: anyone in the
+	 * network namespace could reach it, whatever socket_mode says. */
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || !sa.sun_path[0]) {
+		ac_err("socket activation: the passed socket has no path (abstract or unnamed); "
+		       "agentcgd.socket must name a file (ListenStream=/run/agentcg/agentcgd.sock)");
+		return -EINVAL;
 	}
+	sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+	if (strcmp(sa.sun_path, ctx->socket_path))
+		ac_warn("serving the socket systemd passed, %s, not %s", sa.sun_path,
+			ctx->socket_path);
+	ac_strlcpy(ctx->socket_path, sa.sun_path, sizeof(ctx->socket_path));
+	/* The unit's SocketMode= rules; one that differs from socket_mode is
+	 * a mistake worth a line. */
+	if (stat(ctx->socket_path, &st) == 0 &&
+	    (st.st_mode & 07777) != ((mode_t)ctx->cfg.socket_mode & 07777))
+		ac_warn("the socket systemd passed has mode %04o, not socket_mode %04o: "
+			"SocketMode= in agentcgd.socket decides", (unsigned)(st.st_mode & 07777),
+			(unsigned)(ctx->cfg.socket_mode & 07777));
 	ctx->listen_activated = true;
 	return fd;
 }
@@ -643,7 +656,11 @@ int acd_server_listen(struct acd_ctx *ctx)
 
 	fd = acd_service_listen_fd(ctx);
 	if (fd >= 0) {
-		ctx->listen_w.fd = listen_activated(ctx, fd);
+		if ((r = listen_activated(ctx, fd)) < 0) {
+			close(fd);
+			return r;
+		}
+		ctx->listen_w.fd = fd;
 		ctx->listen_w.fn = on_listen;
 		if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
 			return ac_log_errno(r, "epoll");
