@@ -147,6 +147,12 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/call_timers.c \
 	  $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
+# The daemon's Prometheus text builder and HTTP request check: pure, linked alone.
+$(BUILD)/tests/test_metrics: tests/unit/test_metrics.c userspace/daemon/metrics.c userspace/daemon/http.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/metrics.c \
+	  userspace/daemon/http.c $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka -lm
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; \

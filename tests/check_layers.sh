@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 # The layer of a module, from a file name (foo.c, foo.h, foo.o).
 layer_of() {
 	case "${1%.*}" in
-	daemon | runner_blob) echo 0 ;;
+	daemon | runner_blob | metrics | http) echo 0 ;;
 	server | rpc | quota) echo 1 ;;
 	events) echo 2 ;;
 	bpf | pressure | procs | mover | uids) echo 3 ;;

@@ -22,7 +22,9 @@
  *   2  events (subscribers)
  *   1  server (socket, clients, watches), rpc (envelopes, replies),
  *      quota (what each uid holds, against per_uid)
- *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
+ *   0  daemon.h; metrics (the Prometheus text builder), http (a request
+ *      head checked, a response head written): both pure;
+ *      userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
  *      userspace/common (libagentcg-common.a)
  */
 #ifndef AGENTCGD_DAEMON_H
