@@ -20,7 +20,7 @@ layer_of() {
 	bpf | pressure | procs | mover | uids) echo 3 ;;
 	tree | pool | priority | access) echo 4 ;;
 	call | call_* | contain | interp | adaptive) echo 5 ;;
-	methods | methods_* | main | hooks) echo 6 ;;
+	methods | methods_* | metrics_http | main | hooks) echo 6 ;;
 	*) echo "?" ;;
 	esac
 }

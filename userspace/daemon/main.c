@@ -25,6 +25,7 @@
 #include "mover.h"
 #include "uids.h"
 #include "methods.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "pressure.h"
 #include "quota.h"
@@ -61,6 +62,7 @@ static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 			ctx->stopping = true;
 			ctx->stop_deadline_ns = ac_now_ns() + STOP_GRACE_NS;
 			acd_server_close(ctx);
+			acd_metrics_http_close(ctx);
 			acd_calls_shutdown(ctx);
 		}
 	}
@@ -138,6 +140,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
 		int line_ms = acd_server_tick(ctx);
+		int scrape_ms = acd_metrics_http_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -149,6 +152,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = contain_ms;
 		if (line_ms >= 0 && (timeout < 0 || line_ms < timeout))
 			timeout = line_ms;
+		if (scrape_ms >= 0 && (timeout < 0 || scrape_ms < timeout))
+			timeout = scrape_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -285,6 +290,8 @@ int main(int argc, char **argv)
 		r = acd_interp_init(ctx);
 	if (r == 0)
 		r = acd_server_listen(ctx);
+	if (r == 0)
+		r = acd_metrics_http_open(ctx);
 	if (r == 0) {
 		printf("agentcgd %s ready: backend %s, root %s, socket %s\n", ACD_VERSION,
 		       ac_cg_backend_name(&ctx->cg), ctx->cg.root_path[0], ctx->socket_path);
@@ -293,6 +300,7 @@ int main(int argc, char **argv)
 	}
 
 	acd_server_close(ctx);
+	acd_metrics_http_close(ctx);
 	while (ctx->clients)
 		acd_client_drop(ctx, ctx->clients, NULL);
 	while (acd_calls_remove_step(ctx))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The metrics: every module's families put together as Prometheus text
  * (acd_metrics_text), for the `metrics` method (operators only: the
- * series name tenants and sessions). README "Metrics" lists the series. */
+ * series name tenants and sessions) and the metrics_listen listener
+ * (metrics_http.c). README "Metrics" lists the series. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "interp.h"
 #include "methods.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "pressure.h"
 #include "rpc.h"
@@ -101,6 +103,7 @@ int acd_metrics_text(struct acd_ctx *ctx, struct ac_buf *out)
 	acd_pool_metrics(ctx, &m);
 	acd_interp_metrics(ctx, &m);
 	acd_bpf_metrics(ctx, &m);
+	acd_metrics_http_metrics(ctx, &m);
 	if (acd_metrics_end(&m) < 0)
 		return ac_log_errno(acd_metrics_end(&m), "metrics: the text (at most %u bytes)",
 				    ACD_METRICS_TEXT_MAX);
