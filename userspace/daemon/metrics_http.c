@@ -38,6 +38,7 @@ struct mconn {
 	struct mconn *prev, *next;
 	uint64_t deadline_ns;
 	enum mc_state state;
+	bool overflow;	    /* came with every slot taken: gets 503 */
 	uint32_t events;    /* what epoll watches */
 	struct ac_buf in;   /* the request head so far */
 	struct ac_buf out;  /* the response not yet sent */
@@ -48,7 +49,8 @@ struct acd_metrics_http {
 	bool unix_socket;
 	char path[AC_METRICS_PATH_MAX]; /* the unix socket's, removed at close */
 	struct mconn *first, *last;	/* accept order: the first is due first */
-	int n;
+	int n;				/* connections in the slots */
+	int n_overflow;			/* ... and beyond them, being told 503 */
 	struct mconn *dead;		/* freed at the next tick */
 	struct ac_buf cache;		/* the last metrics text */
 	uint64_t cache_ns;		/* when it was built (0: never) */
@@ -77,7 +79,10 @@ static void conn_close(struct acd_ctx *ctx, struct mconn *c)
 		c->next->prev = c->prev;
 	else
 		h->last = c->prev;
-	h->n--;
+	if (c->overflow)
+		h->n_overflow--;
+	else
+		h->n--;
 	/* its watch may still be in this epoll batch (with fd -1, skipped) */
 	c->next = h->dead;
 	h->dead = c;
@@ -159,6 +164,7 @@ static int response(struct acd_ctx *ctx, struct mconn *c, int status, bool head_
 		snprintf(text, sizeof(text), "%d %s%s\n", status, acd_http_reason(status),
 			 status == 404 || status == 405 ? ": agentcgd serves GET /metrics only" :
 			 status == 431 ? ": the request head is over 8K" :
+			 status == 503 ? ": every scrape slot is taken, retry later" :
 			 status == 500 ? ": see the daemon's log" : "");
 		len = strlen(text);
 	}
@@ -253,25 +259,6 @@ static void on_conn(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	}
 }
 
-/* All slots taken: 503 at once, without a slot. */
-static void refuse(struct acd_ctx *ctx, int fd)
-{
-	char head[512], sink[READ_CHUNK];
-	static const char body[] = "503 Service Unavailable: too many scrapes at once\n";
-	int n = acd_http_response_head(head, sizeof(head), 503, ERROR_TYPE, sizeof(body) - 1,
-				       (int64_t)time(NULL));
-
-	count(ctx->mhttp, 503);
-	/* what the client sent already is read away, so that the close
-	 * does not reset the connection before it reads the answer */
-	for (int i = 0; i < 4 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
-		;
-	if (n > 0 && send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
-		send(fd, body, sizeof(body) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	shutdown(fd, SHUT_WR);
-	close(fd);
-}
-
 static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_metrics_http *h = ctx->mhttp;
@@ -285,8 +272,12 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				ac_log_errno(-errno, "metrics: accept");
 			return;
 		}
-		if (h->n >= ACD_METRICS_HTTP_CONNS) {
-			refuse(ctx, fd);
+		/* Every slot taken: 503 at once, from a connection of its own
+		 * that reads the request away until the client closes (closing
+		 * at once would reset the connection before the client reads
+		 * the 503). As many of those as slots; past them, closed. */
+		if (h->n >= ACD_METRICS_HTTP_CONNS && h->n_overflow >= ACD_METRICS_HTTP_CONNS) {
+			close(fd);
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -309,7 +300,13 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		else
 			h->first = c;
 		h->last = c;
-		h->n++;
+		c->overflow = h->n >= ACD_METRICS_HTTP_CONNS;
+		if (c->overflow) {
+			h->n_overflow++;
+			conn_answer(ctx, c, 503, false);
+		} else {
+			h->n++;
+		}
 	}
 }
 

@@ -3,7 +3,8 @@
  * metrics_listen (a loopback TCP port, or a unix socket of mode 0660
  * and group metrics_group), from the daemon's one epoll loop: nothing
  * blocks, a request head is at most ACD_HTTP_HEAD_MAX bytes, at most
- * ACD_METRICS_HTTP_CONNS scrapes are served at once (one more gets 503),
+ * ACD_METRICS_HTTP_CONNS scrapes are served at once (as many more get
+ * 503 at once, any further one is closed),
  * each connection is closed after one response or at its deadline, so a
  * client that sends nothing, or reads nothing, holds a slot for a while
  * only. The listener and its connections are close-on-exec, and the
