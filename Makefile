@@ -59,6 +59,7 @@ DEPS := \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
+	prometheus:/usr/bin/promtool \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
 	busybox-static:/bin/busybox
 # More for one target only (make check-stress: stress-ng).
