@@ -818,6 +818,7 @@ void acd_contain_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
 	static const char *const steps[ACD_STEP_N] = { "throttled", "frozen", "killed",
 							"interrupted", "released" };
 	const struct acd_contain *k = ctx->contain;
+	int n = 0;
 
 	if (!acd_contain_enabled(ctx))
 		return;
@@ -825,8 +826,8 @@ void acd_contain_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
 			   "Steps of the containment ladder, by the domain whose pressure took "
 			   "them: calls throttled, frozen, killed (a cell interrupted instead), "
 			   "and let go a step (released).");
-	for (const struct acd_domain *d = &ctx->pressure->root; d;
-	     d = d == &ctx->pressure->root ? ctx->pressure->tenants : d->next)
+	for (const struct acd_domain *d = acd_domain_next(ctx, NULL, &n); d;
+	     d = acd_domain_next(ctx, d, &n))
 		for (int i = 0; i < ACD_STEP_N; i++)
 			acd_metrics_u64(m, d->steps[i], "domain", acd_domain_name(d), "step",
 					steps[i], NULL);

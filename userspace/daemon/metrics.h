@@ -20,6 +20,13 @@
 
 #define ACD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* The most tenants (and their pressure domains) and sessions in all that
+ * label values name: tenants are the configuration's and those operators
+ * make, sessions have a quota per uid but none for operators, so a
+ * scrape's size and work are bounded here (agentcg_metrics_omitted). */
+#define ACD_METRICS_TENANTS_MAX 256
+#define ACD_METRICS_SESSIONS_MAX 256
+
 enum acd_metric_type { ACD_COUNTER, ACD_GAUGE };
 
 struct acd_metrics {

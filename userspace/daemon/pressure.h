@@ -89,5 +89,10 @@ void acd_pressure_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 /* The label of a domain: "/" or "/tenant", "host" for the root without
  * memory_budget (as the events and daemon.info name it). */
 const char *acd_domain_name(const struct acd_domain *d);
+/* The domains the metrics name, the root's first: d NULL starts, *n
+ * counts (start it at 0); NULL after the last or past the tenants' cap
+ * (ACD_METRICS_TENANTS_MAX). */
+const struct acd_domain *acd_domain_next(const struct acd_ctx *ctx, const struct acd_domain *d,
+				       int *n);
 
 #endif

@@ -6,6 +6,7 @@
 #define AGENTCGD_TREE_H
 
 #include "daemon.h"
+#include "metrics.h"
 #include "pressure.h"
 
 struct acd_call;
@@ -123,11 +124,8 @@ int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_error
 json_t *acd_budget_to_json(const struct ac_budget *b);
 
 struct acd_metrics;
-/* Most tenants, and sessions in all, the metrics name (in the tree's
- * order; agentcg_metrics_omitted counts the others). */
-#define ACD_METRICS_TENANTS_MAX 256
-#define ACD_METRICS_SESSIONS_MAX 256
-/* The tenants' call, admission and session families. */
+/* The tenants' call, admission and session families (the newest tenants
+ * and sessions first, up to the caps of metrics.h). */
 void acd_tree_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 
 #endif
