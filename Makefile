@@ -63,6 +63,7 @@ DEPS := \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
+	prometheus:/usr/bin/promtool \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
 	busybox-static:/bin/busybox
 # More for one target only (make check-stress: stress-ng).
@@ -151,6 +152,12 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/call_timers.c \
 	  $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
+
+# The daemon's Prometheus text builder and HTTP request check: pure, linked alone.
+$(BUILD)/tests/test_metrics: tests/unit/test_metrics.c userspace/daemon/metrics.c userspace/daemon/http.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/metrics.c \
+	  userspace/daemon/http.c $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka -lm
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \

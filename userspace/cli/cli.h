@@ -206,5 +206,6 @@ int cli_cmd_session(struct cli *c, int argc, char **argv);
 int cli_session_interp(struct cli *c, int argc, char **argv);
 int cli_cmd_tenant(struct cli *c, int argc, char **argv);
 int cli_cmd_info(struct cli *c, int argc, char **argv);
+int cli_cmd_metrics(struct cli *c, int argc, char **argv);
 
 #endif

@@ -45,6 +45,8 @@ static const char help_main[] =
 	"  tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"  tenant remove PATH\n"
 	"  info                                   daemon version, backend and root\n"
+	"  metrics                                Prometheus text of the daemon's counters\n"
+	"                                         (operators only)\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
 	"  --socket PATH   daemon socket (default: $AGENTCG_SOCKET, else\n"
@@ -198,6 +200,16 @@ static const char help_info[] =
 	"\n"
 	"Shows the daemon's version, cgroup backend, root, socket, pid and running calls.\n";
 
+static const char help_metrics[] =
+	"Usage: agentcg metrics\n"
+	"\n"
+	"Prints the daemon's metrics in the Prometheus text format (version 0.0.4):\n"
+	"calls by tenant and verdict, admission waits and refusals, pressure bands and\n"
+	"containment steps by domain, session memory, pools, BPF records, the daemon's\n"
+	"own memory and fds. The same text is served on GET /metrics when the\n"
+	"configuration sets metrics_listen. Operators only: the series name tenants and\n"
+	"sessions. With --json, the result object {\"text\", \"content_type\"}.\n";
+
 static const struct cli_cmd cli_cmds[] = {
 	{ "run", cli_cmd_run, help_run },
 	{ "ls", cli_cmd_ls, help_ls },
@@ -212,6 +224,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "session", cli_cmd_session, help_session },
 	{ "tenant", cli_cmd_tenant, help_tenant },
 	{ "info", cli_cmd_info, help_info },
+	{ "metrics", cli_cmd_metrics, help_metrics },
 };
 
 static const struct cli_cmd *cli_find_cmd(const char *name)

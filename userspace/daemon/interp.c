@@ -38,6 +38,7 @@
 #include "call.h"
 #include "events.h"
 #include "interp.h"
+#include "metrics.h"
 #include "mover.h"
 #include "pool.h"
 #include "priority.h"
@@ -1302,4 +1303,14 @@ json_t *acd_interp_info(struct acd_ctx *ctx)
 	json_object_update(o, u);
 	json_decref(u);
 	return o;
+}
+
+void acd_interp_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	acd_metrics_family(m, "agentcg_interpreter_pool_hits_total", ACD_COUNTER,
+			   "Interpreter sessions that got an interpreter from the warm pool.");
+	acd_metrics_u64(m, ctx->interp_pool->hits, NULL);
+	acd_metrics_family(m, "agentcg_interpreter_pool_misses_total", ACD_COUNTER,
+			   "Interpreter sessions whose interpreter was started when they came.");
+	acd_metrics_u64(m, ctx->interp_pool->misses, NULL);
 }

@@ -25,6 +25,7 @@
 #include "mover.h"
 #include "uids.h"
 #include "methods.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "pressure.h"
 #include "quota.h"
@@ -77,6 +78,7 @@ static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				acd_service_stopping(ctx, status);
 			}
 			acd_server_close(ctx);
+			acd_metrics_http_close(ctx);
 			acd_calls_shutdown(ctx);
 		}
 	}
@@ -188,6 +190,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
 		int line_ms = acd_server_tick(ctx);
+		int scrape_ms = acd_metrics_http_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -201,6 +204,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = line_ms;
 		if (service_ms >= 0 && (timeout < 0 || service_ms < timeout))
 			timeout = service_ms;
+		if (scrape_ms >= 0 && (timeout < 0 || scrape_ms < timeout))
+			timeout = scrape_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -350,6 +355,8 @@ int main(int argc, char **argv)
 		r = acd_service_init(ctx);
 	if (r == 0)
 		r = acd_server_listen(ctx);
+	if (r == 0)
+		r = acd_metrics_http_open(ctx);
 	if (r == 0) {
 		char status[256];
 
@@ -362,6 +369,7 @@ int main(int argc, char **argv)
 	}
 
 	acd_server_close(ctx);
+	acd_metrics_http_close(ctx);
 	while (ctx->clients)
 		acd_client_drop(ctx, ctx->clients, NULL);
 	while (acd_calls_remove_step(ctx))

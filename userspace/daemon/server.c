@@ -616,6 +616,42 @@ static int bind_socket(int fd, const struct sockaddr_un *sa, mode_t mode)
 	return 0;
 }
 
+int acd_unix_listen(const char *path, mode_t mode, gid_t gid, int backlog)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ac_log_errno(-ENAMETOOLONG, "socket path %s", path);
+	ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	if ((r = mkdir_parent(path)) < 0)
+		return ac_log_errno(r, "cannot create the directory of %s", path);
+	if ((r = check_socket_dirs(path)) < 0)
+		return r;
+	if ((r = check_existing(path)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ac_log_errno(-errno, "socket");
+	if ((r = bind_socket(fd, &sa, mode)) < 0)
+		return ac_log_errno(r, "cannot listen on %s", path);
+	/* The directories are root's and no one else may rename or remove
+	 * what root made in them (checked above): the path is still this
+	 * socket, and lchown does not follow a link anyway. */
+	if (gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) < 0) {
+		r = -errno;
+		unlink(path);
+		return ac_log_errno(r, "cannot give %s to group %u", path, (unsigned)gid);
+	}
+	if (listen(fd, backlog) < 0) {
+		r = -errno;
+		unlink(path);
+		return ac_log_errno(r, "cannot listen on %s", path);
+	}
+	return AC_TAKE_FD(fd);
+}
+
 /* The socket agentcgd.socket made and passed: its path (for the log and
  * daemon.info) is the one it is bound to; a --socket or $AGENTCG_SOCKET
  * that names another is a mistake in the units, said once. */
@@ -651,46 +687,28 @@ static int listen_activated(struct acd_ctx *ctx, int fd)
 
 int acd_server_listen(struct acd_ctx *ctx)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool activated;
 	int fd, r;
 
 	fd = acd_service_listen_fd(ctx);
-	if (fd >= 0) {
+	activated = fd >= 0;
+	if (activated) {
 		if ((r = listen_activated(ctx, fd)) < 0) {
 			close(fd);
 			return r;
 		}
-		ctx->listen_w.fd = fd;
-		ctx->listen_w.fn = on_listen;
-		if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
-			return ac_log_errno(r, "epoll");
-		ac_info("listening on %s (activated by systemd)", ctx->socket_path);
-		return 0;
-	}
-	if (fd != -ENOENT)
+	} else if (fd != -ENOENT) {
 		return fd;
-	if (strlen(ctx->socket_path) >= sizeof(sa.sun_path))
-		return ac_log_errno(-ENAMETOOLONG, "socket path %s", ctx->socket_path);
-	ac_strlcpy(sa.sun_path, ctx->socket_path, sizeof(sa.sun_path));
-	if ((r = mkdir_parent(ctx->socket_path)) < 0)
-		return ac_log_errno(r, "cannot create the directory of %s", ctx->socket_path);
-	if ((r = check_socket_dirs(ctx->socket_path)) < 0)
-		return r;
-	if ((r = check_existing(ctx->socket_path)) < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ac_log_errno(-errno, "socket");
-	if ((r = bind_socket(fd, &sa, (mode_t)ctx->cfg.socket_mode)) < 0 || listen(fd, 256) < 0) {
-		r = r < 0 ? r : -errno;
-		close(fd);
-		return ac_log_errno(r, "cannot listen on %s", ctx->socket_path);
+	} else {
+		fd = acd_unix_listen(ctx->socket_path, (mode_t)ctx->cfg.socket_mode, (gid_t)-1, 256);
+		if (fd < 0)
+			return fd;
 	}
 	ctx->listen_w.fd = fd;
 	ctx->listen_w.fn = on_listen;
 	if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
 		return ac_log_errno(r, "epoll");
-	ac_info("listening on %s", ctx->socket_path);
+	ac_info("listening on %s%s", ctx->socket_path, activated ? " (activated by systemd)" : "");
 	return 0;
 }
 
