@@ -246,5 +246,7 @@ int cli_cmd_session(struct cli *c, int argc, char **argv);
 int cli_session_interp(struct cli *c, int argc, char **argv);
 int cli_cmd_tenant(struct cli *c, int argc, char **argv);
 int cli_cmd_info(struct cli *c, int argc, char **argv);
+/* agentcg mcp: an MCP server on stdio (mcp.c) */
+int cli_cmd_mcp(struct cli *c, int argc, char **argv);
 
 #endif
