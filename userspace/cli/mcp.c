@@ -43,7 +43,7 @@ struct mcp_op {
 	struct mcp_plan plan;  /* what it becomes */
 	struct cli conn;       /* its own connection to agentcgd */
 	int64_t rid;	       /* the daemon request in flight */
-	bool making;	       /* ... is the session.create of plan.dflt */
+	bool making;	       /* ... is the session.create of its session */
 	bool remade;	       /* the default session was made again once */
 	bool cancelled;	       /* no reply; kept only to learn what making made */
 };
@@ -66,10 +66,38 @@ static void AC_PRINTF(2, 3) mcp_log(const struct mcp *m, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* ---- sessions made here ------------------------------------------------ */
+/* ---- sessions known, and made here ------------------------------------ */
 
+static bool mcp_known(const struct mcp *m, const char *path)
+{
+	for (int i = 0; i < m->n_known; i++)
+		if (!strcmp(m->known[i], path))
+			return true;
+	return false;
+}
+
+static void mcp_know(struct mcp *m, const char *path)
+{
+	if (mcp_known(m, path))
+		return;
+	if (m->n_known == MCP_KNOWN_MAX) /* the oldest goes */
+		memmove(m->known[0], m->known[1], sizeof(m->known[0]) * --m->n_known);
+	ac_strlcpy(m->known[m->n_known++], path, sizeof(m->known[0]));
+}
+
+static void mcp_forget(struct mcp *m, const char *path)
+{
+	for (int i = 0; i < m->n_known; i++)
+		if (!strcmp(m->known[i], path)) {
+			memmove(m->known[i], m->known[--m->n_known], sizeof(m->known[0]));
+			return;
+		}
+}
+
+/* Made here: closed at the end. */
 static void mcp_own(struct mcp *m, const char *path)
 {
+	mcp_know(m, path);
 	for (int i = 0; i < m->n_owned; i++)
 		if (!strcmp(m->owned[i], path))
 			return;
@@ -79,22 +107,17 @@ static void mcp_own(struct mcp *m, const char *path)
 		return;
 	}
 	ac_strlcpy(m->owned[m->n_owned++], path, sizeof(m->owned[0]));
-	for (int d = 0; d < MCP_D_N; d++)
-		if (!strcmp(m->dflt[d], path))
-			m->ensured[d] = true;
 }
 
-/* Closed: not ours to close any more; a default one is made again. */
+/* Closed (or gone): not ours to close any more, made again if used. */
 static void mcp_disown(struct mcp *m, const char *path)
 {
+	mcp_forget(m, path);
 	for (int i = 0; i < m->n_owned; i++)
 		if (!strcmp(m->owned[i], path)) {
-			memcpy(m->owned[i], m->owned[--m->n_owned], sizeof(m->owned[0]));
-			break;
+			memmove(m->owned[i], m->owned[--m->n_owned], sizeof(m->owned[0]));
+			return;
 		}
-	for (int d = 0; d < MCP_D_N; d++)
-		if (!strcmp(m->dflt[d], path))
-			m->ensured[d] = false;
 }
 
 /* ---- stdout -------------------------------------------------------------- */
@@ -205,8 +228,8 @@ static void mcp_op_lost(struct mcp *m, struct mcp_op *op, int err)
  * when that is not known to exist, else its own. 0 or -errno. */
 static int mcp_op_send(struct mcp *m, struct mcp_op *op)
 {
-	bool make = op->plan.make && !m->ensured[op->plan.dflt];
-	json_t *params = make ? mcp_tools_make_params(m, op->plan.dflt) :
+	bool make = op->plan.make && !mcp_known(m, op->plan.session);
+	json_t *params = make ? mcp_tools_make_params(&op->plan) :
 				json_incref(op->plan.params);
 
 	if (!params)
@@ -238,12 +261,11 @@ static void mcp_op_reply(struct mcp *m, struct mcp_op *op, const json_t *res, co
 			mcp_op_finish(m, op, mcp_result_rpc_error(p, err, what));
 			return;
 		}
-		m->ensured[p->dflt] = true;
+		mcp_know(m, p->session);
 	} else if (err && code == ACD_NOT_FOUND && p->make && !op->remade) {
-		/* the default session went away (closed by another client):
-		 * make it again, once */
+		/* the session went away (closed by another client): make it
+		 * again, once */
 		op->remade = true;
-		m->ensured[p->dflt] = false;
 		mcp_disown(m, p->session);
 	} else {
 		if (!err && !strcmp(p->method, "session.create"))

@@ -24,6 +24,7 @@
 #define MCP_LINE_MAX (16u << 20) /* longest request line read from stdin */
 #define MCP_OPS_MAX 16		 /* tool calls in flight at once */
 #define MCP_OWNED_MAX 64	 /* sessions made here (per_uid.sessions) */
+#define MCP_KNOWN_MAX 64	 /* sessions known to exist (no session.create first) */
 #define MCP_SERVER_VERSION "0.1.0"
 
 /* The default sessions: one for commands, one per interpreter. Their
@@ -46,7 +47,10 @@ struct mcp {
 	bool initialized;    /* notifications/initialized seen */
 	char tenant[AC_NAME_MAX + 1];	  /* of the default sessions (bare names) */
 	char dflt[MCP_D_N][CLI_PATH_LEN]; /* the default sessions' paths */
-	bool ensured[MCP_D_N];		  /* known to exist: made here, or found */
+	/* Sessions known to exist (made here, or found): a call there needs no
+	 * session.create first. Forgetting one only costs that request. */
+	char known[MCP_KNOWN_MAX][CLI_PATH_LEN];
+	int n_known;
 	char owned[MCP_OWNED_MAX][CLI_PATH_LEN]; /* made here: closed at the end */
 	int n_owned;
 	/* stdin, read line by line */

@@ -59,6 +59,15 @@ static void text_json(struct text *t, const json_t *v)
 		text_add(t, s, strlen(s));
 }
 
+/* A string as it is, anything else as JSON. */
+static void text_scalar(struct text *t, const json_t *v)
+{
+	if (json_is_string(v))
+		text_add(t, json_string_value(v), json_string_length(v));
+	else
+		text_json(t, v);
+}
+
 /* {"type": "text", "text": ...}; the buffer is freed. */
 static json_t *text_content(struct text *t)
 {
@@ -249,9 +258,9 @@ static void session_text(struct text *t, const struct mcp_plan *p, const json_t 
 		if (b) {
 			cli_format_size_json(json_object_get(b, "memory_max"), mem, sizeof(mem));
 			text_printf(t, "; budget memory_max %s, cpu ", mem);
-			text_json(t, json_object_get(b, "cpu"));
+			text_scalar(t, json_object_get(b, "cpu"));
 			text_printf(t, ", pids ");
-			text_json(t, json_object_get(b, "pids"));
+			text_scalar(t, json_object_get(b, "pids"));
 		}
 		text_printf(t, "; priority %s", cli_json_str(r, "priority", "normal"));
 		break;

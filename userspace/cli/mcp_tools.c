@@ -17,7 +17,8 @@
 /* Tool flags. */
 #define TF_INTENT 0x1u	 /* takes the intent fields */
 #define TF_RETRY 0x2u	 /* ... and retry (commands only) */
-#define TF_MAKE 0x4u	 /* makes its default session on first use */
+#define TF_MAKE 0x4u	 /* makes its session when it does not exist */
+#define TF_MAKE_DFLT 0x20u /* makes its default session when it does not exist */
 #define TF_READONLY 0x8u /* changes nothing (an annotation) */
 #define TF_SAFE 0x10u	 /* changes only what it is asked to (not destructive) */
 
@@ -68,7 +69,7 @@ static const struct tool_def tools[] = {
 	  "Read a variable of an interpreter session as JSON (a value that is not JSON-"
 	  "serialisable is an error: convert it in python_exec first)." },
 	{ MCP_T_SET, "session_set", "Set an interpreter variable", "session.set", MCP_D_PYTHON,
-	  TF_MAKE | TF_SAFE,
+	  TF_MAKE_DFLT | TF_SAFE,
 	  "Set a variable of an interpreter session to a JSON value, to hand data to later "
 	  "python_exec or bash_exec calls without writing it into code (bash takes strings, "
 	  "numbers and booleans)." },
@@ -226,8 +227,14 @@ static json_t *session_prop(const struct mcp *m, const struct tool_def *t)
 	else if (t->dflt == MCP_D_NONE)
 		snprintf(doc + n, sizeof(doc) - (size_t)n, "E.g. %s.", m->dflt[MCP_D_PYTHON]);
 	else if (t->flags & TF_MAKE)
-		snprintf(doc + n, sizeof(doc) - (size_t)n, "Default: %s, made on first use.",
+		snprintf(doc + n, sizeof(doc) - (size_t)n,
+			 "Default: %s. A session that does not exist yet is made for this tool on "
+			 "first use, and closed when this server stops.",
 			 m->dflt[t->dflt]);
+	else if (t->flags & TF_MAKE_DFLT)
+		snprintf(doc + n, sizeof(doc) - (size_t)n,
+			 "Default: %s, made on first use (the default bash session is %s).",
+			 m->dflt[t->dflt], m->dflt[MCP_D_BASH]);
 	else
 		snprintf(doc + n, sizeof(doc) - (size_t)n,
 			 "Default: %s (the default bash session is %s).", m->dflt[t->dflt],
@@ -457,14 +464,12 @@ static json_t *call_output_schema(bool cell, bool run)
 
 static json_t *output_schema(const struct tool_def *t)
 {
-	json_t *props = json_pack("{s:{s:s}}", "path", "type", "string");
+	json_t *props;
 
+	if (t->id == MCP_T_RUN || t->id == MCP_T_PYTHON || t->id == MCP_T_BASH)
+		return call_output_schema(t->id != MCP_T_RUN, t->id == MCP_T_RUN);
+	props = json_pack("{s:{s:s}}", "path", "type", "string");
 	switch (t->id) {
-	case MCP_T_RUN:
-		return call_output_schema(false, true);
-	case MCP_T_PYTHON:
-	case MCP_T_BASH:
-		return call_output_schema(true, false);
 	case MCP_T_SESSION_CREATE:
 		json_object_set_new(props, "budget",
 				    json_pack("{s:s, s:s}", "type", "object", "description",
@@ -492,6 +497,8 @@ static json_t *output_schema(const struct tool_def *t)
 	case MCP_T_CLOSE:
 		json_object_set_new(props, "killed_calls",
 				    prop("integer", "running calls that were killed"));
+		break;
+	default:
 		break;
 	}
 	return json_pack("{s:s, s:o, s:[s]}", "type", "object", "properties", props, "required",
@@ -575,21 +582,20 @@ static const char *arg_str(const json_t *args, const char *name, bool required,
 	return json_string_value(v);
 }
 
-/* The session argument, or the tool's default session. */
-static void arg_session(const struct mcp *m, const struct tool_def *t, const json_t *args,
-			enum mcp_dflt dflt, struct mcp_plan *p, struct ac_errors *errs)
+/* The session argument, or the tool's default session: true when it is
+ * the default. */
+static bool arg_session(const struct mcp *m, const json_t *args, enum mcp_dflt dflt,
+			struct mcp_plan *p, struct ac_errors *errs)
 {
 	const char *s = arg_str(args, "session", dflt == MCP_D_NONE, errs);
 	char buf[CLI_PATH_LEN + AC_NAME_MAX];
 	struct ac_path path;
 
-	p->dflt = MCP_D_NONE;
 	if (!s) {
-		if (dflt != MCP_D_NONE) {
-			ac_strlcpy(p->session, m->dflt[dflt], sizeof(p->session));
-			p->dflt = dflt;
-		}
-		return;
+		if (dflt == MCP_D_NONE)
+			return false;
+		ac_strlcpy(p->session, m->dflt[dflt], sizeof(p->session));
+		return true;
 	}
 	if (!strchr(s, '/'))
 		snprintf(buf, sizeof(buf), "/%s/%s", m->tenant, s);
@@ -601,10 +607,9 @@ static void arg_session(const struct mcp *m, const struct tool_def *t, const jso
 			      "'%.80s' is not a session: give /tenant/name or a bare name (names "
 			      "of 1-64 of A-Z a-z 0-9 _ . -, not starting with '.')",
 			      s);
-		return;
+		return false;
 	}
-	if (dflt != MCP_D_NONE && !strcmp(p->session, m->dflt[dflt]))
-		p->dflt = dflt;
+	return dflt != MCP_D_NONE && !strcmp(p->session, m->dflt[dflt]);
 }
 
 /* The intent object from the tool's intent arguments, checked with the
@@ -756,12 +761,12 @@ static void plan_create(const json_t *args, json_t *params, struct ac_errors *er
 		json_object_set(params, "priority", json_object_get(args, "priority"));
 }
 
-json_t *mcp_tools_make_params(const struct mcp *m, enum mcp_dflt d)
+json_t *mcp_tools_make_params(const struct mcp_plan *p)
 {
-	json_t *params = json_pack("{s:s}", "path", m->dflt[d]);
+	json_t *params = json_pack("{s:s}", "path", p->session);
 
-	if (params && d != MCP_D_CMD)
-		json_object_set_new(params, "lang", json_string(d == MCP_D_PYTHON ? "python" : "bash"));
+	if (params && p->lang)
+		json_object_set_new(params, "lang", json_string(p->lang));
 	return params;
 }
 
@@ -784,6 +789,7 @@ int mcp_tools_plan(const struct mcp *m, const char *name, const json_t *args,
 	const struct tool_def *t = tool_find(name);
 	struct ac_errors errs = { 0 };
 	enum mcp_dflt dflt;
+	bool is_dflt;
 	json_t *schema;
 
 	*tool_error = NULL;
@@ -810,8 +816,9 @@ int mcp_tools_plan(const struct mcp *m, const char *name, const json_t *args,
 			       !strcmp(lang, "bash")   ? MCP_D_BASH :
 							 MCP_D_CMD;
 	}
-	arg_session(m, t, args, dflt, p, &errs);
-	p->make = (t->flags & TF_MAKE) && p->dflt != MCP_D_NONE;
+	is_dflt = arg_session(m, args, dflt, p, &errs);
+	p->make = (t->flags & TF_MAKE) || ((t->flags & TF_MAKE_DFLT) && is_dflt);
+	p->lang = t->id == MCP_T_BASH ? "bash" : t->id == MCP_T_RUN ? NULL : "python";
 	json_object_set_new(p->params, "path", json_string(p->session));
 	if (t->flags & TF_INTENT) {
 		json_t *intent = arg_intent(args, t->flags, &errs);

@@ -29,18 +29,18 @@ struct mcp_plan {
 	const char *method;		/* the agentcgd method */
 	json_t *params;			/* its params (owned) */
 	char session[CLI_PATH_LEN];	/* the session it acts on */
-	/* The default session it acts on (MCP_D_NONE: another one), and
-	 * whether it is made (session.create) first when not known to exist. */
-	enum mcp_dflt dflt;
+	/* The session is made (session.create) first when it is not known
+	 * to exist, with an interpreter of lang (NULL: for commands). */
 	bool make;
+	const char *lang;
 };
 
 /* tools/list's "tools", for the negotiated version (outputSchema and
  * title from 2025-06-18 on). NULL when out of memory. */
 json_t *mcp_tools_list(const struct mcp *m);
 
-/* The session.create params that make default session d. */
-json_t *mcp_tools_make_params(const struct mcp *m, enum mcp_dflt d);
+/* The session.create params that make the session of p. */
+json_t *mcp_tools_make_params(const struct mcp_plan *p);
 
 /* A tools/call of tool name with args (an object): 0 with *p filled;
  * -ENOENT for an unknown tool (a protocol error); -EINVAL with *tool_error
