@@ -60,6 +60,8 @@ DEPS := \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \
 	python3:/usr/bin/python3 \
+	nodejs:/usr/bin/node \
+	npm:/usr/bin/npm \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
