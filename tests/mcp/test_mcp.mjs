@@ -343,9 +343,10 @@ await check('SIGTERM', async () => {
   s.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'python_exec', arguments: { code: 'import time\nwhile True: time.sleep(0.05)' } } });
   ok(await waitFor(() => callRunning(`${SESSION}-term-python`)), 'a cell runs');
   process.kill(s.pid, 'SIGTERM');
+  const code = await s.end();
+  ok(code === 143, 'on SIGTERM it exits 128+15', code);
   ok(await waitFor(() => (sessionsLike(TENANT, `${SESSION.split('/')[2]}-term`) || ['?']).length === 0),
-    'on SIGTERM the running cell is stopped and the session closed');
-  await s.end();
+    'the running cell is stopped and the session closed');
 });
 
 process.exit(failed ? 1 : 0);

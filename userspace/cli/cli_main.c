@@ -249,8 +249,8 @@ static const char help_mcp[] =
 	"S is --session, else $AGENTCG_SESSION, else /default/mcp-PID: run_command runs\n"
 	"in S, python_exec in S-python, bash_exec in S-bash, each made on first use.\n"
 	"When stdin closes, the calls running are finished and answered; then (and on\n"
-	"SIGTERM, SIGINT or SIGHUP, which kill the running calls first) every session\n"
-	"made here is closed, those found existing are not, and agentcg mcp exits 0.\n"
+	"SIGTERM, SIGINT or SIGHUP, which stop the running calls first) every session\n"
+	"made here is closed; those found existing are not.\n"
 	"\n"
 	"Options:\n"
 	"  --session PATH   the default session /tenant/name (a name of at most 57\n"
@@ -267,7 +267,7 @@ static const char help_mcp[] =
 	"  {\"mcpServers\": {\"agentcg\": {\"command\": \"agentcg\",\n"
 	"                              \"args\": [\"mcp\", \"--session\", \"/default/me\"]}}}\n"
 	"\n"
-	"Exit status: 0 once stdin closed or a signal stopped it, 1 if it could not\n"
+	"Exit status: 0 once stdin closed, 128+N after signal N, 1 if it could not\n"
 	"start, 2 usage error.\n";
 
 static const struct cli_cmd cli_cmds[] = {

@@ -828,5 +828,5 @@ int cli_cmd_mcp(struct cli *c, int argc, char **argv)
 	if (m.stop_signal)
 		mcp_log(&m, "stopping on %s", strsignal(m.stop_signal));
 	mcp_done(&m);
-	return CLI_EXIT_OK;
+	return m.stop_signal ? 128 + m.stop_signal : CLI_EXIT_OK;
 }
