@@ -154,6 +154,15 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/call_timers.c \
 	  $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
+# agentcg mcp's tools and results, with the CLI modules they use (what
+# those need from the rest of the CLI is stubbed in the test).
+MCP_UNIT_SRC := userspace/cli/mcp_tools.c userspace/cli/mcp_result.c userspace/cli/cli_intent.c \
+	userspace/cli/cli_format.c
+$(BUILD)/tests/test_mcp_tools: tests/unit/test_mcp_tools.c $(MCP_UNIT_SRC) $(wildcard userspace/cli/*.h) \
+		$(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(MCP_UNIT_SRC) $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
+
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
 	echo "== tests/unit/test_runner.py"; python3 tests/unit/test_runner.py || fail=1; \
