@@ -144,6 +144,12 @@ await check('a command within its intent', async () => {
     JSON.stringify(sc.intent));
 });
 
+await check('output with NUL bytes', async () => {
+  const r = await client.callTool({ name: 'run_command', arguments: { argv: ['printf', 'a\\0b'] } }, undefined, callOpts);
+  ok(r.isError === false && (r.structuredContent || {}).stdout === 'a\u0000b',
+    'output with a NUL byte comes through (agentcgd sends it as \\u0000)', JSON.stringify(r.content));
+});
+
 await check('a command over its memory', async () => {
   const r = await client.callTool({
     name: 'run_command',

@@ -143,7 +143,11 @@ static int cli_rbuf_take(struct cli_rbuf *rb, json_t **out)
 			return 0;
 		}
 		line_len = (size_t)(nl - b->data);
-		msg = line_len ? json_loadb(b->data, line_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		/* a command's output may hold NUL bytes: the daemon sends them
+		 * as \u0000 */
+		msg = line_len ? json_loadb(b->data, line_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+					   NULL) :
+				 NULL;
 		ac_buf_consume(b, line_len + 1);
 		rb->scanned = 0;
 		if (line_len == 0)
