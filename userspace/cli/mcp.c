@@ -224,8 +224,9 @@ static void mcp_op_lost(struct mcp *m, struct mcp_op *op, int err)
 				       op->plan.name, m->c->socket_path, strerror(-err)));
 }
 
-/* Sends the op's next request: the session.create of its default session
- * when that is not known to exist, else its own. 0 or -errno. */
+/* Sends the op's next request: the session.create of its session when
+ * the tool makes it and it is not known to exist, else its own. 0 or
+ * -errno. */
 static int mcp_op_send(struct mcp *m, struct mcp_op *op)
 {
 	bool make = op->plan.make && !mcp_known(m, op->plan.session);
