@@ -60,6 +60,8 @@ DEPS := \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \
 	python3:/usr/bin/python3 \
+	nodejs:/usr/bin/node \
+	npm:/usr/bin/npm \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
@@ -158,6 +160,15 @@ $(BUILD)/tests/test_metrics: tests/unit/test_metrics.c userspace/daemon/metrics.
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/metrics.c \
 	  userspace/daemon/http.c $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka -lm
+
+# agentcg mcp's tools and results, with the CLI modules they use (what
+# those need from the rest of the CLI is stubbed in the test).
+MCP_UNIT_SRC := userspace/cli/mcp_tools.c userspace/cli/mcp_result.c userspace/cli/cli_intent.c \
+	userspace/cli/cli_format.c
+$(BUILD)/tests/test_mcp_tools: tests/unit/test_mcp_tools.c $(MCP_UNIT_SRC) $(wildcard userspace/cli/*.h) \
+		$(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(MCP_UNIT_SRC) $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
