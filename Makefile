@@ -63,7 +63,9 @@ DEPS := \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
-	busybox-static:/bin/busybox
+	busybox-static:/bin/busybox \
+	mmdebstrap:/usr/bin/mmdebstrap \
+	e2fsprogs:/usr/sbin/mke2fs
 # More for one target only (make check-stress: stress-ng).
 EXTRA_DEPS ?=
 
@@ -164,6 +166,13 @@ integration: all
 # under qemu TCG; the kernel and initramfs are cached in $(BUILD)/vm/.
 vmtest: all
 	bash vmtests/run.sh $(BUILD)
+
+# The systemd units under a real systemd as PID 1: a minimal Debian rootfs
+# (mmdebstrap, cached in $(BUILD)/vm/) booted on the same kernel, the
+# package installed, socket activation, stop and SIGKILL checked there.
+.PHONY: vmtest-systemd
+vmtest-systemd: all
+	bash vmtests/run_systemd.sh $(BUILD)
 
 # Launch cost side by side (bare, cgroup-tools, agentcg run, call.run);
 # see bench/README.md and bench/RESULTS.md.
