@@ -28,7 +28,9 @@
 #
 # Environment: VMTEST_TIMEOUT, VMTEST_MEM (default 2G), VMTEST_SMP (2),
 # VMTEST_CPU (qemu64), VMTEST_TCG_THREAD (single), VMTEST_KERNEL_PKG, as
-# for vmtests/run.sh; VMTEST_MIRRORS (vmtests/systemd_rootfs.sh).
+# for vmtests/run.sh; VMTEST_MIRRORS (vmtests/systemd_rootfs.sh);
+# AGENTCG_TEST_WAIT (seconds each wait for a state in the guest may take,
+# default 300).
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -107,6 +109,8 @@ else
 	say "no .deb in $BUILD: installing the binaries and units by hand in the guest"
 fi
 cp vmtests/systemd_guest.sh vmtests/agentcg-vmtest.service "$JOB/" || fail "cannot copy the test"
+# The deadline of each wait for a state in the guest (the unit reads it).
+echo "AGENTCG_TEST_WAIT=${AGENTCG_TEST_WAIT:-300}" >"$JOB/env"
 
 # ---- boot ---------------------------------------------------------------------------
 CONSOLE=$VM/systemd-console.log

@@ -180,12 +180,12 @@ check "the daemon logged its clean stop" \
 
 # ---- SIGKILL and the restart ------------------------------------------------------------
 # The cgroup ids below the service (their inode numbers, which only grow).
-cg_ids() { find "$SVC" -mindepth 1 -type d -printf '%i %P\n'; }
+cg_ids() { find "$SVC" -mindepth 1 -type d -printf '%i %P\n' 2>/dev/null; }
 # every_proc_new NEWMAIN: each process in the service's cgroups is NEWMAIN
 # or a descendant of it.
 every_proc_new() {
 	local p q bad=0
-	for p in $(cat $(find "$SVC" -name cgroup.procs)); do
+	for p in $(cat $(find "$SVC" -name cgroup.procs 2>/dev/null) 2>/dev/null); do
 		q=$p
 		while [ "$q" != "$1" ] && [ "$q" -gt 1 ]; do
 			q=$(awk '/^PPid:/ {print $2}' /proc/"$q"/status 2>/dev/null) || q=0
