@@ -185,7 +185,7 @@ cg_ids() { find "$SVC" -mindepth 1 -type d -printf '%i %P\n' 2>/dev/null; }
 # or a descendant of it.
 every_proc_new() {
 	local p q bad=0
-	for p in $(cat $(find "$SVC" -name cgroup.procs 2>/dev/null) 2>/dev/null); do
+	for p in $(find "$SVC" -name cgroup.procs -exec cat {} + 2>/dev/null); do
 		q=$p
 		while [ "$q" != "$1" ] && [ "$q" -gt 1 ]; do
 			q=$(awk '/^PPid:/ {print $2}' /proc/"$q"/status 2>/dev/null) || q=0
