@@ -55,13 +55,17 @@ DEPS := \
 	libbpf-dev:/usr/include/bpf/libbpf.h \
 	libsystemd-dev:/usr/include/systemd/sd-daemon.h \
 	systemd:/usr/bin/systemd-socket-activate \
+	groff:/usr/bin/groff \
 	clang:/usr/bin/clang \
 	llvm:/usr/bin/llvm-strip \
 	bpftool:/usr/sbin/bpftool \
 	python3:/usr/bin/python3 \
+	nodejs:/usr/bin/node \
+	npm:/usr/bin/npm \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
+	prometheus:/usr/bin/promtool \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
 	busybox-static:/bin/busybox \
 	mmdebstrap:/usr/bin/mmdebstrap \
@@ -69,7 +73,7 @@ DEPS := \
 # More for one target only (make check-stress: stress-ng).
 EXTRA_DEPS ?=
 
-.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install \
+.PHONY: all deps demo check check-stress soak unit integration vmtest bench clean install deb \
 	fuzz fuzz-build fuzz-bins check-asan asan-build
 .DEFAULT_GOAL := all
 
@@ -152,6 +156,21 @@ $(BUILD)/tests/test_call_timers: tests/unit/test_call_timers.c userspace/daemon/
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/call_timers.c \
 	  $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
+
+# The daemon's Prometheus text builder and HTTP request check: pure, linked alone.
+$(BUILD)/tests/test_metrics: tests/unit/test_metrics.c userspace/daemon/metrics.c userspace/daemon/http.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/metrics.c \
+	  userspace/daemon/http.c $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka -lm
+
+# agentcg mcp's tools and results, with the CLI modules they use (what
+# those need from the rest of the CLI is stubbed in the test).
+MCP_UNIT_SRC := userspace/cli/mcp_tools.c userspace/cli/mcp_result.c userspace/cli/cli_intent.c \
+	userspace/cli/cli_format.c
+$(BUILD)/tests/test_mcp_tools: tests/unit/test_mcp_tools.c $(MCP_UNIT_SRC) $(wildcard userspace/cli/*.h) \
+		$(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(MCP_UNIT_SRC) $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
@@ -257,6 +276,14 @@ soak: all
 	AGENTCG_CHURN_CALLS=$${AGENTCG_CHURN_CALLS:-100000} AGENTCG_SUITE_TIMEOUT=$${AGENTCG_SUITE_TIMEOUT:-5400} \
 	  bash tests/integration/run.sh $(BUILD) test_bpf_churn.sh
 
+# The man pages (config/man/) against the code: they render without a
+# warning, agentcgd.json.5 has every key config.c accepts and its default,
+# agentcg.1 and agentcgd.8 every command and option of their --help
+# (tests/check_man.sh, which first shows on broken copies that it fails).
+.PHONY: check-man
+check-man: $(AGENTCGD) $(AGENTCG)
+	bash tests/check_man.sh --selftest $(BUILD) && bash tests/check_man.sh $(BUILD)
+
 # ---- fuzzing and sanitizers ----------------------------------------------
 #
 # libFuzzer harnesses (tests/fuzz/): the request path from a client's
@@ -310,6 +337,20 @@ check-asan: asan-build
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries, the systemd
+# units, the configuration in $(SYSCONFDIR)/agentcg (an operator's file
+# is never overwritten) and the man pages (config/install.sh says where).
+# make deb: $(BUILD)/agentcg_$(VERSION)_<arch>.deb, built with dpkg-deb.
+VERSION := $(shell sed -n 's/^\#define ACD_VERSION "\(.*\)"/\1/p' userspace/daemon/daemon.h)
+PREFIX ?= /usr/local
+export PREFIX DESTDIR BINDIR SBINDIR MANDIR SYSCONFDIR UNITDIR
+
+install: all
+	bash config/install.sh $(BUILD)
+
+deb: all
+	bash config/debian/mkdeb.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

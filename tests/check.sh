@@ -1,6 +1,8 @@
 #!/bin/bash
 # make check, after the build: the daemon's layering (tests/check_layers.sh),
-# the unit tests, the integration suite on
+# the unit tests, make install and make deb (tests/check_package.sh), the
+# man pages against the code (tests/check_man.sh), the
+# integration suite on
 # this host, the suite again on a pure cgroup v2 kernel in a VM, the
 # systemd units under a real systemd in a VM (make vmtest-systemd), each
 # libFuzzer harness for 30 s, and the host suite against an ASan+UBSan
@@ -33,7 +35,7 @@ phase() {
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s += $1} END {print s + 0}')
 	case "$name" in
-	layers)
+	layers | package | man)
 		p=$(grep -c '^ok ' "$log")
 		f=$(grep -c '^not ok ' "$log") ;;
 	unit) # the runner's own TAP lines
@@ -64,6 +66,8 @@ phase() {
 
 phase layers bash -c "bash tests/check_layers.sh --selftest && bash tests/check_layers.sh '$BUILD'"
 phase unit make --no-print-directory unit BUILD="$BUILD"
+phase package bash tests/check_package.sh "$BUILD"
+phase man bash -c "bash tests/check_man.sh --selftest '$BUILD' && bash tests/check_man.sh '$BUILD'"
 phase integration bash tests/integration/run.sh "$BUILD"
 phase vmtest bash vmtests/run.sh "$BUILD"
 # The systemd units under a real systemd as PID 1 (make vmtest-systemd:

@@ -14,13 +14,13 @@ cd "$(dirname "$0")/.." || exit 1
 # The layer of a module, from a file name (foo.c, foo.h, foo.o).
 layer_of() {
 	case "${1%.*}" in
-	daemon | runner_blob) echo 0 ;;
+	daemon | runner_blob | metrics | http) echo 0 ;;
 	server | rpc | quota | service) echo 1 ;;
 	events) echo 2 ;;
 	bpf | pressure | procs | mover | uids) echo 3 ;;
 	tree | pool | priority | access) echo 4 ;;
 	call | call_* | contain | interp | adaptive) echo 5 ;;
-	methods | methods_* | main | hooks) echo 6 ;;
+	methods | methods_* | metrics_http | main | hooks) echo 6 ;;
 	*) echo "?" ;;
 	esac
 }

@@ -115,6 +115,22 @@ struct ac_per_uid {
 	uint32_t subscriptions; /* connections subscribed to events */
 };
 
+/* metrics_listen: where agentcgd serves GET /metrics (README "Metrics").
+ * The metrics name tenants and sessions, so only a loopback address or a
+ * unix socket is taken: a loopback port is open to every local user, a
+ * unix socket only to root and its group (metrics_group). */
+enum ac_metrics_kind { AC_METRICS_OFF = 0, AC_METRICS_TCP4, AC_METRICS_TCP6, AC_METRICS_UNIX };
+#define AC_METRICS_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+struct ac_metrics_listen {
+	enum ac_metrics_kind kind;
+	uint8_t addr[16];		/* TCP: the loopback address, network order */
+	uint16_t port;			/* TCP: 1-65535 */
+	char path[AC_METRICS_PATH_MAX]; /* unix: an absolute path */
+	char group[AC_ACCOUNT_MAX];	/* unix: the socket's group ("": root's) */
+	char spec[AC_METRICS_PATH_MAX]; /* as configured, for log lines */
+};
+
 struct ac_config {
 	char socket_path[AC_PATH_MAX];	/* "" = not set (use env / built-in) */
 	unsigned int socket_mode;	/* permission bits of the socket, e.g. 0666 */
@@ -137,9 +153,16 @@ struct ac_config {
 	struct ac_members operators;	 /* groups (users) who act as root does */
 	bool tenants_on_demand;		 /* create unknown tenants on first use (operators) */
 	struct ac_budget tenant_budget;	 /* budget of on-demand tenants */
+	struct ac_metrics_listen metrics; /* metrics_listen, metrics_group */
 	int n_tenants;
 	struct ac_tenant_config tenants[AC_TENANTS_MAX];
 };
+
+/* Parses a metrics_listen value: "" (off), "127.0.0.1:PORT" (any address
+ * of 127.0.0.0/8), "[::1]:PORT" or an absolute unix socket path. Anything
+ * else, a non-loopback address above all, is -EINVAL with why (a
+ * sentence) in why. Leaves out->group alone. */
+int ac_metrics_listen_parse(const char *s, struct ac_metrics_listen *out, char *why, size_t len);
 
 /* The built-in values (used for anything a file leaves out). */
 void ac_config_init(struct ac_config *cfg);

@@ -41,6 +41,7 @@ CLI = [
     ["top"],
     ["session", "create", "/default/s2", "--mem-max", "1G", "--priority", "high"],
     ["session", "close", "/default/s2"],
+    ["metrics"],
 ]
 
 

@@ -120,6 +120,9 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/s1 -- id 
 expect_match "a non-root client cannot run a call in root's session" "$out" "permission denied: the session is another user's"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/nobody --user root -- id -u 2>&1); rc=$?
 expect_match "a non-root client cannot name another user" "$out" "permission denied"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups $A run /t1/nobody -- \
+	sh -c 'grep "^NoNewPrivs:" /proc/self/status' 2>&1)
+expect_match "a call cannot gain privileges by exec (no_new_privs)" "$out" "^NoNewPrivs:[[:space:]]+1$"
 # The cgroup2 tree is /sys/fs/cgroup/unified on hybrid, /sys/fs/cgroup on v2.
 U2=/sys/fs/cgroup; [ "$BACKEND" = hybrid ] && U2=/sys/fs/cgroup/unified
 out=$($A run /t1/s1 --user nobody -- sh -c 'f='$U2'$(grep "^0::" /proc/self/cgroup | cut -d: -f3)/cgroup.freeze

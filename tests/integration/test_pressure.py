@@ -152,6 +152,15 @@ def swap_on():
         return len(f.read().strip().splitlines()) > 1
 
 
+def metric(c, name, **labels):
+    """One sample of the `metrics` method's text (0 when absent)."""
+    want = name + ("{" + ",".join('%s="%s"' % kv for kv in labels.items()) + "}" if labels else "")
+    for line in res(c.call("metrics")).get("text", "").splitlines():
+        if line.startswith(want + " "):
+            return float(line.split()[-1])
+    return 0
+
+
 def root_band(c):
     return ((c.info().get("pressure") or {}).get("domains") or [{}])[0].get("band")
 
@@ -197,9 +206,18 @@ def climb(c, ev, gates, session, uf, victim, steps):
 def ladder_to_kill(c, ev, gates, uf):
     """A low-priority call holds 45% of the budget; a high-priority call
     climbs through the throttle, freeze and kill bands."""
+    steps0 = {s: metric(c, "agentcg_contain_steps_total", domain="/", step=s)
+              for s in ("throttled", "frozen", "killed")}
+    kill0 = metric(c, "agentcg_pressure_band_entries_total", domain="/", band="kill")
     lo = alloc_call(c, gates, "low", uf, ["root:0.45"], "hold", "lo")
     gates.done("lo", 0)
     rhi = climb(c, ev, gates, "high", uf, "/p/low/", ["throttled", "frozen", "killed"])
+    steps = {s: metric(c, "agentcg_contain_steps_total", domain="/", step=s) - steps0[s]
+             for s in steps0}
+    check("metrics: the root domain's steps went up by one throttled, frozen, killed (%s)" % steps,
+          steps == {"throttled": 1, "frozen": 1, "killed": 1}, steps)
+    check("metrics: the root domain entered the kill band",
+          metric(c, "agentcg_pressure_band_entries_total", domain="/", band="kill") > kill0)
     rlo = c.wait(lo)
     notes = drain(ev, "/p/low/", "/p/high/")
     vhi, vlo = verdict(rhi), verdict(rlo)
@@ -350,6 +368,8 @@ def held_then_run(c, ev, gates, uf):
     freeze band beside a running low one. The running call is never
     touched; new low and normal calls wait at admission (no wait asked), a
     new high one starts at once; the held ones run once the pressure falls."""
+    waits0 = metric(c, "agentcg_admission_waits_total", tenant="p", held_by="pressure")
+    secs0 = metric(c, "agentcg_admission_wait_seconds_total", tenant="p", held_by="pressure")
     lo = alloc_call(c, gates, "hl", uf, ["root:0.30"], "hold", "lo")
     gates.done("lo", 0)
     hi = alloc_call(c, gates, "hh", uf, ["root:0.90"], "spike", "hi")
@@ -372,6 +392,10 @@ def held_then_run(c, ev, gates, uf):
         adm = verdict(r).get("admission") or {}
         check("hold mode: the held %s call runs once the pressure falls, its wait reported" % name,
               verdict(r).get("status") == "ok" and adm.get("held_by") == "memory pressure", r)
+    waits = metric(c, "agentcg_admission_waits_total", tenant="p", held_by="pressure") - waits0
+    secs = metric(c, "agentcg_admission_wait_seconds_total", tenant="p", held_by="pressure") - secs0
+    check("metrics: admission_waits_total{p, pressure} went up by the 2 held calls, with their "
+          "time (%s s)" % secs, waits == 2 and secs > 0, (waits, secs))
     gates.go("lo", 0)
     rlo = c.wait(lo)
     notes = drain(ev, "/p/hl/", "/p/hh/")

@@ -93,7 +93,7 @@ def cgroups_named(name):
     """Directories called name in any cgroup hierarchy, a few levels down."""
     found = []
     for top, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if top.count("/") >= 7:
+        if top.count("/") >= 10:
             dirs[:] = []
         if name in dirs:
             found.append(os.path.join(top, name))
@@ -211,6 +211,7 @@ def main():
         log.close()
 
     wrong_type(tmp, cfgpath)
+    abstract(tmp, cfgpath)
     shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(summary("test_service.py"))
 
@@ -243,6 +244,41 @@ def wrong_type(tmp, cfgpath):
         check("... and it leaves no cgroup behind", not left, left)
     except Exception as e:
         nok("wrong socket type", repr(e))
+    finally:
+        act.terminate()
+        act.wait()
+        log.close()
+
+
+def abstract(tmp, cfgpath):
+    """An abstract socket has no file mode (anyone in the network namespace
+    could connect): refused, and nothing is left."""
+    name = "agentcg-test-abstract-%d" % os.getpid()
+    logpath = os.path.join(tmp, "log3")
+    root = "agentcg-service-ab-%d" % os.getpid()
+    log = open(logpath, "w")
+    act = subprocess.Popen([ACTIVATE, "-l", "@" + name, AGENTCGD, "--config", cfgpath,
+                            "--root", root], stdout=log, stderr=log)
+    try:
+        def poke():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect("\0" + name)
+                return True
+            except OSError:
+                return False
+            finally:
+                s.close()
+        wait_for(poke, "the abstract socket")
+        text = wait_for(lambda: "has no path" in open(logpath).read() and open(logpath).read(),
+                        "the refusal")
+        check("a passed abstract socket is refused with a clear error",
+              "socket activation: the passed socket has no path (abstract or unnamed)" in text,
+              text[-1500:])
+        wait_for(lambda: not others_running(root, {act.pid}), "the refused daemon to exit")
+        check("... and it leaves no cgroup behind", not cgroups_named(root), cgroups_named(root))
+    except Exception as e:
+        nok("abstract socket", repr(e))
     finally:
         act.terminate()
         act.wait()

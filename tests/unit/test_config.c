@@ -616,6 +616,90 @@ static void test_load_file(void **state)
 	free(c);
 }
 
+/* metrics_listen: loopback addresses and unix socket paths only, since
+ * the metrics name tenants and sessions; metrics_group goes with a path. */
+static void test_metrics_listen(void **state)
+{
+	struct ac_config *c = new_cfg();
+	struct ac_metrics_listen m = { 0 };
+	const uint8_t v4[4] = { 127, 0, 0, 1 }, v4b[4] = { 127, 1, 2, 3 };
+	char err[256] = "";
+	char why[224];
+
+	assert_int_equal(c->metrics.kind, AC_METRICS_OFF);
+	assert_int_equal(ac_config_load_default(c, err, sizeof(err)), 0);
+	assert_int_equal(c->metrics.kind, AC_METRICS_OFF); /* the shipped file: off */
+
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"127.0.0.1:9464\"}", err, sizeof(err)), 0);
+	assert_int_equal(c->metrics.kind, AC_METRICS_TCP4);
+	assert_memory_equal(c->metrics.addr, v4, 4);
+	assert_int_equal(c->metrics.port, 9464);
+	assert_string_equal(c->metrics.spec, "127.0.0.1:9464");
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"127.1.2.3:1\"}", err, sizeof(err)), 0);
+	assert_memory_equal(c->metrics.addr, v4b, 4);
+	assert_int_equal(c->metrics.port, 1);
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"[::1]:65535\"}", err, sizeof(err)), 0);
+	assert_int_equal(c->metrics.kind, AC_METRICS_TCP6);
+	assert_int_equal(c->metrics.addr[15], 1);
+	assert_int_equal(c->metrics.port, 65535);
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"/run/agentcg/metrics.sock\", "
+			     "\"metrics_group\": \"prometheus\"}", err, sizeof(err)), 0);
+	assert_int_equal(c->metrics.kind, AC_METRICS_UNIX);
+	assert_string_equal(c->metrics.path, "/run/agentcg/metrics.sock");
+	assert_string_equal(c->metrics.group, "prometheus");
+	/* the group is kept when only the path changes, and "" turns it off */
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"/tmp/m.sock\"}", err, sizeof(err)), 0);
+	assert_string_equal(c->metrics.group, "prometheus");
+	assert_int_equal(parse(c, "{\"metrics_listen\": \"\", \"metrics_group\": \"\"}", err,
+			       sizeof(err)), 0);
+	assert_int_equal(c->metrics.kind, AC_METRICS_OFF);
+	free(c);
+
+	/* not loopback: refused, saying why */
+	bad("{\"metrics_listen\": \"0.0.0.0:9464\"}",
+	    "metrics_listen: 0.0.0.0 is not a loopback address");
+	bad("{\"metrics_listen\": \"10.1.2.3:9464\"}",
+	    "metrics_listen: 10.1.2.3 is not a loopback address");
+	bad("{\"metrics_listen\": \"[::]:9464\"}", "metrics_listen: :: is not the loopback");
+	bad("{\"metrics_listen\": \"[::ffff:127.0.0.1]:9464\"}", "metrics_listen: ::ffff:127.0.0.1 is not");
+	bad("{\"metrics_listen\": \"[fe80::1]:9464\"}", "metrics_listen: fe80::1 is not");
+	bad("{\"metrics_listen\": \"localhost:9464\"}",
+	    "metrics_listen: \"localhost\" is not a numeric IPv4 address");
+	bad("{\"metrics_listen\": \":9464\"}", "metrics_listen: \":9464\" is neither");
+	bad("{\"metrics_listen\": \"9464\"}", "metrics_listen: \"9464\" is neither");
+	/* ports */
+	bad("{\"metrics_listen\": \"127.0.0.1:0\"}", "metrics_listen: \"127.0.0.1:0\": the port");
+	bad("{\"metrics_listen\": \"127.0.0.1:65536\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"127.0.0.1:\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"127.0.0.1:+80\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"127.0.0.1:80x\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"[::1]\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"[::1:9464\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"::1:9464\"}", "metrics_listen: \"::1:9464\": an IPv6 address goes in brackets");
+	bad("{\"metrics_listen\": \"127.0.0.01:9464\"}", "metrics_listen:");
+	/* paths */
+	bad("{\"metrics_listen\": \"/\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"/run/agentcg/\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"relative.sock\"}", "metrics_listen:");
+	bad("{\"metrics_listen\": \"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"}",
+	    "metrics_listen: too long");
+	bad("{\"metrics_listen\": 9464}", "metrics_listen: must be a string");
+	/* (jansson refuses a NUL in a string before the key is looked at) */
+	bad("{\"metrics_listen\": \"/tmp/a\\u0000b\"}", "line 1 column");
+	/* a group only for a unix socket */
+	bad("{\"metrics_listen\": \"127.0.0.1:9464\", \"metrics_group\": \"adm\"}",
+	    "metrics_group: is the group of a unix socket");
+	bad("{\"metrics_group\": \"adm\"}", "metrics_group: is the group of a unix socket");
+	bad("{\"metrics_listen\": \"/tmp/m.sock\", \"metrics_group\": \"a:b\"}", "metrics_group:");
+	bad("{\"metrics_listen\": \"/tmp/m.sock\", \"metrics_group\": 0}", "metrics_group:");
+
+	/* the parser on its own: the reason is a sentence for the log */
+	assert_int_equal(ac_metrics_listen_parse("192.168.1.1:80", &m, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "unix socket path"));
+	assert_int_equal(ac_metrics_listen_parse("127.0.0.1:80", &m, why, sizeof(why)), 0);
+	assert_int_equal(m.kind, AC_METRICS_TCP4);
+}
+
 static void test_error_buffer_bounds(void **state)
 {
 	struct ac_config *c = new_cfg();
@@ -645,6 +729,7 @@ int main(void)
 		cmocka_unit_test(test_interpreters),
 		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_error_buffer_bounds),
 	};
 

@@ -44,6 +44,7 @@ enum stub_step {
 	STEP_SETGID,
 	STEP_SETUID,
 	STEP_CHDIR,
+	STEP_NO_NEW_PRIVS,
 	STEP_EXEC,
 };
 
@@ -52,6 +53,7 @@ static const char *const step_name[] = {
 	[STEP_RECEIVE] = "receive command", [STEP_STDIO] = "set up stdio",
 	[STEP_SETGROUPS] = "setgroups",	  [STEP_SETGID] = "setgid",
 	[STEP_SETUID] = "setuid",	  [STEP_CHDIR] = "chdir",
+	[STEP_NO_NEW_PRIVS] = "no_new_privs",
 	[STEP_EXEC] = "execve",
 };
 
@@ -169,6 +171,11 @@ static _Noreturn void stub_main(void)
 		stub_fail(STEP_CHDIR);
 	/* A credential change cleared it: the command dies with the daemon. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* No call gains privileges through a setuid or file-capability binary
+	 * (sudo, su, mount): tenants do not trust each other, and a container
+	 * running agentcgd privileged would give them the host. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		stub_fail(STEP_NO_NEW_PRIVS);
 	syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 	environ = envp;
 	execvp(argv[0], argv);

@@ -7,7 +7,8 @@
  *   cli_intent.c  intent options, shared by run and session exec
  *   cli_session.c `agentcg session exec|get|set|reset|interrupt`
  *   cli_cmds.c    every other subcommand
- *   cli_format.c  human output */
+ *   cli_format.c  human output
+ *   mcp*.c        `agentcg mcp`, an MCP server on stdio (mcp.h) */
 #ifndef AGENTCG_CLI_H
 #define AGENTCG_CLI_H
 
@@ -74,6 +75,31 @@ enum {
 	{ "forks", 0, true, RUN_FORKS }, { "label", 0, true, RUN_LABEL },                     \
 	{ "priority", 0, true, RUN_PRIORITY }, { "on-exceed", 0, true, RUN_ON_EXCEED },       \
 	{ "retry", 0, true, RUN_RETRY }, { "mem-hint", 0, true, RUN_MEM_HINT }
+
+/* What kind of value an intent field takes (the CLI checks option
+ * values by it; `agentcg mcp` types its input schemas by it). */
+enum cli_intent_kind {
+	CLI_IK_SIZE = 1,  /* "512M", "1.5G" */
+	CLI_IK_DURATION,  /* "30s", "250ms" */
+	CLI_IK_CORES,	  /* a number of cores */
+	CLI_IK_COUNT,	  /* 1..AC_PIDS_MAX */
+	CLI_IK_LABEL,	  /* a string of 1..AC_LABEL_MAX characters */
+	CLI_IK_PRIORITY,  /* low, normal, high */
+	CLI_IK_ON_EXCEED, /* kill, freeze, report */
+	CLI_IK_RETRY,	  /* 0..AC_RETRY_MAX */
+	CLI_IK_HINT,	  /* a size, or low, medium, high */
+};
+
+/* One intent field: its key in the intent object, its CLI option. */
+struct cli_intent_field {
+	const char *key;  /* "memory" */
+	const char *flag; /* "--mem" */
+	enum cli_intent_kind kind;
+};
+
+/* The field of option id (RUN_MEM .. CLI_INTENT_OPT_LAST); NULL for
+ * another id. */
+const struct cli_intent_field *cli_intent_field(int id);
 
 struct cli;
 /* One intent option (id of CLI_INTENT_OPTS): validated, then stored in
@@ -161,6 +187,11 @@ int cli_call(struct cli *c, const char *method, json_t *params, const int *fds, 
 int cli_simple_call(struct cli *c, const char *method, json_t *params, json_t **result,
 		    int fail_code);
 
+/* Like cli_recv, but reads only what the socket holds now (for a
+ * caller that polls the fd): 1 with *out, 0 when no complete message has
+ * arrived yet, or cli_recv's errors. Call it until it returns 0. */
+int cli_recv_nowait(struct cli *c, json_t **out);
+
 /* Reports a transport error of cli_call/cli_recv. */
 void cli_report_transport(struct cli *c, int err);
 
@@ -188,6 +219,15 @@ void cli_format_size_json(const json_t *v, char *buf, size_t len);
 /* {"code": N} -> "exit N"; {"signal": N, "signal_name": S} -> "killed by S". */
 void cli_format_exit(const json_t *exit_obj, char *buf, size_t len);
 
+/* ---- what a command takes from agentcg's own process (cli_run.c) ---- */
+
+/* params.env: agentcg's whole environment as ["K=V", ...] (entries JSON
+ * cannot carry are left out, with a warning). */
+void cli_run_add_env(json_t *params);
+/* params.cwd: agentcg's working directory (left out, with a warning, when
+ * it cannot be passed: the daemon then uses /). */
+void cli_run_add_cwd(json_t *params);
+
 /* ---- subcommands ---- */
 
 int cli_cmd_run(struct cli *c, int argc, char **argv);
@@ -206,5 +246,8 @@ int cli_cmd_session(struct cli *c, int argc, char **argv);
 int cli_session_interp(struct cli *c, int argc, char **argv);
 int cli_cmd_tenant(struct cli *c, int argc, char **argv);
 int cli_cmd_info(struct cli *c, int argc, char **argv);
+int cli_cmd_metrics(struct cli *c, int argc, char **argv);
+/* agentcg mcp: an MCP server on stdio (mcp.c) */
+int cli_cmd_mcp(struct cli *c, int argc, char **argv);
 
 #endif

@@ -143,7 +143,11 @@ static int cli_rbuf_take(struct cli_rbuf *rb, json_t **out)
 			return 0;
 		}
 		line_len = (size_t)(nl - b->data);
-		msg = line_len ? json_loadb(b->data, line_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+		/* a command's output may hold NUL bytes: the daemon sends them
+		 * as \u0000 */
+		msg = line_len ? json_loadb(b->data, line_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+					   NULL) :
+				 NULL;
 		ac_buf_consume(b, line_len + 1);
 		rb->scanned = 0;
 		if (line_len == 0)
@@ -157,30 +161,51 @@ static int cli_rbuf_take(struct cli_rbuf *rb, json_t **out)
 	}
 }
 
-int cli_recv(struct cli *c, json_t **out)
+/* One recv into the buffer: 1 read something, 0 nothing there (with
+ * MSG_DONTWAIT), -ECONNRESET at EOF, -EMSGSIZE for a line over the cap,
+ * other -errno. */
+static int cli_recv_some(struct cli *c, int flags)
 {
 	struct ac_buf *b = &c->rbuf.b;
+	long room = ac_buf_room(b, CLI_LINE_INIT, CLI_LINE_MAX);
+	ssize_t n;
 
+	if (room < 0) /* a line longer than the cap */
+		return room == -ENOBUFS ? -EMSGSIZE : (int)room;
+	do
+		n = recv(c->fd, b->data + b->len, (size_t)room, flags);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	b->len += (size_t)n;
+	return 1;
+}
+
+int cli_recv(struct cli *c, json_t **out)
+{
 	for (;;) {
-		ssize_t n;
-		long room;
 		int r = cli_rbuf_take(&c->rbuf, out);
 
 		if (r != 0)
 			return r < 0 ? r : 0;
-		room = ac_buf_room(b, CLI_LINE_INIT, CLI_LINE_MAX);
-		if (room < 0) /* a line longer than the cap */
-			return room == -ENOBUFS ? -EMSGSIZE : (int)room;
-		n = recv(c->fd, b->data + b->len, (size_t)room, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		b->len += (size_t)n;
+		r = cli_recv_some(c, 0);
+		if (r < 0)
+			return r;
 	}
+}
+
+int cli_recv_nowait(struct cli *c, json_t **out)
+{
+	int r = cli_rbuf_take(&c->rbuf, out);
+
+	if (r != 0)
+		return r;
+	r = cli_recv_some(c, MSG_DONTWAIT);
+	if (r <= 0)
+		return r;
+	return cli_rbuf_take(&c->rbuf, out);
 }
 
 void cli_report_transport(struct cli *c, int err)

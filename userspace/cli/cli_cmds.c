@@ -175,6 +175,25 @@ int cli_cmd_info(struct cli *c, int argc, char **argv)
 	return cmd_call_print(c, "daemon.info", json_object(), print_kv);
 }
 
+/* The Prometheus text as the daemon wrote it, byte for byte. */
+static void print_metrics(struct cli *c, const json_t *result)
+{
+	const json_t *text = json_object_get(result, "text");
+
+	fwrite(json_string_value(text) ? json_string_value(text) : "", 1, json_string_length(text),
+	       stdout);
+}
+
+int cli_cmd_metrics(struct cli *c, int argc, char **argv)
+{
+	struct cmd_args a;
+	int e = cmd_parse_plain(c, argc, argv, 0, 0, "", &a);
+
+	if (e)
+		return cmd_parse_result(c, e);
+	return cmd_call_print(c, "metrics", json_object(), print_metrics);
+}
+
 /* ---- cat, set ---- */
 
 int cli_cmd_cat(struct cli *c, int argc, char **argv)

@@ -45,6 +45,10 @@ static const char help_main[] =
 	"  tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"  tenant remove PATH\n"
 	"  info                                   daemon version, backend and root\n"
+	"  metrics                                Prometheus text of the daemon's counters\n"
+	"                                         (operators only)\n"
+	"  mcp [--session PATH]                   an MCP server on stdio: agents' tool\n"
+	"                                         calls under declared limits\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
 	"  --socket PATH   daemon socket (default: $AGENTCG_SOCKET, else\n"
@@ -132,7 +136,7 @@ static const char help_set[] =
 	"\n"
 	"Writes a limit (memory.high, memory.max, cpu.max, pids.max) of a node and\n"
 	"prints the new content. VALUE as cgroupfs takes it: 512M, max, \"50000 100000\".\n"
-	"Root only.\n";
+	"Operators only (root and the configuration's operators).\n";
 
 static const char help_kill[] =
 	"Usage: agentcg kill PATH\n"
@@ -191,12 +195,92 @@ static const char help_tenant[] =
 	"Usage: agentcg tenant create PATH [--mem-max SIZE] [--cpu CORES] [--pids N]\n"
 	"       agentcg tenant remove PATH\n"
 	"\n"
-	"Creates a tenant /tenant with a budget, or removes one. Root only.\n";
+	"Creates a tenant /tenant with a budget, or removes one. Operators only.\n";
 
 static const char help_info[] =
 	"Usage: agentcg info\n"
 	"\n"
 	"Shows the daemon's version, cgroup backend, root, socket, pid and running calls.\n";
+
+static const char help_metrics[] =
+	"Usage: agentcg metrics\n"
+	"\n"
+	"Prints the daemon's metrics in the Prometheus text format (version 0.0.4):\n"
+	"calls by tenant and verdict, admission waits and refusals, pressure bands and\n"
+	"containment steps by domain, session memory, pools, BPF records, the daemon's\n"
+	"own memory and fds. The same text is served on GET /metrics when the\n"
+	"configuration sets metrics_listen. Operators only: the series name tenants and\n"
+	"sessions. With --json, the result object {\"text\", \"content_type\"}.\n";
+static const char help_mcp[] =
+	"Usage: agentcg mcp [--session PATH] [--socket PATH] [-v]\n"
+	"\n"
+	"Serves the Model Context Protocol (MCP) on stdin and stdout, so that an MCP\n"
+	"client (Claude Desktop, Claude Code, Cursor, an agent SDK) runs its tool calls\n"
+	"under agentcgd: each call in a cgroup of its own, within the limits the model\n"
+	"declares in the call's arguments, and back comes what it used and a verdict.\n"
+	"Messages are JSON-RPC 2.0, one per line; stdout carries nothing else, logs go\n"
+	"to stderr.\n"
+	"\n"
+	"Protocol: versions 2025-11-25, 2025-06-18 and 2025-03-26 (a client asking for\n"
+	"another one is answered with 2025-11-25, and decides). Requests initialize,\n"
+	"ping, tools/list, tools/call; notifications notifications/initialized and\n"
+	"notifications/cancelled (a cancelled command is killed, a cancelled cell\n"
+	"interrupted). Tool calls run concurrently, at most 16 at once. Not served:\n"
+	"JSON-RPC batches, resources, prompts, logging, tasks, server/discover.\n"
+	"\n"
+	"Tools:\n"
+	"  run_command        one command: command (a shell line for /bin/sh -c) or\n"
+	"                     argv, cwd, env (added to agentcg mcp's environment), wait\n"
+	"  python_exec        code in a persistent Python interpreter\n"
+	"  bash_exec          code in a persistent bash\n"
+	"  session_create     a session: lang (python or bash), persist, its budget\n"
+	"                     (memory_max, cpu, pids) and priority\n"
+	"  session_get        an interpreter's variable, as JSON\n"
+	"  session_set        set one to a JSON value\n"
+	"  session_interrupt  stop the running cell, keep the state\n"
+	"  session_reset      clear the namespace, or restart a dead interpreter\n"
+	"  session_close      kill a session's calls and remove it\n"
+	"Every tool takes session (/tenant/name, or a bare name in the default\n"
+	"session's tenant). run_command, python_exec and bash_exec take the intent\n"
+	"fields of 'agentcg run': memory, memory_max, memory_hint, cpu, pids, timeout,\n"
+	"cpu_time, forks, priority, label, and retry (run_command); sizes as \"512M\",\n"
+	"durations as \"30s\". on_exceed is left out: the policy's (kill) applies.\n"
+	"\n"
+	"Results: a call's or cell's result object (exit, stdout, stderr, usage,\n"
+	"verdict with its exceeded entries; value and error of a cell) is the tool\n"
+	"result's structuredContent (from 2025-06-18; a second text before), and a\n"
+	"text leads with the verdict and, when a limit was passed, what to change in\n"
+	"the arguments, e.g. 'raise memory_max above 64M (e.g. memory_max \"128M\")'.\n"
+	"A verdict other than ok is a tool error (isError: true), and so is a refused\n"
+	"request: a bad intent (memory \"lots\"), admission, an unknown session, a\n"
+	"daemon that cannot be reached. An unknown tool is a JSON-RPC error (-32602).\n"
+	"\n"
+	"Sessions: agentcg mcp speaks to agentcgd as the user who runs it, so what it\n"
+	"does is that user's, under that user's tenants and quotas. The default session\n"
+	"S is --session, else $AGENTCG_SESSION, else /default/mcp-PID: run_command runs\n"
+	"in S, python_exec in S-python, bash_exec in S-bash, each made on first use,\n"
+	"as is any other session these three name.\n"
+	"When stdin closes, the calls running are finished and answered; then (and on\n"
+	"SIGTERM, SIGINT or SIGHUP, which stop the running calls first) every session\n"
+	"made here is closed; those found existing are not.\n"
+	"\n"
+	"Options:\n"
+	"  --session PATH   the default session /tenant/name (a name of at most 57\n"
+	"                   characters: -python and -bash are added to it)\n"
+	"  --socket PATH    the daemon's socket (default: $AGENTCG_SOCKET, else\n"
+	"                   " CLI_DEFAULT_SOCKET ")\n"
+	"  -v, --verbose    log each request, tool call and verdict on stderr\n"
+	"\n"
+	"Bounds: a request line over 16 MiB is refused with a JSON-RPC error (id null)\n"
+	"and skipped; outputs are bounded by the daemon's output_limit, the text of a\n"
+	"result at 4 MiB.\n"
+	"\n"
+	"A client's configuration (e.g. claude_desktop_config.json):\n"
+	"  {\"mcpServers\": {\"agentcg\": {\"command\": \"agentcg\",\n"
+	"                              \"args\": [\"mcp\", \"--session\", \"/default/me\"]}}}\n"
+	"\n"
+	"Exit status: 0 once stdin closed, 128+N after signal N, 1 if it could not\n"
+	"start, 2 usage error.\n";
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "run", cli_cmd_run, help_run },
@@ -212,6 +296,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "session", cli_cmd_session, help_session },
 	{ "tenant", cli_cmd_tenant, help_tenant },
 	{ "info", cli_cmd_info, help_info },
+	{ "metrics", cli_cmd_metrics, help_metrics },
+	{ "mcp", cli_cmd_mcp, help_mcp },
 };
 
 static const struct cli_cmd *cli_find_cmd(const char *name)

@@ -138,7 +138,7 @@ static int run_add_argv(struct cli *c, json_t *params, const struct run_req *r)
 }
 
 /* The whole environment; entries JSON cannot carry are left out. */
-static void run_add_env(json_t *params)
+void cli_run_add_env(json_t *params)
 {
 	json_t *a = json_array();
 
@@ -159,7 +159,7 @@ static void run_add_env(json_t *params)
 	json_object_set_new(params, "env", a);
 }
 
-static void run_add_cwd(json_t *params)
+void cli_run_add_cwd(json_t *params)
 {
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
 	json_t *s = cwd ? json_string(cwd) : NULL;
@@ -186,8 +186,8 @@ static int run_build_params(struct cli *c, struct run_req *r, const char *path, 
 		json_decref(params);
 		return e;
 	}
-	run_add_env(params);
-	run_add_cwd(params);
+	cli_run_add_env(params);
+	cli_run_add_cwd(params);
 	json_object_update(params, r->extra);
 	*out = params;
 	return 0;

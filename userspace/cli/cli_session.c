@@ -148,7 +148,8 @@ int cli_session_interp(struct cli *c, int argc, char **argv)
 	       CLI_OPT_END) {
 		e = 0;
 		if (id == CLI_OPT_HELP) {
-			e = cli_help(c);
+			e = cli_help(c); /* and nothing else: exit 0 */
+			goto out_e;
 		} else if (id == CLI_OPT_ERROR) {
 			e = CLI_EXIT_USAGE;
 		} else if (id == CLI_OPT_POSITIONAL) {

@@ -2,6 +2,7 @@
 /* Daemon configuration. A file overrides the built-ins key by key; every
  * unknown key or bad value is an error naming its key path
  * ("defaults.memroy: unknown key"). A file is applied all or nothing. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -760,6 +761,145 @@ static int get_frame_max(struct ctx *c, const char *path, const json_t *v, uint6
 	return get_size(c, path, v, out, 64 * 1024, false);
 }
 
+/* ---- metrics_listen ------------------------------------------------- */
+
+static int why_fail(char *why, size_t len, const char *fmt, ...) AC_PRINTF(3, 4);
+static int why_fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* ":PORT" at s: 1-65535, decimal digits only. */
+static int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*s++ != ':' || !*s || strlen(s) > 5)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int ac_metrics_listen_parse(const char *s, struct ac_metrics_listen *out, char *why, size_t len)
+{
+	static const char where[] = "listen on 127.0.0.1:PORT, [::1]:PORT or a unix socket path "
+				    "(the metrics name tenants and sessions)";
+	struct ac_metrics_listen m = { .kind = AC_METRICS_OFF };
+	char host[64];
+	const char *colon;
+	size_t n;
+
+	ac_strlcpy(m.group, out->group, sizeof(m.group));
+	if (strlen(s) >= sizeof(m.spec))
+		return why_fail(why, len, "too long (at most %zu bytes)", sizeof(m.spec) - 1);
+	ac_strlcpy(m.spec, s, sizeof(m.spec));
+	if (!*s) {
+		*out = m;
+		return 0;
+	}
+	if (s[0] == '/') {
+		/* the socket's directories are checked when it is made */
+		if (s[1] == '\0' || s[strlen(s) - 1] == '/')
+			return why_fail(why, len, "\"%s\" is not a socket path", s);
+		m.kind = AC_METRICS_UNIX;
+		ac_strlcpy(m.path, s, sizeof(m.path));
+		*out = m;
+		return 0;
+	}
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		n = end ? (size_t)(end - s - 1) : 0;
+		if (!end || n == 0 || n >= sizeof(host))
+			return why_fail(why, len, "\"%s\" is not [IPv6]:PORT", s);
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, m.addr) != 1)
+			return why_fail(why, len, "\"%s\" is not an IPv6 address", host);
+		if (memcmp(m.addr, &in6addr_loopback, 16) != 0)
+			return why_fail(why, len, "%s is not the loopback address ::1: %s", host,
+					where);
+		if (parse_port(end + 1, &m.port) < 0)
+			return why_fail(why, len, "\"%s\": the port must be 1-65535", s);
+		m.kind = AC_METRICS_TCP6;
+		*out = m;
+		return 0;
+	}
+	colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return why_fail(why, len, "\"%s\" is neither ADDRESS:PORT nor an absolute path: %s",
+				s, where);
+	n = (size_t)(colon - s);
+	if (n >= sizeof(host))
+		return why_fail(why, len, "\"%s\": the address is too long", s);
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strchr(host, ':'))
+		return why_fail(why, len, "\"%s\": an IPv6 address goes in brackets: [::1]:PORT", s);
+	if (inet_pton(AF_INET, host, m.addr) != 1)
+		return why_fail(why, len, "\"%s\" is not a numeric IPv4 address (names such as "
+				"localhost are not resolved): %s", host, where);
+	if (m.addr[0] != 127)
+		return why_fail(why, len, "%s is not a loopback address (127.0.0.0/8): %s", host,
+				where);
+	if (parse_port(colon, &m.port) < 0)
+		return why_fail(why, len, "\"%s\": the port must be 1-65535", s);
+	m.kind = AC_METRICS_TCP4;
+	*out = m;
+	return 0;
+}
+
+static int get_metrics_listen(struct ctx *c, const char *path, const json_t *v,
+			      struct ac_metrics_listen *m)
+{
+	char why[224];
+
+	if (!json_is_string(v))
+		return fail(c, path, "must be a string: \"127.0.0.1:PORT\", \"[::1]:PORT\", "
+			    "a unix socket path or \"\" (off)");
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fail(c, path, "must not contain NUL");
+	if (ac_metrics_listen_parse(json_string_value(v), m, why, sizeof(why)) < 0)
+		return fail(c, path, "%s", why);
+	return 0;
+}
+
+static int get_metrics_group(struct ctx *c, const char *path, const json_t *v,
+			     struct ac_metrics_listen *m)
+{
+	const char *name = json_string_value(v);
+
+	if (!name || strlen(name) >= AC_ACCOUNT_MAX || strlen(name) != json_string_length(v) ||
+	    strchr(name, ':') || strchr(name, '/') || !strcmp(name, "*"))
+		return fail(c, path, "must be a group name (0-32 characters; \"\": root's group)");
+	ac_strlcpy(m->group, name, sizeof(m->group));
+	return 0;
+}
+
+/* After every key: what one key says about another. */
+static int check_metrics(struct ctx *c, const struct ac_metrics_listen *m)
+{
+	if (m->group[0] && m->kind != AC_METRICS_UNIX)
+		return fail(c, "metrics_group", "is the group of a unix socket: metrics_listen "
+			    "must be an absolute path to use it (a TCP port has no group: every "
+			    "local user may connect)");
+	return 0;
+}
+
 static int get_tenants(struct ctx *c, const char *path, const json_t *v, struct ac_config *cfg)
 {
 	char kp[KEY_PATH_MAX];
@@ -847,6 +987,10 @@ static int parse_top(struct ctx *c, const json_t *root, struct ac_config *cfg)
 			r = get_budget(c, key, v, &cfg->tenant_budget);
 		else if (strcmp(key, "tenants") == 0)
 			r = get_tenants(c, key, v, cfg);
+		else if (strcmp(key, "metrics_listen") == 0)
+			r = get_metrics_listen(c, key, v, &cfg->metrics);
+		else if (strcmp(key, "metrics_group") == 0)
+			r = get_metrics_group(c, key, v, &cfg->metrics);
 		else
 			r = fail(c, key, "unknown key");
 		if (r < 0)
@@ -882,6 +1026,8 @@ int ac_config_parse(struct ac_config *cfg, const char *text, size_t len, char *e
 	}
 	*tmp = *cfg;
 	r = parse_top(&c, root, tmp);
+	if (r == 0)
+		r = check_metrics(&c, &tmp->metrics);
 	json_decref(root);
 	if (r < 0)
 		return r;

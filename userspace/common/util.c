@@ -81,8 +81,13 @@ static void log_emit(enum ac_log_level lvl, const char *suffix, const char *fmt,
 		off = log_advance(off, snprintf(line + off, cap + 1 - off, "%s: ", log_prefix), cap);
 	off = log_advance(off, snprintf(line + off, cap + 1 - off, "%s: ", level_name(lvl)), cap);
 	off = log_advance(off, vsnprintf(line + off, cap + 1 - off, fmt, ap), cap);
-	if (suffix)
+	if (suffix && off < cap)
 		off = log_advance(off, snprintf(line + off, cap + 1 - off, ": %s", suffix), cap);
+	/* One record per line: a newline or other control byte in a message
+	 * could otherwise forge a line of its own (and a "<N>" level). */
+	for (size_t i = 0; i < off; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[off++] = '\n';
 	line[off] = '\0';
 	fputs(line, stderr);

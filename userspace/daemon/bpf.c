@@ -20,6 +20,7 @@
 #include "agentcg/util.h"
 #include "agentcg.skel.h"
 #include "bpf.h"
+#include "metrics.h"
 #include "pressure.h"
 #include "server.h"
 
@@ -455,4 +456,21 @@ json_t *acd_bpf_info(struct acd_ctx *ctx)
 			 (json_int_t)b->skel->bss->lost_events, "calls_registered",
 			 (json_int_t)b->registered, "register_failed",
 			 (json_int_t)b->register_failed);
+}
+
+void acd_bpf_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	struct acd_bpf *b = ctx->bpf;
+
+	acd_metrics_family(m, "agentcg_bpf_loaded", ACD_GAUGE,
+			   "1 when the BPF programs are loaded (process lifecycle, OOM victims, "
+			   "cpu_time and forks budgets), else 0.");
+	acd_metrics_u64(m, b != NULL, NULL);
+	acd_metrics_family(m, "agentcg_bpf_records_total", ACD_COUNTER,
+			   "Records read from the BPF ring buffer.");
+	acd_metrics_u64(m, b ? b->records : 0, NULL);
+	acd_metrics_family(m, "agentcg_bpf_lost_records_total", ACD_COUNTER,
+			   "Records the BPF programs could not put in the full ring buffer: "
+			   "process events and OOM victims the daemon never saw.");
+	acd_metrics_u64(m, b ? (uint64_t)b->skel->bss->lost_events : 0, NULL);
 }

@@ -48,6 +48,10 @@ void acd_bpf_call_handled(struct acd_ctx *ctx, struct acd_bpf_call *bc);
 /* Sync, then delete the call's entry. */
 void acd_bpf_call_end(struct acd_ctx *ctx, struct acd_bpf_call *bc);
 json_t *acd_bpf_info(struct acd_ctx *ctx);
+struct acd_metrics;
+/* Whether the programs are loaded; their ring buffer's records, taken
+ * and lost. */
+void acd_bpf_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 /* One ACB_EV_PRESSURE when the root's charge reaches bytes at a call's
  * page fault (0: off); false if the programs cannot (then the caller
  * relies on its other sources). */

@@ -171,9 +171,36 @@ static int admission_check_quota(struct acd_ctx *ctx, const struct acd_call *cal
 	return r;
 }
 
+/* ---- the tenant's counters (metrics) ---- */
+
+static void count_refusal(struct acd_call *call, enum acd_refusal why)
+{
+	call->session->tenant->stats.refused[why]++;
+}
+
+/* Why admission refused, from what it found. */
+static enum acd_refusal refusal_of(const struct admission *a, int r)
+{
+	return a->quota ? ACD_REF_QUOTA : r == -E2BIG ? ACD_REF_NEVER_FITS :
+	       a->pressure ? ACD_REF_PRESSURE : ACD_REF_BUDGET;
+}
+
+/* A wait at admission ended (the call starts, or is refused). */
+static void count_wait(struct acd_call *call, uint64_t now)
+{
+	struct acd_tenant_stats *st = &call->session->tenant->stats;
+	int held = call->held_pressure ? ACD_HELD_PRESSURE : ACD_HELD_BUDGET;
+
+	if (!call->queued_ns)
+		return;
+	st->waits[held]++;
+	st->wait_ns[held] += now > call->queued_ns ? now - call->queued_ns : 0;
+}
+
 static void reply_quota(struct acd_ctx *ctx, struct acd_call *call, enum acd_quota q,
 			bool waited)
 {
+	count_refusal(call, ACD_REF_QUOTA);
 	char what[200], msg[240];
 
 	acd_quota_message(ctx, call->quota_uid, q, what, sizeof(what));
@@ -186,8 +213,11 @@ static void reply_quota(struct acd_ctx *ctx, struct acd_call *call, enum acd_quo
 static void admit_one(struct acd_ctx *ctx, struct acd_call *call)
 {
 	if (call->queued_ns) {
-		call->end.waited_ns = ac_now_ns() - call->queued_ns;
+		uint64_t now = ac_now_ns();
+
+		call->end.waited_ns = now - call->queued_ns;
 		call->end.waited_pressure = call->held_pressure;
+		count_wait(call, now);
 	}
 	call_reserve(call, true);
 	if (call_start(ctx, call) < 0) {
@@ -275,10 +305,12 @@ void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint6
 		call_enqueue_waiting(ctx, call, now);
 		return;
 	}
-	if (a.quota)
+	if (a.quota) {
 		reply_quota(ctx, call, a.quota - 1, false);
-	else
+	} else {
+		count_refusal(call, refusal_of(&a, r));
 		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
+	}
 	acd_call_discard(ctx, call);
 }
 
@@ -299,6 +331,7 @@ void acd_call_admit_exec(struct acd_ctx *ctx, struct acd_call *call)
 	if (r == -EAGAIN && a.pressure)
 		r = 0;
 	if (r < 0) {
+		count_refusal(call, refusal_of(&a, r));
 		call_reply_admission(ctx, call->client, call->req_id, call, &a, r, false);
 		acd_call_discard(ctx, call);
 		return;
@@ -330,11 +363,13 @@ void call_wait_expired(struct acd_ctx *ctx, struct acd_call *call)
 		call_enqueue_waiting(ctx, call, now);
 		return;
 	}
+	count_wait(call, now);
 	if (a.quota) {
 		reply_quota(ctx, call, a.quota - 1, true);
 		acd_call_discard(ctx, call);
 		return;
 	}
+	count_refusal(call, refusal_of(&a, r == 0 ? -EAGAIN : r));
 	call_reply_admission(ctx, call->client, call->req_id, call, &a, r == 0 ? -EAGAIN : r, true);
 	acd_call_discard(ctx, call);
 }

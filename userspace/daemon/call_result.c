@@ -169,11 +169,35 @@ static json_t *call_result(struct acd_ctx *ctx, struct acd_call *call, json_t **
 	return res;
 }
 
+/* The verdict in the tenant's counters: its status, and each resource
+ * it exceeded (once per call). */
+static void count_verdict(struct acd_call *call, const json_t *verdict)
+{
+	struct acd_tenant_stats *st = &call->session->tenant->stats;
+	const char *status = json_string_value(json_object_get(verdict, "status"));
+	const json_t *f;
+	unsigned seen = 0;
+	size_t i;
+
+	st->calls[status && !strcmp(status, "ok")	? ACD_OUT_OK :
+		  status && !strcmp(status, "exceeded") ? ACD_OUT_EXCEEDED :
+							  ACD_OUT_FAILED]++;
+	json_array_foreach(json_object_get(verdict, "exceeded"), i, f) {
+		int r = acd_resource_index(json_string_value(json_object_get(f, "resource")));
+
+		if (r >= 0 && !(seen & (1u << r))) {
+			seen |= 1u << r;
+			st->exceeded[r]++;
+		}
+	}
+}
+
 static void reply_spawn_failed(struct acd_ctx *ctx, struct acd_call *call)
 {
 	char msg[400];
 	int e = -call->spawn_err;
 
+	call->session->tenant->stats.calls[ACD_OUT_SPAWN_FAILED]++;
 	snprintf(msg, sizeof(msg), "cannot run '%.200s': %s: %s", call->argv[0], call->spawn_what,
 		 strerror(e));
 	call->replied = true;
@@ -196,6 +220,7 @@ static void call_reply_result(struct acd_ctx *ctx, struct acd_call *call)
 
 	if (json_object_get(verdict, "exit"))
 		json_object_set(ev, "exit", json_object_get(verdict, "exit"));
+	count_verdict(call, verdict);
 	call->replied = true;
 	acd_event(ctx, "call.end", call->path, ev);
 	if (call->client)

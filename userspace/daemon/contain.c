@@ -65,6 +65,7 @@
 #include "call.h"
 #include "contain.h"
 #include "events.h"
+#include "metrics.h"
 #include "pressure.h"
 
 #define THROTTLE_CPU_US 10000ULL /* 10% of a CPU */
@@ -457,6 +458,13 @@ static const char *level_name(enum acd_contain_level l)
 	return l == CONTAIN_FROZEN ? "frozen" : l == CONTAIN_THROTTLED ? "throttled" : "released";
 }
 
+/* A step in d's counters (the domains are the pressure module's; the
+ * ladder only counts what it did there). */
+static void count_step(const struct acd_domain *d, enum acd_contain_step step)
+{
+	((struct acd_domain *)d)->steps[step]++;
+}
+
 /* Moves the call to level `to`, one knob at a time; logs, counts, events. */
 static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_contain_level to,
 		      const struct acd_domain *d, uint64_t now)
@@ -489,12 +497,16 @@ static void set_level(struct acd_ctx *ctx, struct acd_call *call, enum acd_conta
 	if (to == CONTAIN_THROTTLED && from == CONTAIN_NONE) {
 		call->end.contain.throttled++;
 		ctx->contain->counts[0]++;
+		count_step(d, ACD_STEP_THROTTLED);
 	}
+	if (to < from)
+		count_step(d, ACD_STEP_RELEASED);
 	if (from == CONTAIN_FROZEN)
 		reclaim_stop(call);
 	if (to == CONTAIN_FROZEN) {
 		call->end.contain.frozen++;
 		ctx->contain->counts[1]++;
+		count_step(d, ACD_STEP_FROZEN);
 		reclaim_start(ctx, call);
 	}
 	call->contain.level = to;
@@ -549,6 +561,7 @@ static void kill_call(struct acd_ctx *ctx, struct acd_call *victim, struct acd_d
 	add_time(victim, now);
 	note_domain(victim, vdom);
 	ctx->contain->counts[2]++;
+	count_step(vdom, victim->exec.interp ? ACD_STEP_INTERRUPTED : ACD_STEP_KILLED);
 	acd_event(ctx, "contain", victim->path,
 		  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "step",
 			    victim->exec.interp ? "interrupted" : "killed", "priority",
@@ -796,4 +809,32 @@ void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call)
 	reclaim_stop(call);
 	call->contain.level = CONTAIN_NONE;
 	call->contain.throttle_written = false;
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+void acd_contain_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	static const char *const steps[ACD_STEP_N] = { "throttled", "frozen", "killed",
+							"interrupted", "released" };
+	const struct acd_contain *k = ctx->contain;
+	int n = 0;
+
+	if (!acd_contain_enabled(ctx))
+		return;
+	acd_metrics_family(m, "agentcg_contain_steps_total", ACD_COUNTER,
+			   "Steps of the containment ladder, by the domain whose pressure took "
+			   "them: calls throttled, frozen, killed (a cell interrupted instead), "
+			   "and let go a step (released).");
+	for (const struct acd_domain *d = acd_domain_next(ctx, NULL, &n); d;
+	     d = acd_domain_next(ctx, d, &n))
+		for (int i = 0; i < ACD_STEP_N; i++)
+			acd_metrics_u64(m, d->steps[i], "domain", acd_domain_name(d), "step",
+					steps[i], NULL);
+	acd_metrics_family(m, "agentcg_contained_calls", ACD_GAUGE,
+			   "Calls the ladder holds throttled or frozen now.");
+	acd_metrics_u64(m, (uint64_t)(k->contained > 0 ? k->contained : 0), NULL);
+	acd_metrics_family(m, "agentcg_contain_reclaimed_bytes_total", ACD_COUNTER,
+			   "Memory of frozen calls pushed out to swap (memory.reclaim).");
+	acd_metrics_u64(m, k->reclaimed, NULL);
 }

@@ -11,6 +11,17 @@
 
 struct acd_call;
 
+/* The ladder's steps, counted per domain (acd_domain.steps). */
+enum acd_contain_step {
+	ACD_STEP_THROTTLED,	/* a call throttled */
+	ACD_STEP_FROZEN,	/* ... frozen */
+	ACD_STEP_KILLED,	/* ... killed (the kill step) */
+	ACD_STEP_INTERRUPTED,	/* a cell interrupted instead */
+	ACD_STEP_RELEASED,	/* a call let go a step (frozen to throttled, or free) */
+	ACD_STEP_N
+};
+_Static_assert(ACD_STEP_N == ACD_DOMAIN_STEPS, "acd_domain.steps has a count per step");
+
 /* Where the ladder has a call (worst first is FROZEN). */
 enum acd_contain_level { CONTAIN_NONE = 0, CONTAIN_THROTTLED, CONTAIN_FROZEN };
 
@@ -54,5 +65,8 @@ int acd_contain_tick(struct acd_ctx *ctx);
 void acd_contain_call_end(struct acd_ctx *ctx, struct acd_call *call);
 /* {"contained": N, "steps": {...}} for daemon.info's pressure. */
 json_t *acd_contain_info(struct acd_ctx *ctx);
+struct acd_metrics;
+/* The ladder's steps by domain, calls held now, bytes pushed to swap. */
+void acd_contain_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 
 #endif

@@ -9,8 +9,10 @@
  * ctx->hooks, which hooks.c fills; tests/check_layers.sh checks both the
  * includes and the objects' symbols in make check):
  *
- *   6  methods (methods.c, methods_*.c: the method table, the handlers),
- *      main (the loop, background work), hooks (the upcalls' table)
+ *   6  methods (methods.c, methods_*.c: the method table, the handlers;
+ *      methods_metrics.c puts every module's metrics together),
+ *      metrics_http (GET /metrics on metrics_listen), main (the loop,
+ *      background work), hooks (the upcalls' table)
  *   5  call (call*.c), contain (the ladder), interp (interpreters),
  *      adaptive (label history)
  *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs),
@@ -23,7 +25,9 @@
  *   1  server (socket, clients, watches), rpc (envelopes, replies),
  *      quota (what each uid holds, against per_uid), service (systemd:
  *      sd_notify, the activated socket)
- *   0  daemon.h; userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
+ *   0  daemon.h; metrics (the Prometheus text builder), http (a request
+ *      head checked, a response head written): both pure;
+ *      userspace/cgroup (backends, spawn: libagentcg-cgroup.a);
  *      userspace/common (libagentcg-common.a)
  */
 #ifndef AGENTCGD_DAEMON_H
@@ -86,6 +90,7 @@ struct acd_mover;
 struct acd_uids;
 struct acd_calls;
 struct acd_access;
+struct acd_metrics_http;
 struct acb_event;
 
 /* Every fd in the epoll set carries one of these. */
@@ -156,6 +161,7 @@ struct acd_ctx {
 	struct acd_mover *mover;	     /* mover.c */
 	struct acd_uids *uids;		     /* uids.c */
 	struct acd_service *service;	     /* service.c: systemd */
+	struct acd_metrics_http *mhttp;	     /* metrics_http.c; NULL: no metrics_listen */
 	/* shared: what every layer may read */
 	int calls_running;
 	uint64_t calls_total;

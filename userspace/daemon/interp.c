@@ -38,6 +38,7 @@
 #include "call.h"
 #include "events.h"
 #include "interp.h"
+#include "metrics.h"
 #include "mover.h"
 #include "pool.h"
 #include "priority.h"
@@ -1006,6 +1007,9 @@ static _Noreturn void check_as(const char *bin, uid_t uid, gid_t gid, const gid_
 	_exit(err);
 }
 
+/* How long the daemon waits for the check of an interpreter's path. */
+#define INTERP_CHECK_NS (2ULL * 1000000000)
+
 int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
 			    int n_groups)
 {
@@ -1016,9 +1020,26 @@ int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *
 		return -errno;
 	if (pid == 0)
 		check_as(bin, uid, gid, groups, n_groups);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
+	/* The path is the caller's: on a FUSE mount of theirs access() can
+	 * block for as long as they like. The loop waits a bounded time
+	 * (a stuck loop would also miss systemd's watchdog), then kills it. */
+	for (uint64_t end = ac_now_ns() + INTERP_CHECK_NS, nap = 100;; nap = nap < 20000 ? nap * 2 : nap) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
 			return -errno;
+		if (ac_now_ns() > end) {
+			kill(pid, SIGKILL);
+			/* a FUSE request gives way to SIGKILL at once; a child
+			 * that outlives 100 ms more stays a zombie */
+			for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
+				usleep(1000);
+			return -ETIMEDOUT;
+		}
+		usleep(nap);
+	}
 	if (!WIFEXITED(st))
 		return -EIO;
 	return -WEXITSTATUS(st);
@@ -1282,4 +1303,14 @@ json_t *acd_interp_info(struct acd_ctx *ctx)
 	json_object_update(o, u);
 	json_decref(u);
 	return o;
+}
+
+void acd_interp_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	acd_metrics_family(m, "agentcg_interpreter_pool_hits_total", ACD_COUNTER,
+			   "Interpreter sessions that got an interpreter from the warm pool.");
+	acd_metrics_u64(m, ctx->interp_pool->hits, NULL);
+	acd_metrics_family(m, "agentcg_interpreter_pool_misses_total", ACD_COUNTER,
+			   "Interpreter sessions whose interpreter was started when they came.");
+	acd_metrics_u64(m, ctx->interp_pool->misses, NULL);
 }

@@ -29,6 +29,9 @@ int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s);
 json_t *acd_interp_describe(const struct acd_interp *in);
 json_t *acd_interp_info(struct acd_ctx *ctx); /* for daemon.info */
+struct acd_metrics;
+/* The warm pool's hits and misses. */
+void acd_interp_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 /* Queues a request (exec is started through call admission first). A
  * client's counts against its uid's per_uid.interp_ops and
  * interp_op_bytes: -EDQUOT over them, and the refusal is replied to c

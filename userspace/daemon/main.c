@@ -25,6 +25,7 @@
 #include "mover.h"
 #include "uids.h"
 #include "methods.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "pressure.h"
 #include "quota.h"
@@ -40,13 +41,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: agentcgd [--config FILE] [--root auto|PATH] [--socket PATH]\n"
 		"                [--backend v2|hybrid] [--verbose] [--print-config]\n"
+		"                [--check-config]\n"
 		"\n"
 		"  --config FILE   JSON configuration (default: the embedded config/agentcgd.json)\n"
 		"  --root SPEC     cgroup root: auto (= agentcg under this process's cgroup),\n"
 		"                  a relative path under it, or an absolute cgroup path\n"
 		"  --socket PATH   unix socket (default: $AGENTCG_SOCKET, then the config)\n"
 		"  --backend KIND  force the cgroup backend (default: detected)\n"
-		"  --print-config  print the embedded default configuration and exit\n");
+		"  --print-config  print the embedded default configuration and exit\n"
+		"  --check-config  check the configuration (--config, or the embedded one),\n"
+		"                  say whether it is valid and exit (status 0 if it is, 1 if not)\n"
+		"\n"
+		"Under systemd (config/systemd/agentcgd.service, agentcgd.socket) it takes the\n"
+		"socket systemd passes, tells systemd when it is ready, its status and that it\n"
+		"is alive (sd_notify), and logs with journald priorities. SIGTERM or SIGINT\n"
+		"stop it: it kills its calls and removes every cgroup it made.\n");
 }
 
 static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
@@ -69,6 +78,7 @@ static void on_signal(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 				acd_service_stopping(ctx, status);
 			}
 			acd_server_close(ctx);
+			acd_metrics_http_close(ctx);
 			acd_calls_shutdown(ctx);
 		}
 	}
@@ -180,6 +190,7 @@ static int run_loop(struct acd_ctx *ctx)
 		int bpf_ms = acd_bpf_tick(ctx);
 		int contain_ms = acd_contain_tick(ctx);
 		int line_ms = acd_server_tick(ctx);
+		int scrape_ms = acd_metrics_http_tick(ctx);
 		bool idle = idle_ms == 0;
 		int n;
 
@@ -193,6 +204,8 @@ static int run_loop(struct acd_ctx *ctx)
 			timeout = line_ms;
 		if (service_ms >= 0 && (timeout < 0 || service_ms < timeout))
 			timeout = service_ms;
+		if (scrape_ms >= 0 && (timeout < 0 || scrape_ms < timeout))
+			timeout = scrape_ms;
 
 		if (ctx->stopping) {
 			if (acd_calls_all_gone(ctx) || ac_now_ns() > ctx->stop_deadline_ns)
@@ -250,10 +263,12 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' }, { "root", required_argument, NULL, 'r' },
 		{ "socket", required_argument, NULL, 's' }, { "backend", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "print-config", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },	    { 0 }
+		{ "help", no_argument, NULL, 'h' },	    { "check-config", no_argument, NULL, 'C' },
+		{ 0 }
 	};
 	struct acd_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *config = NULL, *root = NULL, *sock = NULL;
+	bool check_only = false;
 	int opt, r;
 
 	if (!ctx)
@@ -270,12 +285,20 @@ int main(int argc, char **argv)
 		case 'v': ac_log_set_level(AC_LOG_DEBUG); break;
 		case 'p': fwrite(ac_default_config, 1, ac_default_config_len, stdout); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'C': check_only = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
+	}
+	if (check_only) {
+		if (load_config(ctx, config) < 0)
+			return 1;
+		printf("configuration %s: valid\n", config ? config : "(embedded)");
+		free(ctx);
+		return 0;
 	}
 	if (geteuid() != 0) {
 		ac_err("must run as root (it creates cgroups and runs commands as their callers)");
@@ -332,6 +355,8 @@ int main(int argc, char **argv)
 		r = acd_service_init(ctx);
 	if (r == 0)
 		r = acd_server_listen(ctx);
+	if (r == 0)
+		r = acd_metrics_http_open(ctx);
 	if (r == 0) {
 		char status[256];
 
@@ -344,6 +369,7 @@ int main(int argc, char **argv)
 	}
 
 	acd_server_close(ctx);
+	acd_metrics_http_close(ctx);
 	while (ctx->clients)
 		acd_client_drop(ctx, ctx->clients, NULL);
 	while (acd_calls_remove_step(ctx))

@@ -56,6 +56,9 @@ static const struct acd_method methods[] = {
 	{ "events.subscribe", acd_m_events_subscribe, NULL, ACD_PATH_FREE, 0, AC_LEVEL_CALL,
 	  ACD_PERM_ANY },
 	{ "daemon.info", acd_m_daemon_info, NULL, ACD_PATH_NONE, 0, 0, ACD_PERM_ANY },
+	/* the series name tenants and sessions, and count every tenant's calls */
+	{ "metrics", acd_m_metrics, (const char *const[]){ NULL }, ACD_PATH_NONE, 0, 0,
+	  ACD_PERM_OPERATOR },
 };
 
 /* ---- errors ---------------------------------------------------------- */

@@ -103,6 +103,11 @@ int acd_m_tenant_remove(struct acd_ctx *ctx, struct acd_req *r);
 /* The session of an interpreter request has an interpreter (alive, if
  * need_alive). */
 int acd_req_interp(struct acd_req *r, bool need_alive);
+/* methods_metrics.c: the Prometheus text of every module's families
+ * (into out, at most ACD_METRICS_TEXT_MAX bytes), and the method */
+#define ACD_METRICS_TEXT_MAX (2u << 20)
+int acd_metrics_text(struct acd_ctx *ctx, struct ac_buf *out);
+int acd_m_metrics(struct acd_ctx *ctx, struct acd_req *r);
 /* methods_call.c */
 int acd_m_call_run(struct acd_ctx *ctx, struct acd_req *r);
 int acd_m_session_exec(struct acd_ctx *ctx, struct acd_req *r);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "agentcg/util.h"
+#include "metrics.h"
 #include "pool.h"
 #include "priority.h"
 
@@ -314,4 +315,15 @@ json_t *acd_pool_info(struct acd_ctx *ctx)
 {
 	return json_pack("{s:i, s:I, s:I}", "size", ctx->cfg.call_pool, "hits",
 			 (json_int_t)ctx->pool->hits, "misses", (json_int_t)ctx->pool->misses);
+}
+
+void acd_pool_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	acd_metrics_family(m, "agentcg_call_pool_hits_total", ACD_COUNTER,
+			   "Calls that found a spare call cgroup ready (call_pool).");
+	acd_metrics_u64(m, ctx->pool->hits, NULL);
+	acd_metrics_family(m, "agentcg_call_pool_misses_total", ACD_COUNTER,
+			   "Calls that found no spare call cgroup ready: theirs was made when "
+			   "they came.");
+	acd_metrics_u64(m, ctx->pool->misses, NULL);
 }

@@ -34,5 +34,8 @@ bool acd_pool_step(struct acd_ctx *ctx);
 void acd_pool_drain(struct acd_ctx *ctx, struct acd_session *s);
 void acd_pool_init_session(struct acd_ctx *ctx, struct acd_session *s);
 json_t *acd_pool_info(struct acd_ctx *ctx);
+struct acd_metrics;
+/* The calls that found a spare ready, and those that did not. */
+void acd_pool_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 
 #endif

@@ -37,6 +37,7 @@
 #include "agentcg/util.h"
 #include "bpf.h"
 #include "events.h"
+#include "metrics.h"
 #include "pressure.h"
 #include "server.h"
 
@@ -93,6 +94,7 @@ static enum acd_band band_of(const struct ac_containment *k, uint64_t usage, uin
 static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t now)
 {
 	const struct ac_containment *k = &ctx->cfg.contain;
+	enum acd_band was = d->band;
 
 	d->usage = ac_cg_memory_current(&ctx->cg, d->node);
 	d->usage_ns = now;
@@ -112,6 +114,8 @@ static void sample_domain(struct acd_ctx *ctx, struct acd_domain *d, uint64_t no
 							   (double)d->budget), d->budget);
 	if (d->psi_until_ns > now && d->band >= BAND_HOLD && d->band < BAND_THROTTLE)
 		d->band = d->release_band = BAND_THROTTLE;
+	if (d->band != was && (unsigned)d->band < ACD_BANDS)
+		d->band_entries[d->band]++;
 }
 
 enum acd_band acd_pressure_release_band(const struct acd_ctx *ctx, const struct acd_domain *d,
@@ -495,4 +499,63 @@ json_t *acd_pressure_info(struct acd_ctx *ctx)
 		json_array_append_new(doms, domain_json(d));
 	return json_pack("{s:b, s:b, s:o}", "enabled", 1, "bpf_mark", ctx->pressure->bpf_mark,
 			 "domains", doms);
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+const char *acd_domain_name(const struct acd_domain *d)
+{
+	return d->host ? "host" : d->path;
+}
+
+const struct acd_domain *acd_domain_next(const struct acd_ctx *ctx, const struct acd_domain *d,
+				       int *n)
+{
+	if (!d)
+		d = &ctx->pressure->root;
+	else if (d == &ctx->pressure->root)
+		d = ctx->pressure->tenants;
+	else
+		d = d->next;
+	return d && (*n)++ <= ACD_METRICS_TENANTS_MAX ? d : NULL;
+}
+
+/* The root's domain, then at most ACD_METRICS_TENANTS_MAX tenants'
+ * (n: a counter, 0 at the start). */
+#define FOR_EACH_DOMAIN(ctx, d, n)                                                             \
+	for (const struct acd_domain *d = ((n) = 0, acd_domain_next(ctx, NULL, &(n))); d;      \
+	     d = acd_domain_next(ctx, d, &(n)))
+
+void acd_pressure_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	int n;
+
+	if (!acd_contain_enabled(ctx))
+		return;
+	acd_pressure_sample(ctx, ac_now_ns()); /* as daemon.info does */
+	acd_metrics_family(m, "agentcg_pressure_band", ACD_GAUGE,
+			   "The memory pressure band each domain (the root, a tenant with a "
+			   "memory_max) is in now: 1 for its band, 0 for the others (calm, hold, "
+			   "throttle, freeze, kill).");
+	FOR_EACH_DOMAIN(ctx, d, n)
+		for (int b = 0; b < ACD_BANDS; b++)
+			acd_metrics_u64(m, d->band == (enum acd_band)b, "domain", acd_domain_name(d),
+					"band", band_name((enum acd_band)b), NULL);
+	acd_metrics_family(m, "agentcg_pressure_band_entries_total", ACD_COUNTER,
+			   "Times a domain was found in a band it was not in before (sampled at "
+			   "the ladder's steps, its kernel events and scrapes).");
+	FOR_EACH_DOMAIN(ctx, d, n)
+		for (int b = 0; b < ACD_BANDS; b++)
+			acd_metrics_u64(m, d->band_entries[b], "domain", acd_domain_name(d), "band",
+					band_name((enum acd_band)b), NULL);
+	acd_metrics_family(m, "agentcg_pressure_usage_bytes", ACD_GAUGE,
+			   "Memory a domain uses now (its cgroup's charge; for host: MemTotal - "
+			   "MemAvailable if larger).");
+	FOR_EACH_DOMAIN(ctx, d, n)
+		acd_metrics_u64(m, d->usage, "domain", acd_domain_name(d), NULL);
+	acd_metrics_family(m, "agentcg_pressure_budget_bytes", ACD_GAUGE,
+			   "The memory budget of a domain (memory_budget, a tenant's memory_max, "
+			   "or the host's MemTotal).");
+	FOR_EACH_DOMAIN(ctx, d, n)
+		acd_metrics_u64(m, d->budget, "domain", acd_domain_name(d), NULL);
 }

@@ -8,6 +8,9 @@
 
 #include "daemon.h"
 
+#define ACD_BANDS 5
+#define ACD_DOMAIN_STEPS 5 /* contain.h: enum acd_contain_step */
+
 enum acd_band {
 	BAND_CALM = 0,	/* below thaw_below */
 	BAND_HOLD,	/* thaw_below .. throttle_at */
@@ -35,6 +38,9 @@ struct acd_domain {
 	struct acd_watch memevents;   /* v2 memory.events (EPOLLPRI) */
 	struct acd_watch thresholds;  /* v1: eventfd of the usage thresholds */
 	uint64_t last_events[4];      /* memory.events low, high, max, oom_kill */
+	/* for the metrics */
+	uint64_t band_entries[ACD_BANDS];     /* times a sample found it in a new band */
+	uint64_t steps[ACD_DOMAIN_STEPS];     /* contain.c: the ladder's steps for it */
 };
 
 /* memory.events of a cgroup that is not a domain (a session), watched so
@@ -76,5 +82,17 @@ enum acd_band acd_pressure_release_band(const struct acd_ctx *ctx, const struct 
 /* Arms the kernel-side mark just above the root's current band. */
 void acd_pressure_rearm(struct acd_ctx *ctx);
 json_t *acd_pressure_info(struct acd_ctx *ctx);
+struct acd_metrics;
+/* Each domain's band, usage and budget (sampled now), and its band
+ * changes (nothing with containment off). */
+void acd_pressure_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
+/* The label of a domain: "/" or "/tenant", "host" for the root without
+ * memory_budget (as the events and daemon.info name it). */
+const char *acd_domain_name(const struct acd_domain *d);
+/* The domains the metrics name, the root's first: d NULL starts, *n
+ * counts (start it at 0); NULL after the last or past the tenants' cap
+ * (ACD_METRICS_TENANTS_MAX). */
+const struct acd_domain *acd_domain_next(const struct acd_ctx *ctx, const struct acd_domain *d,
+				       int *n);
 
 #endif

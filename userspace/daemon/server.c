@@ -616,6 +616,42 @@ static int bind_socket(int fd, const struct sockaddr_un *sa, mode_t mode)
 	return 0;
 }
 
+int acd_unix_listen(const char *path, mode_t mode, gid_t gid, int backlog)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return ac_log_errno(-ENAMETOOLONG, "socket path %s", path);
+	ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	if ((r = mkdir_parent(path)) < 0)
+		return ac_log_errno(r, "cannot create the directory of %s", path);
+	if ((r = check_socket_dirs(path)) < 0)
+		return r;
+	if ((r = check_existing(path)) < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ac_log_errno(-errno, "socket");
+	if ((r = bind_socket(fd, &sa, mode)) < 0)
+		return ac_log_errno(r, "cannot listen on %s", path);
+	/* The directories are root's and no one else may rename or remove
+	 * what root made in them (checked above): the path is still this
+	 * socket, and lchown does not follow a link anyway. */
+	if (gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) < 0) {
+		r = -errno;
+		unlink(path);
+		return ac_log_errno(r, "cannot give %s to group %u", path, (unsigned)gid);
+	}
+	if (listen(fd, backlog) < 0) {
+		r = -errno;
+		unlink(path);
+		return ac_log_errno(r, "cannot listen on %s", path);
+	}
+	return AC_TAKE_FD(fd);
+}
+
 /* The socket agentcgd.socket made and passed: its path (for the log and
  * daemon.info) is the one it is bound to; a --socket or $AGENTCG_SOCKET
  * that names another is a mistake in the units, said once. */
@@ -623,57 +659,56 @@ static int listen_activated(struct acd_ctx *ctx, int fd)
 {
 	struct sockaddr_un sa = { 0 };
 	socklen_t len = sizeof(sa);
+	struct stat st;
 
-	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
-	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
-		sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
-		if (strcmp(sa.sun_path, ctx->socket_path))
-			ac_warn("serving the socket systemd passed, %s, not %s", sa.sun_path,
-				ctx->socket_path);
-		ac_strlcpy(ctx->socket_path, sa.sun_path, sizeof(ctx->socket_path));
+	/* An abstract or unnamed socket has no file mode: anyone in the
+	 * network namespace could reach it, whatever socket_mode says. */
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    len <= offsetof(struct sockaddr_un, sun_path) || !sa.sun_path[0]) {
+		ac_err("socket activation: the passed socket has no path (abstract or unnamed); "
+		       "agentcgd.socket must name a file (ListenStream=/run/agentcg/agentcgd.sock)");
+		return -EINVAL;
 	}
+	sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+	if (strcmp(sa.sun_path, ctx->socket_path))
+		ac_warn("serving the socket systemd passed, %s, not %s", sa.sun_path,
+			ctx->socket_path);
+	ac_strlcpy(ctx->socket_path, sa.sun_path, sizeof(ctx->socket_path));
+	/* The unit's SocketMode= rules; one that differs from socket_mode is
+	 * a mistake worth a line. */
+	if (stat(ctx->socket_path, &st) == 0 &&
+	    (st.st_mode & 07777) != ((mode_t)ctx->cfg.socket_mode & 07777))
+		ac_warn("the socket systemd passed has mode %04o, not socket_mode %04o: "
+			"SocketMode= in agentcgd.socket decides", (unsigned)(st.st_mode & 07777),
+			(unsigned)(ctx->cfg.socket_mode & 07777));
 	ctx->listen_activated = true;
 	return fd;
 }
 
 int acd_server_listen(struct acd_ctx *ctx)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	bool activated;
 	int fd, r;
 
 	fd = acd_service_listen_fd(ctx);
-	if (fd >= 0) {
-		ctx->listen_w.fd = listen_activated(ctx, fd);
-		ctx->listen_w.fn = on_listen;
-		if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
-			return ac_log_errno(r, "epoll");
-		ac_info("listening on %s (activated by systemd)", ctx->socket_path);
-		return 0;
-	}
-	if (fd != -ENOENT)
+	activated = fd >= 0;
+	if (activated) {
+		if ((r = listen_activated(ctx, fd)) < 0) {
+			close(fd);
+			return r;
+		}
+	} else if (fd != -ENOENT) {
 		return fd;
-	if (strlen(ctx->socket_path) >= sizeof(sa.sun_path))
-		return ac_log_errno(-ENAMETOOLONG, "socket path %s", ctx->socket_path);
-	ac_strlcpy(sa.sun_path, ctx->socket_path, sizeof(sa.sun_path));
-	if ((r = mkdir_parent(ctx->socket_path)) < 0)
-		return ac_log_errno(r, "cannot create the directory of %s", ctx->socket_path);
-	if ((r = check_socket_dirs(ctx->socket_path)) < 0)
-		return r;
-	if ((r = check_existing(ctx->socket_path)) < 0)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ac_log_errno(-errno, "socket");
-	if ((r = bind_socket(fd, &sa, (mode_t)ctx->cfg.socket_mode)) < 0 || listen(fd, 256) < 0) {
-		r = r < 0 ? r : -errno;
-		close(fd);
-		return ac_log_errno(r, "cannot listen on %s", ctx->socket_path);
+	} else {
+		fd = acd_unix_listen(ctx->socket_path, (mode_t)ctx->cfg.socket_mode, (gid_t)-1, 256);
+		if (fd < 0)
+			return fd;
 	}
 	ctx->listen_w.fd = fd;
 	ctx->listen_w.fn = on_listen;
 	if ((r = acd_watch_add(ctx, &ctx->listen_w, EPOLLIN)) < 0)
 		return ac_log_errno(r, "epoll");
-	ac_info("listening on %s", ctx->socket_path);
+	ac_info("listening on %s%s", ctx->socket_path, activated ? " (activated by systemd)" : "");
 	return 0;
 }
 

@@ -42,6 +42,13 @@ bool acd_client_in(const struct acd_client *c, const uid_t *uids, int n_uids, co
  * takes fewer clients (ctx->max_clients); before acd_server_listen. */
 void acd_server_fd_budget(struct acd_ctx *ctx);
 int acd_server_listen(struct acd_ctx *ctx);
+/* A listening unix stream socket at path (non-blocking, close-on-exec),
+ * as the daemon's own is made: the parent directory made if missing,
+ * every directory on the path root's and writable by no one else unless
+ * sticky, a stale socket replaced and a live one refused, mode in place
+ * from bind (never chmod-ed), then group gid ((gid_t)-1: root's). The
+ * fd, or a negative errno (logged). */
+int acd_unix_listen(const char *path, mode_t mode, gid_t gid, int backlog);
 void acd_server_close(struct acd_ctx *ctx);
 int acd_watch_add(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events);
 void acd_watch_del(struct acd_ctx *ctx, struct acd_watch *w);

@@ -3,6 +3,8 @@
  * the root, with their budgets (written as cgroup limits, and used for
  * admission) and reservations. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +12,27 @@
 #include "agentcg/units.h"
 #include "agentcg/util.h"
 #include "events.h"
+#include "metrics.h"
 #include "pool.h"
 #include "pressure.h"
 #include "priority.h"
 #include "quota.h"
 #include "server.h"
 #include "tree.h"
+
+const char *const acd_outcome_names[ACD_OUT_N] = { "ok", "exceeded", "failed", "spawn_failed" };
+const char *const acd_refusal_names[ACD_REF_N] = { "budget", "never_fits", "pressure", "quota" };
+const char *const acd_held_names[ACD_HELD_N] = { "budget", "pressure" };
+const char *const acd_resource_names[ACD_RESOURCES_N] = { "memory", "memory_max", "cpu", "pids",
+							  "timeout", "cpu_time", "forks" };
+
+int acd_resource_index(const char *name)
+{
+	for (int i = 0; name && i < ACD_RESOURCES_N; i++)
+		if (!strcmp(acd_resource_names[i], name))
+			return i;
+	return -1;
+}
 
 struct acd_tenant *acd_tenant_find(struct acd_ctx *ctx, const char *name)
 {
@@ -322,4 +339,123 @@ void acd_tree_destroy(struct acd_ctx *ctx)
 		ac_history_destroy(t->history);
 		free(t);
 	}
+}
+
+/* ---- metrics ----------------------------------------------------------
+ * Tenants are few (the configuration's, and those operators make);
+ * sessions are bounded per uid (per_uid.sessions) but not for operators,
+ * so both are capped here: the work of a scrape stays bounded. */
+
+/* One counter family over the tenants: for each, n values by names. */
+static void tenant_family(struct acd_ctx *ctx, struct acd_metrics *m, const char *name,
+			  const char *help, const char *label, const char *const *names, int n,
+			  size_t offset)
+{
+	int shown = 0;
+
+	acd_metrics_family(m, name, ACD_COUNTER, help);
+	for (struct acd_tenant *t = ctx->tenants; t && shown < ACD_METRICS_TENANTS_MAX;
+	     t = t->next, shown++) {
+		const uint64_t *v = (const uint64_t *)((const char *)&t->stats + offset);
+
+		for (int i = 0; i < n; i++)
+			acd_metrics_u64(m, v[i], "tenant", t->name, label, names[i], NULL);
+	}
+}
+
+/* memory.peak of a node (v2 memory.peak, v1 memory.max_usage_in_bytes),
+ * or -1 when it has none (v2 before 5.19). */
+static int64_t node_peak(struct acd_ctx *ctx, const struct ac_cg_node *node)
+{
+	char buf[32], *end;
+	unsigned long long v;
+	int n = ac_cg_read_file(&ctx->cg, node, "memory.peak", buf, sizeof(buf));
+
+	if (n <= 0)
+		return -1;
+	v = strtoull(buf, &end, 10);
+	return end == buf || v > INT64_MAX ? -1 : (int64_t)v;
+}
+
+static void session_family(struct acd_ctx *ctx, struct acd_metrics *m, bool peak,
+			   int *omitted)
+{
+	int shown = 0, tn = 0;
+
+	acd_metrics_family(m, peak ? "agentcg_session_memory_peak_bytes" : "agentcg_session_memory_bytes",
+			   ACD_GAUGE, peak ?
+			   "Highest memory use of a session's cgroup since it was made (memory.peak), "
+			   "for at most 256 sessions, the newest first." :
+			   "Memory use of a session's cgroup now (memory.current: its calls, spare "
+			   "cgroups and interpreter), for at most 256 sessions, the newest first.");
+	*omitted = 0;
+	for (struct acd_tenant *t = ctx->tenants; t && tn < ACD_METRICS_TENANTS_MAX;
+	     t = t->next, tn++) {
+		for (struct acd_session *s = t->sessions; s; s = s->next) {
+			int64_t v;
+
+			if (shown >= ACD_METRICS_SESSIONS_MAX) {
+				(*omitted)++;
+				continue;
+			}
+			shown++;
+			v = peak ? node_peak(ctx, &s->node) :
+				   (int64_t)ac_cg_memory_current(&ctx->cg, &s->node);
+			if (v >= 0)
+				acd_metrics_u64(m, (uint64_t)v, "tenant", t->name, "session",
+						s->name, NULL);
+		}
+	}
+}
+
+void acd_tree_metrics(struct acd_ctx *ctx, struct acd_metrics *m)
+{
+	int tenants = 0, omitted_sessions = 0, shown = 0;
+
+	tenant_family(ctx, m, "agentcg_calls_total",
+		      "Calls (call.run, session.exec) that ended, by tenant and the status of "
+		      "their verdict; spawn_failed: the command could not start.",
+		      "status", acd_outcome_names, ACD_OUT_N, offsetof(struct acd_tenant_stats, calls));
+	tenant_family(ctx, m, "agentcg_calls_exceeded_total",
+		      "Calls that ended having exceeded a resource of their intent, by tenant and "
+		      "resource (a call that exceeded two counts in both).",
+		      "resource", acd_resource_names, ACD_RESOURCES_N,
+		      offsetof(struct acd_tenant_stats, exceeded));
+	tenant_family(ctx, m, "agentcg_admission_waits_total",
+		      "Calls that waited at admission, counted when the wait ended in a start or "
+		      "a refusal, by tenant and what held them back (budget: no room, or wait "
+		      "asked; pressure: memory pressure).",
+		      "held_by", acd_held_names, ACD_HELD_N, offsetof(struct acd_tenant_stats, waits));
+	acd_metrics_family(m, "agentcg_admission_wait_seconds_total", ACD_COUNTER,
+			   "Time the calls of agentcg_admission_waits_total waited, by tenant and "
+			   "what held them back.");
+	for (struct acd_tenant *t = ctx->tenants; t && shown < ACD_METRICS_TENANTS_MAX;
+	     t = t->next, shown++)
+		for (int i = 0; i < ACD_HELD_N; i++)
+			acd_metrics_f64(m, (double)t->stats.wait_ns[i] / 1e9, "tenant", t->name,
+					"held_by", acd_held_names[i], NULL);
+	tenant_family(ctx, m, "agentcg_admission_refused_total",
+		      "Calls admission refused, by tenant and reason (budget: no room left; "
+		      "never_fits: more than a whole budget; pressure: held back by memory "
+		      "pressure, then refused; quota: a per_uid quota).",
+		      "reason", acd_refusal_names, ACD_REF_N, offsetof(struct acd_tenant_stats, refused));
+
+	acd_metrics_family(m, "agentcg_sessions", ACD_GAUGE, "Sessions open now, by tenant.");
+	for (struct acd_tenant *t = ctx->tenants; t; t = t->next, tenants++) {
+		uint64_t n = 0;
+
+		for (struct acd_session *s = t->sessions; s; s = s->next)
+			n++;
+		if (tenants < ACD_METRICS_TENANTS_MAX)
+			acd_metrics_u64(m, n, "tenant", t->name, NULL);
+	}
+	session_family(ctx, m, false, &omitted_sessions);
+	session_family(ctx, m, true, &omitted_sessions);
+
+	acd_metrics_family(m, "agentcg_metrics_omitted", ACD_GAUGE,
+			   "Tenants and sessions left out of the series that name them (at most "
+			   "256 of each are named).");
+	acd_metrics_u64(m, tenants > ACD_METRICS_TENANTS_MAX ?
+			   (uint64_t)(tenants - ACD_METRICS_TENANTS_MAX) : 0, "kind", "tenants", NULL);
+	acd_metrics_u64(m, (uint64_t)omitted_sessions, "kind", "sessions", NULL);
 }

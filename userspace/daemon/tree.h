@@ -6,6 +6,7 @@
 #define AGENTCGD_TREE_H
 
 #include "daemon.h"
+#include "metrics.h"
 #include "pressure.h"
 
 struct acd_call;
@@ -47,6 +48,42 @@ struct acd_session {
 	int close_killed;
 };
 
+/* What a tenant's calls came to, for the metrics (README "Metrics"):
+ * counted by the call module, kept while the tenant lives (a tenant
+ * removed and made again starts from 0, which Prometheus takes as a
+ * counter reset). Label values: the name tables below. */
+enum acd_call_outcome {
+	ACD_OUT_OK,		/* the verdict's status */
+	ACD_OUT_EXCEEDED,
+	ACD_OUT_FAILED,
+	ACD_OUT_SPAWN_FAILED,	/* the command could not start */
+	ACD_OUT_N
+};
+enum acd_refusal {
+	ACD_REF_BUDGET,		/* no room in a session's or tenant's budget */
+	ACD_REF_NEVER_FITS,	/* more than a whole budget */
+	ACD_REF_PRESSURE,	/* held back by memory pressure until it was refused */
+	ACD_REF_QUOTA,		/* a per_uid quota */
+	ACD_REF_N
+};
+enum acd_held_by { ACD_HELD_BUDGET, ACD_HELD_PRESSURE, ACD_HELD_N };
+#define ACD_RESOURCES_N 7 /* the verdict's resources: acd_resource_names */
+
+struct acd_tenant_stats {
+	uint64_t calls[ACD_OUT_N];
+	uint64_t exceeded[ACD_RESOURCES_N]; /* calls that exceeded each resource */
+	uint64_t waits[ACD_HELD_N];	    /* admission waits that ended in a start or a refusal */
+	uint64_t wait_ns[ACD_HELD_N];	    /* ... and their time */
+	uint64_t refused[ACD_REF_N];	    /* calls admission refused */
+};
+
+extern const char *const acd_outcome_names[ACD_OUT_N];
+extern const char *const acd_refusal_names[ACD_REF_N];
+extern const char *const acd_held_names[ACD_HELD_N];
+extern const char *const acd_resource_names[ACD_RESOURCES_N];
+/* The index of a verdict's resource name, or -1. */
+int acd_resource_index(const char *name);
+
 struct acd_tenant {
 	struct acd_tenant *next;
 	char name[AC_NAME_MAX + 1];
@@ -60,6 +97,7 @@ struct acd_tenant {
 	struct acd_domain *dom;	/* pressure domain (memory_max set), else NULL */
 	struct ac_history *history; /* adaptive.c: its labels' peaks; NULL until the first */
 	struct acd_stub_room room;  /* pool.c: the stubs waiting in its sessions' */
+	struct acd_tenant_stats stats; /* call*.c: for the metrics */
 };
 
 int acd_tree_init(struct acd_ctx *ctx);
@@ -84,5 +122,10 @@ int acd_budget_room_write(struct acd_ctx *ctx, const struct ac_cg_node *node,
 /* Parses {"memory_max", "cpu", "pids"}; adds errors under prefix. */
 int acd_budget_from_json(const json_t *obj, struct ac_budget *b, struct ac_errors *errs);
 json_t *acd_budget_to_json(const struct ac_budget *b);
+
+struct acd_metrics;
+/* The tenants' call, admission and session families (the newest tenants
+ * and sessions first, up to the caps of metrics.h). */
+void acd_tree_metrics(struct acd_ctx *ctx, struct acd_metrics *m);
 
 #endif
