@@ -190,7 +190,7 @@ vmtest: all
 # (mmdebstrap, cached in $(BUILD)/vm/) booted on the same kernel, the
 # package installed, socket activation, stop and SIGKILL checked there.
 .PHONY: vmtest-systemd
-vmtest-systemd: all
+vmtest-systemd: deb
 	bash vmtests/run_systemd.sh $(BUILD)
 
 # Launch cost side by side (bare, cgroup-tools, agentcg run, call.run);

@@ -14,10 +14,9 @@
 #    virtio_blk, ext4 and 9p modules and vmtests/systemd_init, which mounts
 #    the image, the run's files and switches to systemd.
 # 4. The run's files (BUILD/vm/systemd-job/, a read-only 9p share, /vmtest
-#    in the guest): the .deb when BUILD holds one (else the binaries,
-#    the units and the configuration, installed by hand),
-#    vmtests/systemd_guest.sh and agentcg-vmtest.service, which runs it
-#    after multi-user.target and powers off.
+#    in the guest): the .deb of make deb, vmtests/systemd_guest.sh and
+#    agentcg-vmtest.service, which runs it after multi-user.target and
+#    powers off.
 # 5. Boot under qemu TCG with the command line of vmtests/run.sh
 #    (psi=1, bpf in lsm=) and systemd.unified_cgroup_hierarchy=1. The
 #    test's TAP lines stream here from the guest's second serial port;
@@ -97,17 +96,14 @@ fi
 JOB=$VM/systemd-job
 rm -rf "$JOB"
 mkdir -p "$JOB" || fail "cannot make $JOB"
-deb=$(ls -t "$BUILD"/agentcg_*_amd64.deb 2>/dev/null | head -1)
-if [ -n "$deb" ]; then
-	cp "$deb" "$JOB/" || fail "cannot copy $deb"
-	say "installing ${deb##*/} in the guest"
-else
-	for f in "$BUILD/agentcgd" "$BUILD/agentcg" config/systemd/agentcgd.service \
-		config/systemd/agentcgd.socket config/agentcgd.json; do
-		cp "$f" "$JOB/" || fail "cannot copy $f (make first)"
-	done
-	say "no .deb in $BUILD: installing the binaries and units by hand in the guest"
-fi
+# The package make deb built for this version (make vmtest-systemd builds
+# it first).
+VERSION=$(sed -n 's/^#define ACD_VERSION "\(.*\)"/\1/p' userspace/daemon/daemon.h)
+deb=$BUILD/agentcg_${VERSION}_$(dpkg --print-architecture).deb
+[ -s "$deb" ] || fail "no $deb: make deb (make vmtest-systemd does)"
+[ "$BUILD/agentcgd" -nt "$deb" ] && fail "$deb is older than $BUILD/agentcgd: make deb (make vmtest-systemd does)"
+cp "$deb" "$JOB/" || fail "cannot copy $deb"
+say "installing ${deb##*/} in the guest"
 cp vmtests/systemd_guest.sh vmtests/agentcg-vmtest.service "$JOB/" || fail "cannot copy the test"
 # The deadline of each wait for a state in the guest (the unit reads it).
 echo "AGENTCG_TEST_WAIT=${AGENTCG_TEST_WAIT:-300}" >"$JOB/env"

@@ -5,10 +5,10 @@
 # agentcg-vmtest.service, after multi-user.target. The run's files are in
 # /vmtest (a read-only 9p share of the host's BUILD/vm/systemd-job).
 #
-# It installs agentcg (the .deb with dpkg -i when the host put one in
-# /vmtest, otherwise the binaries, units and configuration by hand, where
-# the .deb puts them) and checks, through systemctl and journalctl only:
-# - agentcgd.socket starts and listens, and nothing else runs yet;
+# It installs agentcg's .deb (make deb) with dpkg -i and checks, through
+# dpkg, systemctl and journalctl:
+# - the postinst made the group agentcg, enabled and started the socket;
+#   `systemctl start agentcgd.socket` listens, and nothing else runs yet;
 # - the first agentcg command starts agentcgd.service, whose main process
 #   moved itself into the service cgroup's agentcg.daemon leaf;
 # - a call runs within its intent, in a cgroup below the service's; an
@@ -26,7 +26,9 @@
 #   lines there are all warnings, none worse (among them the one a
 #   configured operator who does not exist makes), its info lines are at
 #   info, and no <N> prefix is left in a message;
-# - stopping the socket and the service leaves nothing behind.
+# - `dpkg -r agentcg` with a call running stops the socket and the daemon
+#   (cleanly), leaving no process or cgroup, and keeps the configuration;
+#   `dpkg -P agentcg` removes it, the group and the socket's enablement.
 # Every wait is for a state, with a deadline of AGENTCG_TEST_WAIT seconds
 # (300: TCG is 25-60x slower than the host). Prints TAP lines, then
 # "vmtest-systemd: N passed, N failed (Ns)" and, last,
@@ -73,35 +75,20 @@ check "PID 1 is systemd" [ "$(cat /proc/1/comm)" = systemd ]
 check "/sys/fs/cgroup is a pure cgroup2 hierarchy" [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]
 
 # ---- install ----------------------------------------------------------------
-# What the .deb does, by hand until the project makes one: binaries in
-# /usr/sbin and /usr/bin, units in /usr/lib/systemd/system, the
-# configuration in /etc/agentcg, the system group agentcg, the socket
-# enabled. (The .deb's postinst also starts the socket; here the next
-# check does.)
-install_by_hand() {
-	install -m 755 /vmtest/agentcgd /usr/sbin/agentcgd &&
-		install -m 755 /vmtest/agentcg /usr/bin/agentcg &&
-		install -m 644 /vmtest/agentcgd.service /vmtest/agentcgd.socket /usr/lib/systemd/system/ &&
-		install -D -m 644 /vmtest/agentcgd.json /etc/agentcg/agentcgd.json &&
-		{ getent group agentcg >/dev/null || groupadd --system agentcg; } &&
-		systemctl daemon-reload && systemctl enable agentcgd.socket
-}
+# The package the host built (make deb), as an operator installs it. Its
+# postinst makes the operators' group agentcg, enables the socket and
+# starts it.
 deb=$(ls /vmtest/agentcg_*.deb 2>/dev/null | head -1)
-if [ -n "$deb" ]; then
-	out=$(dpkg -i "$deb" 2>&1)
-	rc=$?
-	echo "$out" | show
-	check "dpkg -i ${deb##*/}" [ "$rc" = 0 ]
-else
-	out=$(install_by_hand 2>&1)
-	rc=$?
-	echo "$out" | show
-	check "agentcg installed by hand (no .deb in /vmtest)" [ "$rc" = 0 ]
-fi
+out=$(dpkg -i "$deb" 2>&1)
+rc=$?
+echo "$out" | show
+check "dpkg -i ${deb##*/}" eval '[ -n "$deb" ] && [ "$rc" = 0 ]'
+check "the postinst started agentcgd.socket" active agentcgd.socket
 for f in /usr/sbin/agentcgd /usr/bin/agentcg /usr/lib/systemd/system/agentcgd.service \
 	/usr/lib/systemd/system/agentcgd.socket /etc/agentcg/agentcgd.json; do
 	[ -e "$f" ] || nok "installed: $f is missing"
 done
+check "the postinst made the system group agentcg" eval 'getent group agentcg >/dev/null'
 check "agentcgd.socket is enabled" systemctl -q is-enabled agentcgd.socket
 
 # ---- socket activation --------------------------------------------------------
@@ -297,13 +284,34 @@ check "agentcgd's info lines are at info (priority 6), not in the warning view" 
 	eval 'echo "$info" | grep -q "^6 .*stopped; root removed" && ! echo "$warn" | grep -q "stopped; root removed"'
 check "no <N> priority prefix is left in a message" eval '! echo "$info" | grep -qE "^[0-9] <[0-7]>"'
 
-# ---- the end -----------------------------------------------------------------------------
-out=$(systemctl stop agentcgd.socket agentcgd.service 2>&1)
-check "systemctl stop agentcgd.socket agentcgd.service" [ $? = 0 ]
-[ -n "$out" ] && echo "$out" | show
-check "both are inactive" eval '! active agentcgd.socket && not_running'
-check "no cgroup is left under the service's at the end" no_cgroup_left
-check "no process of agentcg is left" eval '! pgrep -x agentcgd >/dev/null && ! pgrep -f "^sleep 360[0-9]$" >/dev/null'
+# ---- dpkg -r, dpkg -P ----------------------------------------------------------------
+# Removal with the daemon serving and a call running: the prerm stops the
+# socket and the daemon, which kills the call and removes its cgroups.
+timeout "$WAIT" agentcg run /default/vmrm --timeout 30m -- sleep 3604 >/dev/null 2>&1 &
+client=$!
+check "before dpkg -r: agentcgd serves a call (sleep 3604)" wait_for running "sleep 3604"
+sp=$(pid_of "sleep 3604")
+main=$(prop agentcgd MainPID)
+out=$(dpkg -r agentcg 2>&1)
+rc=$?
+echo "$out" | show
+check "dpkg -r agentcg" [ "$rc" = 0 ]
+check "... stopped the socket and the daemon" eval '! active agentcgd.socket && not_running'
+check "... agentcgd stopped by itself (Result=success)" [ "$(prop agentcgd Result)" = success ]
+check "... no cgroup is left under the service's" no_cgroup_left
+check "... the call's process and the daemon are gone" eval 'gone "$sp" && gone "$main"'
+check "... the client was answered and exited" wait_for gone "$client"
+check "... no process of agentcg is left" eval '! pgrep -x agentcgd >/dev/null && ! pgrep -f "^sleep 360[0-9]$" >/dev/null'
+check "... the binaries and units are gone, the configuration is kept" \
+	eval '! [ -e /usr/sbin/agentcgd ] && ! [ -e /usr/lib/systemd/system/agentcgd.service ] && [ -e /etc/agentcg/agentcgd.json ]'
+out=$(dpkg -P agentcg 2>&1)
+rc=$?
+echo "$out" | show
+check "dpkg -P agentcg" [ "$rc" = 0 ]
+check "... removed the configuration and the group agentcg the package made" \
+	eval '! [ -e /etc/agentcg ] && ! getent group agentcg >/dev/null'
+check "... and systemd forgot the socket's enablement" \
+	eval '! [ -e /etc/systemd/system/sockets.target.wants/agentcgd.socket ]'
 
 echo "vmtest-systemd: $pass passed, $fail failed ($((SECONDS - T0))s)"
 [ "$fail" = 0 ]
