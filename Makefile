@@ -67,7 +67,9 @@ DEPS := \
 	procps:/usr/bin/pgrep \
 	prometheus:/usr/bin/promtool \
 	qemu-system-x86:/usr/bin/qemu-system-x86_64 \
-	busybox-static:/bin/busybox
+	busybox-static:/bin/busybox \
+	mmdebstrap:/usr/bin/mmdebstrap \
+	e2fsprogs:/usr/sbin/mke2fs
 # More for one target only (make check-stress: stress-ng).
 EXTRA_DEPS ?=
 
@@ -183,6 +185,13 @@ integration: all
 # under qemu TCG; the kernel and initramfs are cached in $(BUILD)/vm/.
 vmtest: all
 	bash vmtests/run.sh $(BUILD)
+
+# The systemd units under a real systemd as PID 1: a minimal Debian rootfs
+# (mmdebstrap, cached in $(BUILD)/vm/) booted on the same kernel, the
+# package installed, socket activation, stop and SIGKILL checked there.
+.PHONY: vmtest-systemd
+vmtest-systemd: deb
+	bash vmtests/run_systemd.sh $(BUILD)
 
 # Launch cost side by side (bare, cgroup-tools, agentcg run, call.run);
 # see bench/README.md and bench/RESULTS.md.

@@ -3,7 +3,8 @@
 # the unit tests, make install and make deb (tests/check_package.sh), the
 # man pages against the code (tests/check_man.sh), the
 # integration suite on
-# this host, the suite again on a pure cgroup v2 kernel in a VM, each
+# this host, the suite again on a pure cgroup v2 kernel in a VM, the
+# systemd units under a real systemd in a VM (make vmtest-systemd), each
 # libFuzzer harness for 30 s, and the host suite against an ASan+UBSan
 # build of agentcgd (make check-asan). Every
 # phase runs even when one before it failed (CI shows all that is wrong at
@@ -53,6 +54,10 @@ phase() {
 		read -r p f < <(sed -n 's/^vmtest: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -1)
 		p=${p:-0}; f=${f:-0}
 		grep -q '^vmtest: SKIP' "$log" && name="vmtest (skipped: qemu cannot start)" ;;
+	vmtest-systemd)
+		read -r p f < <(sed -n 's/^vmtest-systemd: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -1)
+		p=${p:-0}; f=${f:-0}
+		grep -q '^vmtest-systemd: SKIP' "$log" && name="vmtest-systemd (skipped: qemu cannot start)" ;;
 	esac
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
 	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
@@ -65,6 +70,9 @@ phase package bash tests/check_package.sh "$BUILD"
 phase man bash -c "bash tests/check_man.sh --selftest '$BUILD' && bash tests/check_man.sh '$BUILD'"
 phase integration bash tests/integration/run.sh "$BUILD"
 phase vmtest bash vmtests/run.sh "$BUILD"
+# The systemd units under a real systemd as PID 1 (make vmtest-systemd:
+# through make, so that the package it installs is built first).
+phase vmtest-systemd make --no-print-directory vmtest-systemd BUILD="$BUILD"
 # Each libFuzzer harness for 30 s (a crash fails it), then the integration
 # suite once more against the ASan+UBSan build (any report fails it).
 phase fuzz make --no-print-directory fuzz FUZZ_TIME="${AGENTCG_CHECK_FUZZ_TIME:-30}"

@@ -57,89 +57,12 @@ if ! qerr=$(echo quit | timeout 60 $QEMU -machine none -accel tcg -nodefaults -d
 	exit 0
 fi
 
-# ---- the kernel ------------------------------------------------------------
-newest_kernel_pkg() {
-	apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' |
-		awk '{print $1}' | sort -V | tail -1
-}
-
-# A kernel unpacked earlier is used as it is: `make vmtest` needs the
-# mirror only the first time (or after `make clean`).
-KPKG=
-[ -s "$VM/kernel.pkg" ] && KPKG=$(cat "$VM/kernel.pkg")
-[ -n "$KPKG" ] && ! [ -e "$VM/$KPKG/.unpacked" ] && KPKG=
-[ -n "${VMTEST_KERNEL_PKG:-}" ] && KPKG=$VMTEST_KERNEL_PKG
-KTREE=$VM/$KPKG
-if [ -z "$KPKG" ] || ! [ -e "$KTREE/.unpacked" ]; then
-	if [ -z "$KPKG" ]; then
-		KPKG=$(newest_kernel_pkg)
-		if [ -z "$KPKG" ]; then
-			say "no linux-image-6.12 package known to apt: apt-get update"
-			apt-get update -qq >/dev/null || fail "apt-get update failed"
-			KPKG=$(newest_kernel_pkg)
-		fi
-		[ -n "$KPKG" ] || fail "apt knows no linux-image-6.12.*-amd64-unsigned package"
-	fi
-	KTREE=$VM/$KPKG
-	say "fetching $KPKG"
-	rm -f "$VM/$KPKG"_*.deb
-	# _apt cannot write into a root-only build dir: download as root.
-	if ! (cd "$VM" && apt-get download -o APT::Sandbox::User=root "$KPKG" >/dev/null); then
-		say "apt-get download failed; apt-get update and retry"
-		apt-get update -qq >/dev/null
-		(cd "$VM" && apt-get download -o APT::Sandbox::User=root "$KPKG" >/dev/null) ||
-			fail "apt-get download $KPKG failed"
-	fi
-	deb=$(ls "$VM/$KPKG"_*.deb 2>/dev/null | head -1)
-	[ -n "$deb" ] || fail "apt-get download left no .deb for $KPKG"
-	rm -rf "$KTREE"
-	mkdir -p "$KTREE"
-	dpkg-deb -x "$deb" "$KTREE" || fail "cannot unpack $deb"
-	touch "$KTREE/.unpacked"
-	echo "$KPKG" >"$VM/kernel.pkg"
-	say "unpacked $(basename "$deb") ($(elapsed))"
-fi
-VMLINUZ=$(ls "$KTREE"/boot/vmlinuz-* 2>/dev/null | head -1)
-[ -n "$VMLINUZ" ] || fail "no vmlinuz in $KTREE/boot"
-KVER=${VMLINUZ##*/vmlinuz-}
-MODDIR=$KTREE/lib/modules/$KVER
-
-# ---- the initramfs -----------------------------------------------------------
-BUSYBOX=/bin/busybox
-if ! "$BUSYBOX" --list 2>/dev/null | grep -qx cpio; then
-	fail "$BUSYBOX (busybox-static) is missing: make deps installs it"
-fi
-
-# The file of module NAME (names use _ where file names may use -).
-mod_file() {
-	local alt=${1//_/-}
-	find "$MODDIR/kernel" \( -name "$1.ko" -o -name "$1.ko.*" -o -name "$alt.ko" -o -name "$alt.ko.*" \) |
-		head -1
-}
-mod_cat() {
-	case "$1" in
-	*.xz) "$BUSYBOX" xzcat "$1" ;;
-	*.zst) zstd -qdc "$1" ;;
-	*.gz) gzip -dc "$1" ;;
-	*) cat "$1" ;;
-	esac
-}
-# Emits module names, dependencies first (depends= from .modinfo).
-MOD_SEEN=" "
-mod_order() {
-	local f deps d
-	case "$MOD_SEEN" in *" $1 "*) return 0 ;; esac
-	MOD_SEEN="$MOD_SEEN$1 "
-	f=$(mod_file "$1")
-	[ -n "$f" ] || { echo "no module $1 in $MODDIR" >&2; return 1; }
-	deps=$(mod_cat "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
-	for d in $deps; do mod_order "$d" || return 1; done
-	echo "$1"
-}
+# ---- the kernel, busybox and the module helpers (shared with run_systemd.sh) --
+. vmtests/kernel.sh
 
 INITRD=$VM/initramfs-$KVER.cpio.gz
 if ! [ -s "$INITRD" ] || [ vmtests/init -nt "$INITRD" ] || [ "$BUSYBOX" -nt "$INITRD" ] ||
-	[ vmtests/run.sh -nt "$INITRD" ]; then
+	[ vmtests/run.sh -nt "$INITRD" ] || [ vmtests/kernel.sh -nt "$INITRD" ]; then
 	say "building the initramfs for $KVER"
 	stage=$VM/initramfs-root
 	rm -rf "$stage"
