@@ -13,13 +13,16 @@ daemon reads SO_PEERCRED at connect), so each request is really that
 user's. Root clients are plain Client(sock).
 """
 import contextlib
+import fcntl
 import grp
 import os
 import pwd
 import socket
 import subprocess
+import sys
 
 from rpcclient import Client
+from tap import nok, ok, summary
 
 USERS = {"a": ("acgsec-a", 4242), "b": ("acgsec-b", 4343),
          "c": ("acgsec-c", 4444), "op": ("acgsec-op", 4545)}
@@ -51,6 +54,45 @@ def make_users():
         if r.returncode:
             raise RuntimeError("useradd %s: %s" % (name, r.stderr))
     return {k: pwd.getpwnam(n).pw_uid for k, (n, _) in USERS.items()}
+
+
+# The users have fixed names and uids: two runs at once (two checkouts on
+# one machine, or test_security.py and test_metrics.py) take turns under
+# this lock instead of removing each other's users.
+USERS_LOCK = "/tmp/agentcg-test-security-users.lock"
+
+
+def _user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@contextlib.contextmanager
+def test_users(test_name):
+    """The test users for the body of a with: made under USERS_LOCK
+    ("ok - made the test users"; if they cannot be made, the test's
+    summary and exit), then removed whatever happens, and checked gone."""
+    with open(USERS_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            uids = make_users()
+            ok("made the test users %s" % sorted(uids.values()))
+        except Exception as e:  # noqa: BLE001
+            nok("made the test users", e)
+            remove_users()
+            sys.exit(summary(test_name))
+        try:
+            yield uids
+        finally:
+            remove_users()
+            left = [n for n, _ in USERS.values() if _user_exists(n)]
+            if left:
+                nok("removed the test users", left)
+            else:
+                ok("removed the test users")
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ made after it started.
 Usage: python3 tests/integration/test_metrics.py BUILD_DIR   (as root)
 Prints TAP-style lines and "# N passed, N failed (test_metrics.py)".
 """
-import fcntl
 import json
 import os
 import re
@@ -38,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import secenv  # noqa: E402
 from rpcclient import WAIT, Client, check, daemon, err, res, wait_for  # noqa: E402
-from tap import nok, ok, summary  # noqa: E402
+from tap import nok, summary  # noqa: E402
 
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -501,16 +500,7 @@ def main():
             sys.exit(summary("test_metrics.py"))
     # the users of test_security.py, made and removed the same way (and
     # under its lock: two runs at once take turns)
-    lock = open("/tmp/agentcg-test-security-users.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        uids = secenv.make_users()
-        ok("made the test users %s" % sorted(uids.values()))
-    except Exception as e:  # noqa: BLE001
-        nok("made the test users", e)
-        secenv.remove_users()
-        sys.exit(summary("test_metrics.py"))
-    try:
+    with secenv.test_users("test_metrics.py") as uids:
         os.umask(0o022)
         port = free_port()
         cfg = base_config()
@@ -530,11 +520,6 @@ def main():
                 section()
             except Exception:  # noqa: BLE001
                 nok("a section ran to its end", traceback.format_exc()[-1500:])
-    finally:
-        secenv.remove_users()
-        left = [n for n, _ in secenv.USERS.values() if subprocess.run(
-            ["id", n], capture_output=True).returncode == 0]
-        check("removed the test users", not left, left)
     sys.exit(summary("test_metrics.py"))
 
 

@@ -13,7 +13,6 @@ whatever happened.
 Usage: python3 tests/integration/test_security.py BUILD_DIR   (as root)
 Prints TAP-style lines and "# N passed, N failed (test_security.py)".
 """
-import fcntl
 import glob
 import importlib
 import json
@@ -26,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import secenv  # noqa: E402
 from rpcclient import daemon  # noqa: E402
-from tap import nok, ok, summary  # noqa: E402
+from tap import nok, summary  # noqa: E402
 
 
 class Env:
@@ -51,18 +50,7 @@ def main():
     if os.geteuid() != 0:
         print("test_security.py needs root (it makes users)")
         sys.exit(1)
-    # The users have fixed names and uids: two runs at once (two checkouts
-    # on one machine) take turns instead of removing each other's users.
-    lock = open("/tmp/agentcg-test-security-users.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        uids = secenv.make_users()
-        ok("made the test users %s" % sorted(uids.values()))
-    except Exception as e:  # noqa: BLE001
-        nok("made the test users", e)
-        secenv.remove_users()
-        sys.exit(summary("test_security.py"))
-    try:
+    with secenv.test_users("test_security.py") as uids:
         env = Env(uids)
         for f in sorted(glob.glob(os.path.join(HERE, "sec_*.py"))):
             name = os.path.basename(f)[:-3]
@@ -71,23 +59,7 @@ def main():
                 importlib.import_module(name).run(env)
             except Exception:  # noqa: BLE001
                 nok("section %s ran to its end" % name, traceback.format_exc()[-1500:])
-    finally:
-        secenv.remove_users()
-        left = [n for n, _ in secenv.USERS.values() if _user_exists(n)]
-        if left:
-            nok("removed the test users", left)
-        else:
-            ok("removed the test users")
     sys.exit(summary("test_security.py"))
-
-
-def _user_exists(name):
-    import pwd
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
 
 
 if __name__ == "__main__":

@@ -216,73 +216,70 @@ def main():
     sys.exit(summary("test_service.py"))
 
 
-def wrong_type(tmp, cfgpath):
-    """A datagram socket passed where a stream socket belongs (a wrong
-    agentcgd.socket): the daemon says so and exits, leaving no cgroup; a
-    $JOURNAL_STREAM that is not its stderr adds no prefix."""
-    sock = os.path.join(tmp, "dgram.sock")
-    logpath = os.path.join(tmp, "log2")
-    root = "agentcg-service-dg-%d" % os.getpid()
+def refused_socket(tmp, cfgpath, tag, listen, poke, message, env=()):
+    """agentcgd started by systemd-socket-activate with the arguments
+    listen, woken by poke(): it must log message, exit, and leave no
+    cgroup. Returns its log."""
+    logpath = os.path.join(tmp, "log-" + tag)
+    root = "agentcg-service-%s-%d" % (tag, os.getpid())
     log = open(logpath, "w")
-    act = subprocess.Popen([ACTIVATE, "--datagram", "-l", sock, "-E", "JOURNAL_STREAM=1:1",
-                            AGENTCGD, "--config", cfgpath, "--root", root],
-                           stdout=log, stderr=log)
+    act = subprocess.Popen([ACTIVATE, *listen, *env, AGENTCGD, "--config", cfgpath,
+                            "--root", root], stdout=log, stderr=log)
+    text = ""
     try:
-        wait_for(lambda: os.path.exists(sock) or act.poll() is not None, "the datagram socket")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        s.sendto(b"{}", sock)
-        s.close()
-        text = wait_for(lambda: "not a listening unix stream socket" in open(logpath).read() and
-                        open(logpath).read(), "the refusal")
-        check("a passed datagram socket is refused with a clear error",
-              "agentcgd: error: socket activation: fd 3 is not a listening unix stream socket"
-              in text, text[-1500:])
-        check("... with no priority prefix when $JOURNAL_STREAM is not its stderr",
-              "\n<" not in "\n" + text, text[-1500:])
+        wait_for(poke, "the socket to take a client")
+        text = wait_for(lambda: message in open(logpath).read() and open(logpath).read(),
+                        "the refusal")
+        check("%s: refused with a clear error" % tag, message in text, text[-1500:])
         wait_for(lambda: not others_running(root, {act.pid}), "the refused daemon to exit")
         left = cgroups_named(root)
-        check("... and it leaves no cgroup behind", not left, left)
+        check("%s: ... and it leaves no cgroup behind" % tag, not left, left)
     except Exception as e:
-        nok("wrong socket type", repr(e))
+        nok("%s: refused" % tag, repr(e))
     finally:
         act.terminate()
         act.wait()
         log.close()
+    return text
+
+
+def poke_with(family, kind, addr):
+    """A poke that sends a client to addr: True once it got through."""
+    def poke():
+        s = socket.socket(family, kind)
+        try:
+            if kind == socket.SOCK_DGRAM:
+                s.sendto(b"{}", addr)
+            else:
+                s.connect(addr)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return poke
+
+
+def wrong_type(tmp, cfgpath):
+    """A datagram socket passed where a stream socket belongs (a wrong
+    agentcgd.socket); a $JOURNAL_STREAM that is not its stderr adds no
+    prefix."""
+    sock = os.path.join(tmp, "dgram.sock")
+    text = refused_socket(tmp, cfgpath, "datagram", ["--datagram", "-l", sock],
+                          poke_with(socket.AF_UNIX, socket.SOCK_DGRAM, sock),
+                          "agentcgd: error: socket activation: fd 3 is not a listening unix "
+                          "stream socket", env=["-E", "JOURNAL_STREAM=1:1"])
+    check("datagram: ... with no priority prefix when $JOURNAL_STREAM is not its stderr",
+          text and "\n<" not in "\n" + text, text[-1500:])
 
 
 def abstract(tmp, cfgpath):
     """An abstract socket has no file mode (anyone in the network namespace
-    could connect): refused, and nothing is left."""
+    could connect)."""
     name = "agentcg-test-abstract-%d" % os.getpid()
-    logpath = os.path.join(tmp, "log3")
-    root = "agentcg-service-ab-%d" % os.getpid()
-    log = open(logpath, "w")
-    act = subprocess.Popen([ACTIVATE, "-l", "@" + name, AGENTCGD, "--config", cfgpath,
-                            "--root", root], stdout=log, stderr=log)
-    try:
-        def poke():
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect("\0" + name)
-                return True
-            except OSError:
-                return False
-            finally:
-                s.close()
-        wait_for(poke, "the abstract socket")
-        text = wait_for(lambda: "has no path" in open(logpath).read() and open(logpath).read(),
-                        "the refusal")
-        check("a passed abstract socket is refused with a clear error",
-              "socket activation: the passed socket has no path (abstract or unnamed)" in text,
-              text[-1500:])
-        wait_for(lambda: not others_running(root, {act.pid}), "the refused daemon to exit")
-        check("... and it leaves no cgroup behind", not cgroups_named(root), cgroups_named(root))
-    except Exception as e:
-        nok("abstract socket", repr(e))
-    finally:
-        act.terminate()
-        act.wait()
-        log.close()
+    refused_socket(tmp, cfgpath, "abstract", ["-l", "@" + name],
+                   poke_with(socket.AF_UNIX, socket.SOCK_STREAM, "\0" + name),
+                   "socket activation: the passed socket has no path (abstract or unnamed)")
 
 
 if __name__ == "__main__":
