@@ -97,6 +97,19 @@ for f in ./usr/sbin/agentcgd ./usr/bin/agentcg ./usr/lib/systemd/system/agentcgd
 	./usr/lib/systemd/system/agentcgd.socket ./etc/agentcg/agentcgd.json; do
 	check "... ships $f" grep -qx "$f" <<<"$files"
 done
+pyv=$(sed -n 's/^version = "\(.*\)"/\1/p' userspace/python/pyproject.toml)
+pyi=$(sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' userspace/python/agentcg/__init__.py)
+if [ "$pyv" = "$VERSION" ] && [ "$pyi" = "$VERSION" ]; then ok "the Python client's version is ACD_VERSION ($VERSION)"
+else nok "the Python client's version is ACD_VERSION ($VERSION)" "pyproject.toml $pyv, __init__.py $pyi"; fi
+for f in __init__.py client.py errors.py; do
+	check "... ships the Python client's agentcg/$f" grep -qx "./usr/lib/python3/dist-packages/agentcg/$f" <<<"$files"
+done
+mkdir -p "$T/x"
+dpkg-deb -x "$DEB" "$T/x"
+v=$(cd /tmp && PYTHONPATH=$T/x/usr/lib/python3/dist-packages python3 -B -c \
+	'import agentcg; print(agentcg.__version__, agentcg.Client.__name__)' 2>&1)
+if [ "$v" = "$VERSION Client" ]; then ok "... and python3 imports agentcg from there (version $VERSION)"
+else nok "... and python3 imports agentcg from there (version $VERSION)" "$v"; fi
 check "... every file is root's" test -z "$(dpkg-deb -c "$DEB" | awk '$2 != "root/root"')"
 mkdir -p "$T/ctl"
 dpkg-deb -e "$DEB" "$T/ctl"

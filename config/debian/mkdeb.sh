@@ -20,6 +20,10 @@ PREFIX=/usr DESTDIR=$STAGE bash config/install.sh "$BUILD" >/dev/null
 [ -e "$STAGE/etc/agentcg/agentcgd.json" ] || { echo "deb: no configuration staged" >&2; exit 1; }
 gzip -9n "$STAGE"/usr/share/man/man*/* 2>/dev/null || true
 install -d "$STAGE/usr/share/doc/agentcg"
+# The Python client (userspace/python), pure Python: its modules straight
+# into Debian's path for packages of every python3 version.
+install -d "$STAGE/usr/lib/python3/dist-packages/agentcg"
+install -m 0644 userspace/python/agentcg/*.py "$STAGE/usr/lib/python3/dist-packages/agentcg/"
 install -m 0644 README.md "$STAGE/usr/share/doc/agentcg/README.md"
 
 # Depends: the package of every shared library the binaries load, found
