@@ -3,8 +3,9 @@
 # Sourced by vmtests/run.sh and vmtests/run_systemd.sh (both VMs boot the
 # same kernel): fetches and unpacks the Debian 6.12 kernel into $VM once,
 # checks busybox, and defines the module helpers mod_file, mod_cat and
-# mod_order. Needs VM (the cache dir), say, fail and elapsed; sets KPKG,
-# KTREE, VMLINUZ, KVER, MODDIR and BUSYBOX.
+# mod_order, and vm_run, which boots a guest and judges its result. Needs
+# VM (the cache dir), say, fail and elapsed; sets KPKG, KTREE, VMLINUZ,
+# KVER, MODDIR and BUSYBOX.
 
 # ---- the kernel ------------------------------------------------------------
 newest_kernel_pkg() {
@@ -84,4 +85,54 @@ mod_order() {
 	deps=$(mod_cat "$f" | tr '\0' '\n' | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
 	for d in $deps; do mod_order "$d" || return 1; done
 	echo "$1"
+}
+
+# ---- boot and judge ----------------------------------------------------------
+# vm_run TAG CONSOLE OUT QLOG QEMU_ARG...: boots $VMLINUZ with $INITRD and
+# the command line $APPEND under qemu TCG ($QEMU), its first serial port
+# to CONSOLE and its second to OUT, with the QEMU_ARGs (memory, disks,
+# 9p shares); streams OUT while the guest runs; then ends the script with
+# the N of the guest's last "TAG: exit N" line, or fails when the guest
+# outlived $TIMEOUT seconds or stopped without saying. Single-threaded TCG
+# and the plain qemu64 CPU: with thread=multi and -cpu max (LA57, PKU,
+# ...) the guest kernel crashed now and then (an int3 Oops inside a
+# text_poke'd static branch, double faults in mem_cgroup_css_online)
+# while static keys flipped; with these it did not, and the suites, bound
+# by latency rather than CPU, take as long.
+vm_run() {
+	local tag=$1 console=$2 out=$3 qlog=$4 t_boot qpid tpid qrc marker summary
+	shift 4
+	t_boot=$(date +%s)
+	timeout -k 10 "$TIMEOUT" "$QEMU" -accel "tcg,thread=${VMTEST_TCG_THREAD:-single}" \
+		-cpu "${VMTEST_CPU:-qemu64}" -smp "${VMTEST_SMP:-2}" \
+		-nodefaults -display none -no-reboot \
+		-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+		-serial "file:$console" -serial "file:$out" "$@" </dev/null >"$qlog" 2>&1 &
+	qpid=$!
+	# Ctrl-C or a killed make must not leave the VM running (timeout(1)
+	# runs in a process group of its own: it would not get the SIGINT).
+	trap "kill $qpid 2>/dev/null" EXIT
+	trap 'exit 130' INT TERM
+	tail -n +1 -f --pid=$qpid "$out" 2>/dev/null | tr -d '\r' &
+	tpid=$!
+	wait $qpid
+	qrc=$?
+	wait $tpid 2>/dev/null
+	marker=$(tr -d '\r' <"$out" | sed -n "s/^$tag: exit \([0-9][0-9]*\)\$/\1/p" | tail -1)
+	summary=$(tr -d '\r' <"$out" | grep -E "^$tag: [0-9]+ passed" | tail -1)
+	if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+		echo "$tag: --- last lines of the guest console ---"
+		tr -d '\r' <"$console" | tail -n 40
+		fail "the guest did not finish within ${TIMEOUT}s (killed): a hang"
+	fi
+	if [ -z "$marker" ]; then
+		echo "$tag: --- qemu ---"
+		cat "$qlog"
+		echo "$tag: --- last lines of the guest console ---"
+		tr -d '\r' <"$console" | tail -n 40
+		fail "the guest stopped without reporting a result (qemu status $qrc)"
+	fi
+	[ -n "$summary" ] && say "guest: ${summary#"$tag: "}"
+	say "guest exit status $marker; VM $(($(date +%s) - t_boot))s (boot, test and power-off), total $(elapsed)"
+	exit "$marker"
 }

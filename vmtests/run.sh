@@ -102,46 +102,5 @@ APPEND="console=ttyS0 loglevel=4 panic=-1 psi=1 lsm=lockdown,capability,landlock
 APPEND="$APPEND rdinit=/init vmtest.job=$JOB vmtest.keep=$PROJ,$BUILD"
 say "booting $KVER under qemu TCG (thread=${VMTEST_TCG_THREAD:-single}, -cpu ${VMTEST_CPU:-qemu64}, -m ${VMTEST_MEM:-4G}, -smp ${VMTEST_SMP:-2}), time bound ${TIMEOUT}s"
 say "guest console: $CONSOLE; test output follows"
-T_BOOT=$(date +%s)
-# Single-threaded TCG and the plain qemu64 CPU: with thread=multi and
-# -cpu max (LA57, PKU, ...) the guest kernel crashed now and then (an int3
-# Oops inside a text_poke'd static branch, double faults in
-# mem_cgroup_css_online) while static keys flipped; with these it did not,
-# and the suite, bound by latency rather than CPU, takes as long.
-timeout -k 10 "$TIMEOUT" $QEMU -accel "tcg,thread=${VMTEST_TCG_THREAD:-single}" -cpu "${VMTEST_CPU:-qemu64}" \
-	-m "${VMTEST_MEM:-4G}" -smp "${VMTEST_SMP:-2}" \
-	-nodefaults -display none -no-reboot \
-	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
-	-serial "file:$CONSOLE" -serial "file:$OUT" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	</dev/null >"$VM/qemu.log" 2>&1 &
-QPID=$!
-# Ctrl-C or a killed make must not leave the VM running (timeout(1) runs
-# in a process group of its own, so it would not get the terminal's SIGINT).
-trap 'kill $QPID 2>/dev/null' EXIT
-trap 'exit 130' INT TERM
-# Stream the guest's test output while it runs.
-tail -n +1 -f --pid=$QPID "$OUT" 2>/dev/null | tr -d '\r' &
-TPID=$!
-wait $QPID
-qrc=$?
-wait $TPID 2>/dev/null
-T_VM=$(($(date +%s) - T_BOOT))
-
-marker=$(tr -d '\r' <"$OUT" | sed -n 's/^vmtest: exit \([0-9][0-9]*\)$/\1/p' | tail -1)
-summary=$(tr -d '\r' <"$OUT" | grep -E '^vmtest: [0-9]+ passed' | tail -1)
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	echo "vmtest: --- last lines of the guest console ---"
-	tr -d '\r' <"$CONSOLE" | tail -n 30
-	fail "the guest did not finish within ${TIMEOUT}s (killed): a hang"
-fi
-if [ -z "$marker" ]; then
-	echo "vmtest: --- qemu ---"
-	cat "$VM/qemu.log"
-	echo "vmtest: --- last lines of the guest console ---"
-	tr -d '\r' <"$CONSOLE" | tail -n 40
-	fail "the guest stopped without reporting a result (qemu status $qrc)"
-fi
-[ -n "$summary" ] && say "guest: ${summary#vmtest: }"
-say "guest exit status $marker; VM ${T_VM}s, total $(elapsed)"
-exit "$marker"
+vm_run vmtest "$CONSOLE" "$OUT" "$VM/qemu.log" -m "${VMTEST_MEM:-4G}" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap

@@ -120,41 +120,7 @@ APPEND="console=ttyS0 loglevel=4 panic=-1 psi=1 lsm=lockdown,capability,landlock
 APPEND="$APPEND rdinit=/init rw systemd.unified_cgroup_hierarchy=1 systemd.getty_auto=0"
 say "booting $KVER with systemd under qemu TCG (thread=${VMTEST_TCG_THREAD:-single}, -cpu ${VMTEST_CPU:-qemu64}, -m ${VMTEST_MEM:-2G}, -smp ${VMTEST_SMP:-2}), time bound ${TIMEOUT}s"
 say "guest console: $CONSOLE; test output follows"
-T_BOOT=$(date +%s)
-# Single-threaded TCG and qemu64, as vmtests/run.sh explains. snapshot=on:
-# the guest's writes go to a temporary file qemu drops at exit.
-timeout -k 10 "$TIMEOUT" $QEMU -accel "tcg,thread=${VMTEST_TCG_THREAD:-single}" -cpu "${VMTEST_CPU:-qemu64}" \
-	-m "${VMTEST_MEM:-2G}" -smp "${VMTEST_SMP:-2}" \
-	-nodefaults -display none -no-reboot \
-	-kernel "$VMLINUZ" -initrd "$INITRD" -append "$APPEND" \
+# snapshot=on: the guest's writes go to a temporary file qemu drops at exit.
+vm_run vmtest-systemd "$CONSOLE" "$OUT" "$QLOG" -m "${VMTEST_MEM:-2G}" \
 	-drive "file=$IMG,format=raw,if=virtio,snapshot=on" \
-	-serial "file:$CONSOLE" -serial "file:$OUT" \
-	-virtfs "local,path=$JOB,mount_tag=vmtestjob,security_model=none,readonly=on" \
-	</dev/null >"$QLOG" 2>&1 &
-QPID=$!
-trap 'kill $QPID 2>/dev/null' EXIT
-trap 'exit 130' INT TERM
-tail -n +1 -f --pid=$QPID "$OUT" 2>/dev/null | tr -d '\r' &
-TPID=$!
-wait $QPID
-qrc=$?
-wait $TPID 2>/dev/null
-T_VM=$(($(date +%s) - T_BOOT))
-
-marker=$(tr -d '\r' <"$OUT" | sed -n 's/^vmtest-systemd: exit \([0-9][0-9]*\)$/\1/p' | tail -1)
-summary=$(tr -d '\r' <"$OUT" | grep -E '^vmtest-systemd: [0-9]+ passed' | tail -1)
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	echo "vmtest-systemd: --- last lines of the guest console ---"
-	tr -d '\r' <"$CONSOLE" | tail -n 40
-	fail "the guest did not finish within ${TIMEOUT}s (killed): a hang"
-fi
-if [ -z "$marker" ]; then
-	echo "vmtest-systemd: --- qemu ---"
-	cat "$QLOG"
-	echo "vmtest-systemd: --- last lines of the guest console ---"
-	tr -d '\r' <"$CONSOLE" | tail -n 40
-	fail "the guest stopped without reporting a result (qemu status $qrc)"
-fi
-[ -n "$summary" ] && say "guest: ${summary#vmtest-systemd: }"
-say "guest exit status $marker; VM ${T_VM}s (boot, test and power-off), total $(elapsed)"
-exit "$marker"
+	-virtfs "local,path=$JOB,mount_tag=vmtestjob,security_model=none,readonly=on"
