@@ -166,9 +166,11 @@ def counters_move(sock, c):
     exc0 = value(before, "agentcg_calls_total", tenant="t1", status="exceeded") or 0
     started0 = value(before, "agentcg_calls_started_total") or 0
     # over its memory: killed by the OOM killer at memory_max (and on
-    # hybrid hosts the BPF programs report `memory` on the way)
+    # hybrid hosts the BPF programs report `memory` on the way). memory
+    # is memory_max: on v2 a memory.high below it would throttle the
+    # allocation for minutes under the VM's TCG before the OOM kill.
     r = c.call("call.run", path="/t1/mem", argv=["python3", "-c", "b = bytearray(256 << 20)"],
-               intent={"memory": "16M", "memory_max": "32M", "on_exceed": "report"})
+               intent={"memory": "32M", "memory_max": "32M", "on_exceed": "report"})
     v = res(r).get("verdict", {})
     resources = sorted({e.get("resource") for e in v.get("exceeded", [])})
     check("a call over its memory is exceeded (%s)" % resources,

@@ -266,7 +266,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },	    { "check-config", no_argument, NULL, 'C' },
 		{ 0 }
 	};
-	struct acd_ctx *ctx = calloc(1, sizeof(*ctx));
+	/* freed on every return, the early ones (a refused configuration) too */
+	_cleanup_free_ struct acd_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *config = NULL, *root = NULL, *sock = NULL;
 	bool check_only = false;
 	int opt, r;
@@ -297,7 +298,6 @@ int main(int argc, char **argv)
 		if (load_config(ctx, config) < 0)
 			return 1;
 		printf("configuration %s: valid\n", config ? config : "(embedded)");
-		free(ctx);
 		return 0;
 	}
 	if (geteuid() != 0) {
@@ -394,6 +394,5 @@ int main(int argc, char **argv)
 	acd_access_free(ctx);
 	acd_calls_free(ctx);
 	acd_quota_free(ctx);
-	free(ctx);
 	return r < 0 ? 1 : 0;
 }
