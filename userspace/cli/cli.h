@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* agentcg: the command-line client of agentcgd. One context struct
  * (struct cli) carries everything; modules:
+ *   agentcg.c     main() of agentcg
  *   cli_main.c    options, dispatch, usage text
  *   cli_client.c  the unix-socket JSON-RPC connection
  *   cli_run.c     `agentcg run`
@@ -106,6 +107,15 @@ struct cli;
  * intent as the daemon takes it. 0 or a usage exit code. */
 int cli_intent_opt(struct cli *c, json_t *intent, int id, const char *arg);
 
+/* ---- the program (cli_main.c) ---- */
+
+/* agentcg's whole command line: global options, then a subcommand.
+ * Returns the exit code. */
+int cli_main(int argc, char **argv);
+/* A closed stdin/stdout/stderr becomes /dev/null, so that neither a
+ * socket lands on 0..2 nor a call is passed a closed fd. */
+void cli_fix_stdio(void);
+
 /* ---- option parsing (cli_main.c) ---- */
 
 struct cli_opt {
@@ -164,6 +174,8 @@ void cli_done(struct cli *c);
 
 /* 0, or -errno with a message naming the socket already printed. */
 int cli_connect(struct cli *c);
+/* The same, printing nothing when quiet (agentcg-sh words its own). */
+int cli_connect_opt(struct cli *c, bool quiet);
 
 /* Sends one request; fds (may be NULL) go with SCM_RIGHTS in the same
  * sendmsg as the start of the line. Steals params. Returns its id (> 0)
@@ -227,6 +239,14 @@ void cli_run_add_env(json_t *params);
 /* params.cwd: agentcg's working directory (left out, with a warning, when
  * it cannot be passed: the daemon then uses /). */
 void cli_run_add_cwd(json_t *params);
+/* Runs one call.run whose params are built (stdio "fds": our own
+ * stdin/stdout/stderr go with it), reports a verdict that is not ok on
+ * stderr in one line, and returns the command's exit status (code, or
+ * 128+signal), or CLI_EXIT_RUN when agentcg or the daemon failed.
+ * quiet_failed: a command that merely failed on its own (exit code,
+ * signal) is not reported, only what agentcg or the kernel did to it.
+ * Steals params. */
+int cli_run_call(struct cli *c, json_t *params, bool quiet_failed);
 
 /* ---- subcommands ---- */
 

@@ -32,6 +32,11 @@ void cli_done(struct cli *c)
 
 int cli_connect(struct cli *c)
 {
+	return cli_connect_opt(c, false);
+}
+
+int cli_connect_opt(struct cli *c, bool quiet)
+{
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
 	int err;
@@ -51,6 +56,8 @@ int cli_connect(struct cli *c)
 	}
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		err = -errno;
+		if (quiet)
+			return err;
 		fprintf(stderr, "%s: cannot connect to agentcgd at %s: %s\n", CLI_PROG,
 			c->socket_path, strerror(-err));
 		if (err == -ENOENT || err == -ECONNREFUSED)

@@ -557,9 +557,7 @@ static void cli_setup_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-/* A closed stdin/stdout/stderr becomes /dev/null, so that neither our
- * socket lands on 0..2 nor `run` passes a closed fd. */
-static void cli_fix_stdio(void)
+void cli_fix_stdio(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
@@ -591,7 +589,7 @@ static int cli_parse_global(struct cli *c, int argc, char **argv, int *cmd_index
 	}
 }
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
 	struct cli c;
 	const struct cli_cmd *cmd;

@@ -222,7 +222,19 @@ static int run_exit_status(const json_t *result)
 		       CLI_EXIT_OK;
 }
 
-static int run_report(struct cli *c, json_t *result, json_t *error)
+/* Whether the verdict is more than the command's own failure: an intent
+ * exceeded, a stop by the daemon (pressure, an operator), a kernel OOM
+ * kill, a call left frozen. */
+static bool agentcg_acted(const json_t *result)
+{
+	const json_t *v = json_object_get(result, "verdict");
+
+	return !strcmp(cli_json_str(v, "status", ""), "exceeded") ||
+	       json_object_get(v, "stopped_by") || json_object_get(v, "oom") ||
+	       json_object_get(v, "frozen");
+}
+
+static int run_report(struct cli *c, json_t *result, json_t *error, bool quiet_failed)
 {
 	if (error) {
 		cli_print_rpc_error(stderr, error);
@@ -238,13 +250,14 @@ static int run_report(struct cli *c, json_t *result, json_t *error)
 		cli_print_json(stdout, result);
 		return CLI_EXIT_OK;
 	}
-	if (c->verbose ||
-	    strcmp(cli_json_str(json_object_get(result, "verdict"), "status", ""), "ok") != 0)
+	if (c->verbose || (quiet_failed ? agentcg_acted(result) :
+				    strcmp(cli_json_str(json_object_get(result, "verdict"), "status",
+							""), "ok") != 0))
 		cli_print_verdict(stderr, result);
 	return run_exit_status(result);
 }
 
-static int run_call(struct cli *c, json_t *params)
+int cli_run_call(struct cli *c, json_t *params, bool quiet_failed)
 {
 	static const int std_fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
 	json_t *result = NULL, *error = NULL;
@@ -261,7 +274,7 @@ static int run_call(struct cli *c, json_t *params)
 		     run_on_notify, NULL, &result, &error);
 	if (r < 0)
 		return CLI_EXIT_RUN;
-	rc = run_report(c, result, error);
+	rc = run_report(c, result, error, quiet_failed);
 	json_decref(result);
 	json_decref(error);
 	return rc;
@@ -296,5 +309,5 @@ int cli_cmd_run(struct cli *c, int argc, char **argv)
 	}
 	if (e)
 		return e;
-	return run_call(c, params);
+	return cli_run_call(c, params, false);
 }
