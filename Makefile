@@ -18,6 +18,7 @@ COMMON_SRC := $(wildcard userspace/common/*.c)
 CGROUP_SRC := $(wildcard userspace/cgroup/*.c)
 DAEMON_SRC := $(wildcard userspace/daemon/*.c)
 CLI_SRC    := $(wildcard userspace/cli/*.c)
+SH_SRC     := $(wildcard userspace/shell/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_LAUNCH_SRC := $(wildcard bench/launch/*.c)
 
@@ -25,6 +26,9 @@ COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/common/config_bl
 CGROUP_OBJ := $(CGROUP_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/userspace/daemon/runner_blob.o
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# agentcg's modules but its main(): agentcg-sh links them too
+CLI_LIB_OBJ := $(filter-out $(BUILD)/userspace/cli/agentcg.o,$(CLI_OBJ))
+SH_OBJ     := $(SH_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_LAUNCH_OBJ := $(BENCH_LAUNCH_SRC:%.c=$(BUILD)/%.o)
 
@@ -36,6 +40,9 @@ BPF_SKEL  := $(BUILD)/include/agentcg.skel.h
 
 AGENTCGD := $(BUILD)/agentcgd
 AGENTCG  := $(BUILD)/agentcg
+# The drop-in shell (userspace/shell/), installed as /usr/lib/agentcg/bash.
+AGENTCG_SH := $(BUILD)/agentcg-sh
+LIBCLI   := $(BUILD)/libagentcg-cli.a
 LIBCOMMON := $(BUILD)/libagentcg-common.a
 # The bottom layer: the cgroup backends and the stub spawner (the daemon
 # and bench/ link the same code).
@@ -63,6 +70,7 @@ DEPS := \
 	nodejs:/usr/bin/node \
 	npm:/usr/bin/npm \
 	python3-matplotlib:/usr/lib/python3/dist-packages/matplotlib/__init__.py \
+	python3-pytest:/usr/lib/python3/dist-packages/pytest/__init__.py \
 	cgroup-tools:/usr/bin/cgexec \
 	procps:/usr/bin/pgrep \
 	prometheus:/usr/bin/promtool \
@@ -77,7 +85,7 @@ EXTRA_DEPS ?=
 	fuzz fuzz-build fuzz-bins check-asan asan-build
 .DEFAULT_GOAL := all
 
-all: $(AGENTCGD) $(AGENTCG) $(LAUNCH_BENCH)
+all: $(AGENTCGD) $(AGENTCG) $(AGENTCG_SH) $(LAUNCH_BENCH)
 
 deps:
 	@missing=""; for d in $(DEPS) $(EXTRA_DEPS); do pkg=$${d%%:*}; f=$${d#*:}; \
@@ -140,8 +148,14 @@ $(AGENTCGD): $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON)
 	$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(LIBCGROUP) $(LIBCOMMON) $(LDLIBS_COMMON) $(LDLIBS_BPF) \
 	  $(LDLIBS_SYSTEMD) -pthread
 
-$(AGENTCG): $(CLI_OBJ) $(LIBCOMMON)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBCOMMON) $(LDLIBS_COMMON)
+$(LIBCLI): $(CLI_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(AGENTCG): $(BUILD)/userspace/cli/agentcg.o $(LIBCLI) $(LIBCOMMON)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBCLI) $(LIBCOMMON) $(LDLIBS_COMMON)
+
+$(AGENTCG_SH): $(SH_OBJ) $(LIBCLI) $(LIBCOMMON)
+	$(CC) $(CFLAGS) -o $@ $(SH_OBJ) $(LIBCLI) $(LIBCOMMON) $(LDLIBS_COMMON)
 
 $(LAUNCH_BENCH): $(BENCH_LAUNCH_OBJ) $(LIBCGROUP) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -162,6 +176,12 @@ $(BUILD)/tests/test_metrics: tests/unit/test_metrics.c userspace/daemon/metrics.
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iuserspace/daemon $(CFLAGS) $(WARN) -o $@ $< userspace/daemon/metrics.c \
 	  userspace/daemon/http.c $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka -lm
+
+# agentcg-sh's command line, label and intent parsing: pure, linked alone.
+SH_UNIT_SRC := userspace/shell/sh_args.c userspace/shell/sh_env.c
+$(BUILD)/tests/test_sh: tests/unit/test_sh.c $(SH_UNIT_SRC) userspace/shell/sh.h $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(SH_UNIT_SRC) $(LIBCOMMON) $(LDLIBS_COMMON) -lcmocka
 
 # agentcg mcp's tools and results, with the CLI modules they use (what
 # those need from the rest of the CLI is stubbed in the test).
