@@ -3,16 +3,20 @@
 # make install: puts a built agentcg where PREFIX and DESTDIR say.
 #
 #   bash config/install.sh BUILD     (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR,
-#                                     BINDIR, SBINDIR, MANDIR from the environment)
+#                                     BINDIR, SBINDIR, MANDIR, SHELLDIR from the
+#                                     environment)
 #
 #   $SBINDIR/agentcgd, $BINDIR/agentcg            the binaries
+#   $BINDIR/agentcg-sh, and $SHELLDIR/bash and sh linked to it: the drop-in
+#       shell, a directory to put first in an agent's PATH (SHELLDIR
+#       defaults to PREFIX/lib/agentcg)
 #   $UNITDIR/agentcgd.service, agentcgd.socket    the units, ExecStart= and
 #                                                 --config pointing here
 #   $SYSCONFDIR/agentcg/agentcgd.json             the default configuration,
 #       with the system group "agentcg" as operators; an operator's file
 #       already there is never overwritten: the shipped default goes next
 #       to it as agentcgd.json.default
-#   $MANDIR/man1/agentcg.1, man5/agentcgd.json.5, man8/agentcgd.8
+#   $MANDIR/man1/agentcg.1, agentcg-sh.1, man5/agentcgd.json.5, man8/agentcgd.8
 #
 # PREFIX defaults to /usr/local; with PREFIX=/usr the configuration goes to
 # /etc and the units to /usr/lib/systemd/system, else under PREFIX.
@@ -24,6 +28,7 @@ DESTDIR=${DESTDIR:-}
 BINDIR=${BINDIR:-$PREFIX/bin}
 SBINDIR=${SBINDIR:-$PREFIX/sbin}
 MANDIR=${MANDIR:-$PREFIX/share/man}
+SHELLDIR=${SHELLDIR:-$PREFIX/lib/agentcg}
 if [ "$PREFIX" = /usr ]; then
 	SYSCONFDIR=${SYSCONFDIR:-/etc}
 	UNITDIR=${UNITDIR:-/usr/lib/systemd/system}
@@ -31,13 +36,13 @@ else
 	SYSCONFDIR=${SYSCONFDIR:-$PREFIX/etc}
 	UNITDIR=${UNITDIR:-$PREFIX/lib/systemd/system}
 fi
-for d in PREFIX BINDIR SBINDIR MANDIR SYSCONFDIR UNITDIR; do
+for d in PREFIX BINDIR SBINDIR MANDIR SYSCONFDIR UNITDIR SHELLDIR; do
 	case ${!d} in
 	/*) ;;
 	*) echo "install: $d must be an absolute path, not '${!d}'" >&2; exit 2 ;;
 	esac
 done
-for f in "$BUILD/agentcgd" "$BUILD/agentcg"; do
+for f in "$BUILD/agentcgd" "$BUILD/agentcg" "$BUILD/agentcg-sh"; do
 	[ -x "$f" ] || { echo "install: $f is not built (run make first)" >&2; exit 1; }
 done
 
@@ -46,7 +51,16 @@ say() { echo "install: $*"; }
 install -d "$DESTDIR$SBINDIR" "$DESTDIR$BINDIR" "$DESTDIR$UNITDIR" "$DESTDIR$SYSCONFDIR/agentcg"
 install -m 0755 "$BUILD/agentcgd" "$DESTDIR$SBINDIR/agentcgd"
 install -m 0755 "$BUILD/agentcg" "$DESTDIR$BINDIR/agentcg"
-say "$DESTDIR$SBINDIR/agentcgd, $DESTDIR$BINDIR/agentcg"
+install -m 0755 "$BUILD/agentcg-sh" "$DESTDIR$BINDIR/agentcg-sh"
+say "$DESTDIR$SBINDIR/agentcgd, $DESTDIR$BINDIR/agentcg, $DESTDIR$BINDIR/agentcg-sh"
+
+# The drop-in shell's directory: bash and sh, and nothing else, so that
+# putting it first in PATH changes only the shells.
+install -d "$DESTDIR$SHELLDIR"
+for sh in bash sh; do
+	ln -sfn "$BINDIR/agentcg-sh" "$DESTDIR$SHELLDIR/$sh"
+done
+say "$DESTDIR$SHELLDIR/bash, sh -> $BINDIR/agentcg-sh"
 
 # The units name where the daemon and its configuration really are.
 for u in agentcgd.service agentcgd.socket; do

@@ -30,7 +30,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-PAGES="agentcg.1 agentcgd.8 agentcgd.json.5"
+PAGES="agentcg.1 agentcg-sh.1 agentcgd.8 agentcgd.json.5"
 
 # render DIR: warnings of groff (and mandoc), and .TH against the file name.
 render() {

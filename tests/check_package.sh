@@ -22,9 +22,11 @@ VERSION=$(sed -n 's/^#define ACD_VERSION "\(.*\)"/\1/p' userspace/daemon/daemon.
 D=$T/dest
 out=$(make --no-print-directory -s install BUILD="$BUILD" PREFIX=/usr DESTDIR="$D" 2>&1)
 check "make install PREFIX=/usr DESTDIR= succeeds" test $? -eq 0
-for f in usr/sbin/agentcgd usr/bin/agentcg; do
+for f in usr/sbin/agentcgd usr/bin/agentcg usr/bin/agentcg-sh; do
 	check "... $f is installed, executable" test -x "$D/$f"
 done
+check "... usr/lib/agentcg/bash links to /usr/bin/agentcg-sh" \
+	test "$(readlink "$D/usr/lib/agentcg/bash")" = /usr/bin/agentcg-sh
 for f in usr/lib/systemd/system/agentcgd.service usr/lib/systemd/system/agentcgd.socket; do
 	check "... $f is installed, 0644" test "$(stat -c %a "$D/$f" 2>/dev/null)" = 644
 done
@@ -93,10 +95,18 @@ done
 check "... /etc/agentcg/agentcgd.json is a conffile" \
 	bash -c "dpkg-deb --ctrl-tarfile '$DEB' | tar -xO ./conffiles | grep -qx /etc/agentcg/agentcgd.json"
 files=$(dpkg-deb -c "$DEB" | awk '{print $6}')
-for f in ./usr/sbin/agentcgd ./usr/bin/agentcg ./usr/lib/systemd/system/agentcgd.service \
-	./usr/lib/systemd/system/agentcgd.socket ./etc/agentcg/agentcgd.json; do
+for f in ./usr/sbin/agentcgd ./usr/bin/agentcg ./usr/bin/agentcg-sh \
+	./usr/lib/systemd/system/agentcgd.service ./usr/lib/systemd/system/agentcgd.socket \
+	./etc/agentcg/agentcgd.json ./usr/share/man/man1/agentcg-sh.1.gz; do
 	check "... ships $f" grep -qx "$f" <<<"$files"
 done
+links=$(dpkg-deb -c "$DEB" | awk '$1 ~ /^l/ {print $6, $8}')
+for sh in bash sh; do
+	check "... ships /usr/lib/agentcg/$sh, a link to /usr/bin/agentcg-sh" \
+		grep -qx "./usr/lib/agentcg/$sh /usr/bin/agentcg-sh" <<<"$links"
+done
+check "... and nothing else in /usr/lib/agentcg (it goes first in an agent's PATH)" \
+	test "$(grep -c '^\./usr/lib/agentcg/.' <<<"$files")" = 2
 pyv=$(sed -n 's/^version = "\(.*\)"/\1/p' userspace/python/pyproject.toml)
 pyi=$(sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' userspace/python/agentcg/__init__.py)
 if [ "$pyv" = "$VERSION" ] && [ "$pyi" = "$VERSION" ]; then ok "the Python client's version is ACD_VERSION ($VERSION)"

@@ -128,10 +128,18 @@ out=$(timeout "$WAIT" setpriv --reuid=nobody --regid=nogroup --clear-groups agen
 check "an unprivileged user's call (socket mode 0666) runs with that user's uid" [ "$out" = "$(id -u nobody)" ]
 [ "$out" = "$(id -u nobody)" ] || echo "$out" | show
 
+# ---- the drop-in shell, as the package installs it ----------------------------
+# (a fourth call, counted below)
+out=$(cd /tmp && PATH=/usr/lib/agentcg:$PATH AGENTCG_SESSION=/default/vmsh timeout "$WAIT" \
+	bash -c 'cat /proc/self/cgroup; echo "$0 $1"' zero one 2>&1)
+check "PATH=/usr/lib/agentcg:\$PATH bash -c CMD runs CMD as a call below the service" \
+	eval '[[ $out == "0::$CGREL/agentcg/default/vmsh/call-"*"zero one" ]]'
+[[ $out == "0::$CGREL/agentcg/default/vmsh/call-"* ]] || echo "$out" | show
+
 # ---- status, watchdog -------------------------------------------------------------
-# STATUS= follows at most once a second: wait for it to count the 3 calls.
-status_counts() { [[ $(prop agentcgd StatusText) == "serving /run/agentcg/agentcgd.sock: "*", 3 since start" ]]; }
-check "STATUS= counts the calls (StatusText ends \"3 since start\")" wait_for status_counts
+# STATUS= follows at most once a second: wait for it to count the 4 calls.
+status_counts() { [[ $(prop agentcgd StatusText) == "serving /run/agentcg/agentcgd.sock: "*", 4 since start" ]]; }
+check "STATUS= counts the calls (StatusText ends \"4 since start\")" wait_for status_counts
 note "StatusText: $(prop agentcgd StatusText)"
 out=$(systemctl status --no-pager --lines=0 agentcgd 2>&1)
 echo "$out" | cut -c1-150 | show
