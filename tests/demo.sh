@@ -2,7 +2,8 @@
 # make demo: start agentcgd on its embedded default configuration in a
 # throw-away cgroup root, run real tool calls (within their intent, over
 # memory, time, forks; a Python session; two priorities under memory
-# pressure), show their verdicts, stop the
+# pressure; through MCP, the drop-in bash and the Python client), show
+# their verdicts, stop the
 # daemon and check that nothing is left behind.
 set -u
 BUILD=${1:-build}
@@ -67,6 +68,40 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); v=r["verdict"]; pri
 rm -f /tmp/agentcg-demo-low-$$.json
 "$A" session close /demo/batch >/dev/null
 "$A" session close /demo/interactive >/dev/null
+
+step "7. the doors agents use: an MCP tools/call, a drop-in bash, the Python client"
+echo "an MCP client calls the tool run_command through agentcg mcp (JSON-RPC on its stdin):"
+MCP_CALL='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_command","arguments":{"command":"python3 -c \"x = bytearray(256 << 20)\"","memory":"64M","memory_max":"96M","label":"mcp-demo"}}}'
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"make-demo","version":"1"}}}' \
+	'{"jsonrpc":"2.0","method":"notifications/initialized"}' "$MCP_CALL" |
+	"$A" mcp --session /demo/mcp 2>/dev/null |
+	python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("id") == 1:
+        print("  initialize: protocol %s, server %s" % (m["result"]["protocolVersion"], m["result"]["serverInfo"]["name"]))
+    if m.get("id") == 2:
+        r = m["result"]
+        print("  tools/call run_command: isError %s" % json.dumps(r.get("isError", False)))
+        print("  text: " + r["content"][0]["text"].replace("\n", "\n        "))
+        print("  structuredContent.verdict.status: %s" % r["structuredContent"]["verdict"]["status"])'
+FARM=$(mktemp -d /tmp/agentcg-demo-farm.XXXXXX)
+ln -s "$(realpath "$BUILD/agentcg-sh")" "$FARM/bash"
+echo "an unmodified agent with the drop-in bash first in its PATH (agentcg-sh, installed as /usr/lib/agentcg/bash):"
+SH_CMD='cd /tmp && echo "in $(tail -1 /proc/self/cgroup | cut -d/ -f3-)" && python3 -c "x = bytearray(256 << 20)"'
+printf "$ PATH=%s:\$PATH AGENTCG_SESSION=/demo/coder AGENTCG_INTENT=memory=64M,memory_max=96M bash -c '%s'\n" \
+	"$FARM" "$SH_CMD"
+PATH="$FARM:$PATH" AGENTCG_SESSION=/demo/coder AGENTCG_INTENT=memory=64M,memory_max=96M bash -c "$SH_CMD"
+echo "(exit status $?)"
+rm -rf "$FARM"
+echo "the Python client (userspace/python, stdlib only):"
+PYTHONPATH=userspace/python python3 -c 'import agentcg
+with agentcg.Client() as c:
+    r = c.run(["python3", "-c", "print(6 * 7)"], path="/demo/py", memory="64M", label="answer")
+    print("  Client().run: stdout %r, status %s: %s" % (r.stdout.strip(), r.status, r.summary))
+    c.request("session.close", {"path": "/demo/py"})'
+"$A" session close /demo/mcp >/dev/null 2>&1
+"$A" session close /demo/coder >/dev/null 2>&1
 
 step "the structured result an agent gets back (call 2 again, --json, verdict part)"
 "$A" run /demo/agent1 --json --mem 64M --mem-max 128M -- \
