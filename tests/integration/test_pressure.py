@@ -161,6 +161,21 @@ def metric(c, name, **labels):
     return 0
 
 
+def pressure_state(sock, uf):
+    """What a timed-out wait leaves to explain it: the root's usage file,
+    the daemon's domains and its waiting calls (from a fresh client)."""
+    try:
+        c = Client(sock)
+        info = c.info()
+        c.close()
+        doms = [(d.get("path"), d.get("usage"), d.get("band"))
+                for d in (info.get("pressure") or {}).get("domains") or []]
+        return "usage file %s, domains %s, calls waiting %s" % (
+            open(uf).read().strip(), doms, info.get("calls_waiting"))
+    except (OSError, TimeoutError, EOFError) as e:
+        return "no state: %s" % e
+
+
 def root_band(c):
     return ((c.info().get("pressure") or {}).get("domains") or [{}])[0].get("band")
 
@@ -646,7 +661,8 @@ def main():
                 try:
                     fn(c, ev, gates, uf)
                 except TimeoutError as e:
-                    check("%s: every awaited state came" % fn.__name__, False, e)
+                    check("%s: every awaited state came" % fn.__name__, False,
+                          "%s; then %s" % (e, pressure_state(sock, uf)))
     with daemon(AGENTCGD, dict(config(), containment={"enabled": True}), "pressure-auto") \
             as (sock, _pid):
         c = Client(sock)
@@ -674,7 +690,8 @@ def main():
                     try:
                         fn(c, ev, gates, uf)
                     except TimeoutError as e:
-                        check("%s: every awaited state came" % fn.__name__, False, e)
+                        check("%s: every awaited state came" % fn.__name__, False,
+                              "%s; then %s" % (e, pressure_state(sock, uf)))
     with daemon(AGENTCGD, dict(config(), containment={"enabled": False}), "pressure-off") \
             as (sock, _pid):
         c = Client(sock)
