@@ -19,7 +19,7 @@ layer_of() {
 	events) echo 2 ;;
 	bpf | pressure | procs | mover | uids) echo 3 ;;
 	tree | pool | priority | access) echo 4 ;;
-	call | call_* | contain | interp | adaptive) echo 5 ;;
+	call | call_* | contain | interp | interp_* | adaptive) echo 5 ;;
 	methods | methods_* | metrics_http | main | hooks) echo 6 ;;
 	*) echo "?" ;;
 	esac

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 
 from rpcclient import Client, check, err, res, wait_for
+from sec_misc import session_names
 from secenv import client_as
 
 # Cell 1: every fd of the runner that points into a cgroup and is open
@@ -241,6 +242,104 @@ def interpreter_path(env, sock, root):
         a.close()
 
 
+class BlockingFuse:
+    """A FUSE mount no one serves: /dev/fuse is opened and never read, so
+    every lookup below the mount waits (killably) for the FUSE_INIT
+    answer that never comes. allow_other: other users' lookups reach it
+    too. Unmounted, and its connection aborted, by close()."""
+
+    def __init__(self):
+        import ctypes
+        self.dir = tempfile.mkdtemp(prefix="agentcg-sec-fuse-")
+        os.chmod(self.dir, 0o755)
+        self.fd = os.open("/dev/fuse", os.O_RDWR)
+        opts = "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other" % self.fd
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.mount(b"agentcg-test", self.dir.encode(), b"fuse", 6, opts.encode()) != 0:
+            e = ctypes.get_errno()
+            os.close(self.fd)
+            os.rmdir(self.dir)
+            raise OSError(e, "mount fuse: %s" % os.strerror(e))
+        # its connection's name in fusectl: the mount's minor number, from
+        # mountinfo (a stat of the mount would wait on the mount itself)
+        self.conn = None
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                if fields[4] == self.dir:
+                    self.conn = fields[2].split(":")[1]
+
+    def close(self):
+        # abort our connection (only ours): its waiters get ENOTCONN at once
+        try:
+            with open("/sys/fs/fuse/connections/%s/abort" % self.conn, "w") as f:
+                f.write("1")
+        except (OSError, TypeError):
+            pass
+        os.close(self.fd)  # the last fd of the connection: it ends
+        subprocess.run(["umount", "-l", self.dir], stderr=subprocess.DEVNULL)
+        os.rmdir(self.dir)
+
+
+def interpreter_path_blocks(env, sock, root):
+    """User a names an interpreter on a path whose lookup never ends (a
+    FUSE mount no one serves). The check runs off the daemon's loop:
+    everyone else is answered while it waits, a third check of a's at once
+    is refused, and the two end with a clear error after their bound, or
+    with a's connection; nothing is created."""
+    try:
+        fuse = BlockingFuse()
+    except OSError as e:
+        print("ok - # SKIP interpreter path that blocks: no FUSE here (%s)" % e)
+        return
+    a = client_as(sock, "a")
+    b = client_as(sock, "b")
+    try:
+        interp = os.path.join(fuse.dir, "python3")
+        base = root.info().get("interpreter_checks", 0)
+        ids = [a.send("session.create", {"path": "/ta/pf%d" % i, "lang": "python",
+                                         "interpreter": interp}) for i in range(2)]
+        wait_for(lambda: root.info().get("interpreter_checks") == base + 2,
+                 "a's two interpreter checks to be running")
+        r = b.call("session.create", path="/tb/while", lang="python")
+        rb = b.call("session.exec", path="/tb/while", code="6 * 7")
+        still = root.info().get("interpreter_checks")
+        check("while a's checks wait on a path that blocks, b's session and cell are "
+              "answered (%d checks still running)" % still,
+              "result" in r and res(rb).get("value") == 42 and still == base + 2, (r, rb))
+        b.call("session.close", path="/tb/while")
+        r = a.call("session.create", path="/ta/pf9", lang="python", interpreter=interp)
+        e = err(r)
+        check("a third check of a's at once is refused: -32005 (%s)" % e.get("message"),
+              e.get("code") == -32005 and
+              e.get("data", {}).get("reason") == "interpreter checks pending", r)
+        for rid in ids:
+            e = err(a.wait(rid))
+            check("a's check ends after its bound: a clear error naming the interpreter (%s)"
+                  % e.get("message"),
+                  e.get("code") == -32602 and e.get("data", {}).get("field") == "interpreter"
+                  and "timed out" in e.get("message", ""), e)
+        names = session_names(root, "/ta")
+        check("... and no session was created", not any(n.startswith("pf") for n in names),
+              names)
+        wait_for(lambda: root.info().get("interpreter_checks") == base, "the checks to end")
+        a2 = client_as(sock, "a")
+        a2.send("session.create", {"path": "/ta/pfgone", "lang": "python", "interpreter": interp})
+        wait_for(lambda: root.info().get("interpreter_checks") == base + 1,
+                 "the check of a's second connection to run")
+        a2.close()
+        wait_for(lambda: root.info().get("interpreter_checks") == base,
+                 "the check to end with the connection that asked for it")
+        check("a check whose client went away ends with it, answered to no one",
+              "pfgone" not in session_names(root, "/ta"), session_names(root, "/ta"))
+        r = root.call("daemon.info")
+        check("root still gets answers", "result" in r, err(r))
+    finally:
+        a.close()
+        b.close()
+        fuse.close()
+
+
 def close_kills_uid(env, sock, root):
     a = client_as(sock, "a")
     try:
@@ -411,6 +510,7 @@ def run(env):
         fds_and_foreign_pid(env, sock, root)
         uids_and_proc(env, sock, root)
         interpreter_path(env, sock, root)
+        interpreter_path_blocks(env, sock, root)
         close_kills_uid(env, sock, root)
         forged_frames(env, sock, root)
         cell_to_daemon(env, sock, root)

@@ -14,6 +14,7 @@
  *      metrics_http (GET /metrics on metrics_listen), main (the loop,
  *      background work), hooks (the upcalls' table)
  *   5  call (call*.c), contain (the ladder), interp (interpreters),
+ *      interp_check (session.create's interpreter check, off the loop),
  *      adaptive (label history)
  *   4  tree (tenants, sessions), pool (spare cgroups), priority (class knobs),
  *      access (operators, tenant members and policy, owners)
@@ -84,6 +85,7 @@ struct acd_bpf_call;
 struct acd_pressure;
 struct acd_pool;
 struct acd_interp_pool;
+struct acd_interp_checks;
 struct acd_contain;
 struct acd_quotas;
 struct acd_mover;
@@ -156,6 +158,7 @@ struct acd_ctx {
 	struct acd_calls *calls;	     /* call*.c */
 	struct acd_contain *contain;	     /* contain.c */
 	struct acd_interp_pool *interp_pool; /* interp.c */
+	struct acd_interp_checks *interp_checks; /* interp_check.c; NULL until the first */
 	struct acd_quotas *quotas;	     /* quota.c: per-uid counts */
 	struct acd_access *access;	     /* access.c */
 	struct acd_mover *mover;	     /* mover.c */

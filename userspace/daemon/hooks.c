@@ -7,12 +7,14 @@
 #include "contain.h"
 #include "hooks.h"
 #include "interp.h"
+#include "interp_check.h"
 #include "methods.h"
 
 static void client_gone(struct acd_ctx *ctx, struct acd_client *c)
 {
 	acd_calls_client_gone(ctx, c);
 	acd_interp_client_gone(ctx, c);
+	acd_interp_checks_client_gone(ctx, c);
 }
 
 const struct acd_hooks acd_daemon_hooks = {

@@ -52,8 +52,6 @@
 
 extern const char acd_runner_src[];
 
-/* The runners' PATH (a bare interpreter name is looked up in it). */
-#define RUNNER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct acd_iop {
 	struct acd_iop *next;
@@ -788,7 +786,7 @@ static int interp_spawn(struct acd_ctx *ctx, struct acd_interp *in, const struct
 {
 	char home[sizeof(in->home) + 8], tmpdir[sizeof(in->home) + 8];
 	char *const envp[] = {
-		"PATH=" RUNNER_PATH, home, tmpdir, "LANG=C.UTF-8", "TERM=dumb",
+		"PATH=" ACD_RUNNER_PATH, home, tmpdir, "LANG=C.UTF-8", "TERM=dumb",
 		"PYTHONDONTWRITEBYTECODE=1", NULL,
 	};
 	const char *python = in->lang == ACD_LANG_PYTHON ? in->binary : ctx->cfg.interp.python;
@@ -975,75 +973,6 @@ int acd_interp_restart(struct acd_ctx *ctx, struct acd_session *s)
 }
 
 /* ---- the API's side --------------------------------------------------- */
-
-/* In a child with the caller's credentials only (raw syscalls: they
- * change this thread, the child's only one): 0 if bin is a regular file
- * they may execute, else an errno as the exit status. */
-static _Noreturn void check_as(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
-			       int n_groups)
-{
-	char path[AC_PATH_MAX];
-	struct stat st;
-	int err = ENOENT;
-
-	if (syscall(SYS_setgroups, (size_t)n_groups, groups) < 0 ||
-	    syscall(SYS_setresgid, gid, gid, gid) < 0 || syscall(SYS_setresuid, uid, uid, uid) < 0)
-		_exit(EPERM);
-	if (strchr(bin, '/')) {
-		if (access(bin, X_OK) < 0)
-			_exit(errno);
-		_exit(stat(bin, &st) == 0 && S_ISREG(st.st_mode) ? 0 : EISDIR);
-	}
-	/* a bare name: looked up in the runner's PATH, as execvp will */
-	for (const char *d = RUNNER_PATH, *e; *d; d = *e ? e + 1 : e) {
-		e = strchrnul(d, ':');
-		if (snprintf(path, sizeof(path), "%.*s/%s", (int)(e - d), d, bin) >= (int)sizeof(path))
-			continue;
-		if (access(path, X_OK) == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			_exit(0);
-		if (errno == EACCES)
-			err = EACCES;
-	}
-	_exit(err);
-}
-
-/* How long the daemon waits for the check of an interpreter's path. */
-#define INTERP_CHECK_NS (2ULL * 1000000000)
-
-int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
-			    int n_groups)
-{
-	int st;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		check_as(bin, uid, gid, groups, n_groups);
-	/* The path is the caller's: on a FUSE mount of theirs access() can
-	 * block for as long as they like. The loop waits a bounded time
-	 * (a stuck loop would also miss systemd's watchdog), then kills it. */
-	for (uint64_t end = ac_now_ns() + INTERP_CHECK_NS, nap = 100;; nap = nap < 20000 ? nap * 2 : nap) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (ac_now_ns() > end) {
-			kill(pid, SIGKILL);
-			/* a FUSE request gives way to SIGKILL at once; a child
-			 * that outlives 100 ms more stays a zombie */
-			for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++)
-				usleep(1000);
-			return -ETIMEDOUT;
-		}
-		usleep(nap);
-	}
-	if (!WIFEXITED(st))
-		return -EIO;
-	return -WEXITSTATUS(st);
-}
 
 bool acd_interp_dead(const struct acd_interp *in)
 {

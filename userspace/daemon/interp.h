@@ -13,6 +13,9 @@ struct acd_interp;
 
 enum acd_lang { ACD_LANG_PYTHON = 0, ACD_LANG_BASH };
 
+/* The runners' PATH (a bare interpreter name is looked up in it). */
+#define ACD_RUNNER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 const char *acd_lang_name(enum acd_lang l);
 int acd_lang_parse(const char *s, enum acd_lang *out);
 int acd_interp_init(struct acd_ctx *ctx);
@@ -20,11 +23,6 @@ void acd_interp_shutdown(struct acd_ctx *ctx);
 /* Gives session s an interpreter (from the warm pool when it matches). */
 int acd_interp_attach(struct acd_ctx *ctx, struct acd_session *s, enum acd_lang lang,
 		      bool persist, const char *binary, bool *from_pool);
-/* Whether bin (a path, or a name looked up in the runners' PATH) is a
- * regular file that uid/gid/groups may execute, checked in a child with
- * those credentials: 0, -EACCES, -ENOENT, ... */
-int acd_interp_binary_check(const char *bin, uid_t uid, gid_t gid, const gid_t *groups,
-			    int n_groups);
 /* Kills the session's interpreter (session.close). */
 void acd_interp_detach(struct acd_ctx *ctx, struct acd_session *s);
 json_t *acd_interp_describe(const struct acd_interp *in);

@@ -22,6 +22,7 @@
 #include "contain.h"
 #include "hooks.h"
 #include "interp.h"
+#include "interp_check.h"
 #include "mover.h"
 #include "uids.h"
 #include "methods.h"
@@ -235,6 +236,7 @@ static int run_loop(struct acd_ctx *ctx)
 		}
 		removal_catch_up(ctx);
 		acd_calls_free_dead(ctx);
+		acd_interp_checks_free_dead(ctx);
 		acd_clients_free_dead(ctx);
 		if (ctx->trim_pending) {
 			/* free pages amid the heap too, not only at its top */
@@ -375,6 +377,7 @@ int main(int argc, char **argv)
 	while (acd_calls_remove_step(ctx))
 		; /* what is left of finished calls, before the tree goes */
 	acd_calls_free_dead(ctx);
+	acd_interp_checks_free(ctx); /* the clients are gone: none is answered */
 	acd_clients_free_dead(ctx);
 	acd_pressure_shutdown(ctx);
 	acd_tree_destroy(ctx); /* kills the stubs and interpreters, removes the spares */

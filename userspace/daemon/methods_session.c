@@ -9,6 +9,7 @@
 #include "access.h"
 #include "agentcg/util.h"
 #include "interp.h"
+#include "interp_check.h"
 #include "methods.h"
 #include "rpc.h"
 
@@ -42,7 +43,7 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 	json_t *res;
 	bool from_pool = false;
 	uint64_t t0 = ac_now_ns();
-	int err;
+	int err, checked = 0;
 
 	if ((err = parse_budget(r, &b)) < 0)
 		return err;
@@ -65,9 +66,25 @@ int acd_m_session_create(struct acd_ctx *ctx, struct acd_req *r)
 				    "permission denied: %s", why);
 	/* An interpreter binary must be one its owner could run themselves
 	 * (it then runs under the session's own uid): checked first, so a
-	 * refusal changes nothing. */
-	if (ib && (err = acd_interp_binary_check(json_string_value(ib), r->c->uid, r->c->gid,
-						 r->c->groups, r->c->n_groups)) < 0) {
+	 * refusal changes nothing; off the loop (the path may block), and
+	 * this request comes back here when the check has ended. */
+	if (ib) {
+		err = acd_interp_check(ctx, r->c, r->id, r->params, json_string_value(ib), &checked);
+		if (err == ACD_INTERP_CHECK_STARTED)
+			return 0;
+		if (err == -EBUSY)
+			return acd_req_fail(r, RPC_PERMISSION,
+					    json_pack("{s:s, s:s, s:i}", "path", r->path, "reason",
+						      "interpreter checks pending", "max",
+						      ACD_INTERP_CHECKS_PER_UID),
+					    "permission denied: %d interpreter checks of uid %u are "
+					    "still running; wait for their replies",
+					    ACD_INTERP_CHECKS_PER_UID, (unsigned)r->c->uid);
+		if (err < 0)
+			return acd_req_errno(r, err, "cannot check the interpreter");
+		err = checked;
+	}
+	if (ib && err < 0) {
 		bool denied = err == -EACCES || err == -EPERM;
 
 		return acd_req_fail(r, denied ? RPC_PERMISSION : RPC_INVALID_PARAMS,
