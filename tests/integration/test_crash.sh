@@ -46,8 +46,14 @@ check "the call's grandchild outlives the daemon" running "^sleep $GC"
 left=0; for r in $roots; do [ -d "$r" ] && left=$((left + 1)); done
 check "a killed daemon leaves its root behind ($left hierarchies)" test "$left" -gt 0
 
+# The socket is made at PATH.new and renamed into place once it listens;
+# a stale one there (a daemon killed in between) is replaced.
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' \
+	"$AGENTCG_SOCKET.new"
 daemon_start || { nok "a new daemon starts on the leftover root"; t_summary; exit 1; }
 ok "a new daemon starts on a leftover root that still holds processes"
+check "... past a stale socket at its socket's .new path, which is gone" \
+	test ! -e "$AGENTCG_SOCKET.new"
 check "it kills the grandchild" gone "^sleep $GC"
 expect_match "it logs what it killed: pid, command, uid" "$(cat "$T_DAEMON_LOG")" \
 	"killed leftover pid $gc_pid \\(sleep, uid 0\\) in "

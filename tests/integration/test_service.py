@@ -231,7 +231,9 @@ def refused_socket(tmp, cfgpath, tag, listen, poke, message, env=()):
         text = wait_for(lambda: message in open(logpath).read() and open(logpath).read(),
                         "the refusal")
         check("%s: refused with a clear error" % tag, message in text, text[-1500:])
-        wait_for(lambda: not others_running(root, {act.pid}), "the refused daemon to exit")
+        # systemd-socket-activate execs the daemon in its own process
+        wait_for(lambda: act.poll() is not None and not others_running(root, set()),
+                 "the refused daemon to exit")
         left = cgroups_named(root)
         check("%s: ... and it leaves no cgroup behind" % tag, not left, left)
     except Exception as e:

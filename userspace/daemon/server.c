@@ -620,34 +620,52 @@ int acd_unix_listen(const char *path, mode_t mode, gid_t gid, int backlog)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
+	bool staged;
 	int r;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return ac_log_errno(-ENAMETOOLONG, "socket path %s", path);
-	ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	/* Made at PATH.new and renamed onto path once it listens: a client
+	 * never finds the path before it can connect (between bind and
+	 * listen it would be refused). A path too long for the suffix is
+	 * bound in place. */
+	staged = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path) <
+		 (int)sizeof(sa.sun_path);
+	if (!staged)
+		ac_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
 	if ((r = mkdir_parent(path)) < 0)
 		return ac_log_errno(r, "cannot create the directory of %s", path);
 	if ((r = check_socket_dirs(path)) < 0)
 		return r;
 	if ((r = check_existing(path)) < 0)
 		return r;
+	/* what a daemon that died here left (the directory is root's, or
+	 * sticky: then only what root made can be there under our name
+	 * for long, and bind below refuses anything else) */
+	if (staged && (r = check_existing(sa.sun_path)) < 0)
+		return r;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return ac_log_errno(-errno, "socket");
 	if ((r = bind_socket(fd, &sa, mode)) < 0)
-		return ac_log_errno(r, "cannot listen on %s", path);
+		return ac_log_errno(r, "cannot listen on %s", sa.sun_path);
 	/* The directories are root's and no one else may rename or remove
 	 * what root made in them (checked above): the path is still this
 	 * socket, and lchown does not follow a link anyway. */
-	if (gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) < 0) {
+	if (gid != (gid_t)-1 && lchown(sa.sun_path, (uid_t)-1, gid) < 0) {
 		r = -errno;
-		unlink(path);
+		unlink(sa.sun_path);
 		return ac_log_errno(r, "cannot give %s to group %u", path, (unsigned)gid);
 	}
 	if (listen(fd, backlog) < 0) {
 		r = -errno;
-		unlink(path);
+		unlink(sa.sun_path);
 		return ac_log_errno(r, "cannot listen on %s", path);
+	}
+	if (staged && rename(sa.sun_path, path) < 0) {
+		r = -errno;
+		unlink(sa.sun_path);
+		return ac_log_errno(r, "cannot put the socket at %s", path);
 	}
 	return AC_TAKE_FD(fd);
 }
