@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.." || exit 1
 layer_of() {
 	case "${1%.*}" in
 	daemon | runner_blob | metrics | http) echo 0 ;;
-	server | rpc | quota | service) echo 1 ;;
+	server | rpc | quota | service | peercred) echo 1 ;;
 	events) echo 2 ;;
 	bpf | pressure | procs | mover | uids) echo 3 ;;
 	tree | pool | priority | access) echo 4 ;;

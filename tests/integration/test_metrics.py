@@ -337,6 +337,69 @@ def slow_clients(c, port):
           d408 == 8 and d503 >= 1, (d408, d503))
 
 
+# User a's side of per_uid_slots: two idle connections, then (on "go")
+# two more that send a request, and a fifth; what each got, as JSON.
+HOG = r"""
+import json, socket, sys
+port = int(sys.argv[1])
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=60)
+def answer(s):
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    out = b""
+    try:
+        while b"\r\n\r\n" not in out:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except OSError as e:
+        return "error " + type(e).__name__
+    return out.split(b"\r\n", 1)[0].decode("latin-1") if out else "closed"
+idle = [conn(), conn()]
+print("ready", flush=True)
+sys.stdin.readline()
+more = [conn(), conn()]
+got = [answer(s) for s in more]
+fifth = conn()
+got.append(answer(fifth))
+print(json.dumps(got), flush=True)
+sys.stdin.readline()
+"""
+
+
+def per_uid_slots(c, port, uids):
+    """One user (a, over loopback TCP: its uid from sock_diag) holds at
+    most 2 scrape slots and 2 of the 503s: its third and fourth
+    connections get 503 at once while slots are free, its fifth is
+    closed, and root still scrapes."""
+    wait_for(lambda: connections(c) == 0, "the earlier connections to close")
+    import pwd
+    a = pwd.getpwuid(uids["a"])
+    hog = subprocess.Popen(["/usr/bin/python3", "-c", HOG, str(port)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True, user=a.pw_uid, group=a.pw_gid,
+                           extra_groups=[], cwd="/")
+    try:
+        line = hog.stdout.readline().strip()
+        wait_for(lambda: connections(c) == 2, "a's two idle connections to take their slots")
+        hog.stdin.write("go\n")
+        hog.stdin.flush()
+        got = json.loads(hog.stdout.readline() or "null")
+        check("a's 3rd and 4th connections get 503 at once, with 6 of 8 slots free (%s, %s)"
+              % (line, got), got and all("503" in g for g in got[:2]), got)
+        check("... and its 5th is closed unanswered", got and got[2] in ("closed", "error "
+              "ConnectionResetError"), got)
+        st, _, body = get(port)
+        check("root scrapes meanwhile: 200", st == 200 and b"agentcg_calls_total" in body, st)
+        hog.stdin.write("end\n")
+        hog.stdin.flush()
+        hog.wait(WAIT)
+    finally:
+        if hog.poll() is None:
+            hog.kill()
+            hog.wait()
+
+
 def socket_inode(port):
     """The inode of the daemon's listening socket on 127.0.0.1:port."""
     want = "0100007F:%04X" % port
@@ -511,6 +574,7 @@ def main():
             c = Client(sock)
             for section in (lambda: counters_move(sock, c), lambda: access(sock, uids),
                             lambda: http_edges(c, port), lambda: slow_clients(c, port),
+                            lambda: per_uid_slots(c, port, uids),
                             lambda: no_leak(c, dpid, port), lambda: prometheus(c, port)):
                 try:
                     section()

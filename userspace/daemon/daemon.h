@@ -25,7 +25,8 @@
  *   2  events (subscribers)
  *   1  server (socket, clients, watches), rpc (envelopes, replies),
  *      quota (what each uid holds, against per_uid), service (systemd:
- *      sd_notify, the activated socket)
+ *      sd_notify, the activated socket), peercred (a connection's uid,
+ *      TCP peers' from sock_diag)
  *   0  daemon.h; metrics (the Prometheus text builder), http (a request
  *      head checked, a response head written): both pure;
  *      userspace/cgroup (backends, spawn: libagentcg-cgroup.a);

@@ -21,6 +21,7 @@
 #include "methods.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "peercred.h"
 #include "server.h"
 
 #define READ_CHUNK 4096
@@ -39,6 +40,8 @@ struct mconn {
 	uint64_t deadline_ns;
 	enum mc_state state;
 	bool overflow;	    /* came with every slot taken: gets 503 */
+	bool bounded;	    /* counted against its uid (not root, not an operator) */
+	uid_t uid;	    /* the peer's; (uid_t)-1 when it could not be found */
 	uint32_t events;    /* what epoll watches */
 	struct ac_buf in;   /* the request head so far */
 	struct ac_buf out;  /* the response not yet sent */
@@ -259,6 +262,34 @@ static void on_conn(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 	}
 }
 
+/* Who connected: its uid, and whether the per-uid bound applies (not to
+ * root or an operator by uid; a peer whose uid cannot be found shares
+ * the bucket (uid_t)-1). */
+static void peer_of(struct acd_ctx *ctx, int fd, struct mconn *c)
+{
+	int err = acd_peer_uid(fd, &c->uid);
+
+	if (err < 0) {
+		c->uid = (uid_t)-1;
+		ac_debug("metrics: the uid of a client is unknown (%s): bounded as one",
+			 strerror(-err));
+	}
+	c->bounded = c->uid != 0;
+	for (int i = 0; c->bounded && i < ctx->operators.n_uids; i++)
+		if (ctx->operators.uids[i] == c->uid)
+			c->bounded = false;
+}
+
+/* Connections uid holds: 503s (overflow) or scrape slots. */
+static int held_by(const struct acd_metrics_http *h, uid_t uid, bool overflow)
+{
+	int n = 0;
+
+	for (const struct mconn *c = h->first; c; c = c->next)
+		n += c->bounded && c->uid == uid && c->overflow == overflow;
+	return n;
+}
+
 static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 {
 	struct acd_metrics_http *h = ctx->mhttp;
@@ -275,7 +306,8 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		/* Every slot taken: 503 at once, from a connection of its own
 		 * that reads the request away until the client closes (closing
 		 * at once would reset the connection before the client reads
-		 * the 503). As many of those as slots; past them, closed. */
+		 * the 503). As many of those as slots; past them, closed. One
+		 * uid's slots and 503s: ACD_METRICS_HTTP_CONNS_PER_UID each. */
 		if (h->n >= ACD_METRICS_HTTP_CONNS && h->n_overflow >= ACD_METRICS_HTTP_CONNS) {
 			close(fd);
 			continue;
@@ -283,6 +315,16 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
+			continue;
+		}
+		peer_of(ctx, fd, c);
+		c->overflow = h->n >= ACD_METRICS_HTTP_CONNS ||
+			      (c->bounded && held_by(h, c->uid, false) >= ACD_METRICS_HTTP_CONNS_PER_UID);
+		if (c->overflow && (h->n_overflow >= ACD_METRICS_HTTP_CONNS ||
+				    (c->bounded &&
+				     held_by(h, c->uid, true) >= ACD_METRICS_HTTP_CONNS_PER_UID))) {
+			close(fd);
+			free(c);
 			continue;
 		}
 		c->w.fd = fd;
@@ -300,7 +342,6 @@ static void on_listen(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 		else
 			h->first = c;
 		h->last = c;
-		c->overflow = h->n >= ACD_METRICS_HTTP_CONNS;
 		if (c->overflow) {
 			h->n_overflow++;
 			conn_answer(ctx, c, 503, false);

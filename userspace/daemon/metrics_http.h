@@ -4,7 +4,9 @@
  * and group metrics_group), from the daemon's one epoll loop: nothing
  * blocks, a request head is at most ACD_HTTP_HEAD_MAX bytes, at most
  * ACD_METRICS_HTTP_CONNS scrapes are served at once (as many more get
- * 503 at once, any further one is closed),
+ * 503 at once, any further one is closed), and of those one uid (but
+ * root and the operators) holds at most ACD_METRICS_HTTP_CONNS_PER_UID
+ * of either kind (the uid of a TCP peer from sock_diag: peercred.h),
  * each connection is closed after one response or at its deadline, so a
  * client that sends nothing, or reads nothing, holds a slot for a while
  * only. The listener and its connections are close-on-exec, and the
@@ -15,6 +17,7 @@
 #include "daemon.h"
 
 #define ACD_METRICS_HTTP_CONNS 8
+#define ACD_METRICS_HTTP_CONNS_PER_UID 2
 /* From accept to the end of the response: a scrape takes milliseconds. */
 #define ACD_METRICS_HTTP_DEADLINE_NS (10ULL * 1000000000)
 /* A text this young is served again instead of built anew, so that no
