@@ -30,8 +30,9 @@ MIB = 1 << 20
 # in place, and seen by the daemon, before the test asserts.
 #
 # argv: USAGE_FILE BUDGET GATES TAG STEP...; a step is "abs:MIB" (allocate
-# MIB) or "root:FRACTION" (allocate what the root lacks to reach FRACTION
-# of BUDGET, measured once at the step's start). After step i it makes
+# MIB), "root:FRACTION" (allocate what the root lacks to reach FRACTION
+# of BUDGET, measured once at the step's start) or "free:0" (let go of
+# all it holds, and go on running). After step i it makes
 # GATES/TAG.done<i> and waits for GATES/TAG.go<i> (at most 10 minutes).
 ALLOC = r"""
 import os, sys, time
@@ -42,7 +43,10 @@ def usage():
         return int(f.read())
 for i, step in enumerate(sys.argv[5:]):
     kind, val = step.split(":")
-    if kind == "abs":
+    if kind == "free":
+        keep.clear()
+        n = 0
+    elif kind == "abs":
         n = int(val)
     else:
         n = max(0, int((float(val) * budget - usage()) / (1 << 20)))
@@ -424,7 +428,7 @@ def forecast_hold(c, ev, gates, uf):
     """Hold mode with forecast: in a calm band, a low call that declares
     more memory than is left below the kill mark waits; a small one
     starts; the big one runs once the room is back."""
-    hi = alloc_call(c, gates, "fh", uf, ["root:0.50"], "base", "hi")
+    hi = alloc_call(c, gates, "fh", uf, ["root:0.50", "free:0"], "base", "hi")
     gates.done("hi", 0)
     band = root_band(c)
     small = c.call("call.run", path="/p/fl", argv=["true"], intent={"memory": "8M"})
@@ -448,14 +452,20 @@ def forecast_hold(c, ev, gates, uf):
                                    "intent": {"memory_hint": "high"}})
     wait_for(lambda: c.info().get("calls_waiting", 0) == nwait + 3,
              "the low calls whose memory_hint is 60% of the budget held back")
+    # The room comes back while the high call still runs (it lets go of
+    # its memory): no call ends, no kernel event in the calm band, and
+    # the held calls must start all the same.
     gates.go("hi", 0)
-    c.wait(hi)
+    gates.done("hi", 1)
     for what, h in (("declares 60%", big), ("hints 60%", hint_sz), ("hints \"high\"", hint_cls)):
         rb = c.wait(h)
-        check("forecast: the call that %s runs once the room is back, held by pressure" % what,
+        check("forecast: the call that %s runs once the room is back, held by pressure "
+              "(no call ended meanwhile)" % what,
               verdict(rb).get("status") == "ok" and
               (verdict(rb).get("admission") or {}).get("held_by") == "memory pressure",
               verdict(rb))
+    gates.go("hi", 1)
+    c.wait(hi)
     lim = res(rb).get("limits") or {}
     check("forecast: a memory_hint sets no limit (memory.high and memory.max are not its %s)"
           % lim.get("memory.high"),

@@ -276,6 +276,8 @@ void call_enqueue_waiting(struct acd_ctx *ctx, struct acd_call *call, uint64_t n
 		pp = &(*pp)->wait_next;
 	*pp = call;
 	call_timer_update(ctx, call);
+	if (call->held_pressure)
+		acd_contain_waiting(ctx);
 }
 
 void acd_call_admit(struct acd_ctx *ctx, struct acd_call *call, bool wait, uint64_t wait_ns)

@@ -774,6 +774,17 @@ void acd_contain_kick(struct acd_ctx *ctx, const char *why)
 	step(ctx, ac_now_ns());
 }
 
+void acd_contain_waiting(struct acd_ctx *ctx)
+{
+	uint64_t due;
+
+	if (!acd_contain_enabled(ctx))
+		return;
+	due = ac_now_ns() + ctx->cfg.contain.step_ns;
+	if (!ctx->contain->next_ns || ctx->contain->next_ns > due)
+		ctx->contain->next_ns = due;
+}
+
 int acd_contain_tick(struct acd_ctx *ctx)
 {
 	struct acd_contain *k = ctx->contain;

@@ -49,6 +49,11 @@ struct acd_contain_state {
 int acd_contain_init(struct acd_ctx *ctx);
 void acd_contain_free(struct acd_ctx *ctx);
 void acd_contain_kick(struct acd_ctx *ctx, const char *why);
+/* A call was queued at admission: the ladder steps within a step's time
+ * and, at each step while calls wait, looks at the queue again. Without
+ * this, a call held by the forecast in a calm band (where no kernel event
+ * wakes the ladder) waited for hold_max although the room came back. */
+void acd_contain_waiting(struct acd_ctx *ctx);
 /* The domain that holds back a call of class prio of session s, expected
  * to need `expected` bytes (0: unknown), as it would start: its band
  * (would freeze it; without freezing, low from the throttle band and
