@@ -237,6 +237,17 @@ def interpreter_path(env, sock, root):
         r = a.call("session.create", path="/ta/px", lang="python", interpreter=os.path.realpath(py))
         check("an interpreter a can execute is taken", "result" in r, r)
         a.call("session.close", path="/ta/px")
+        # a notification (no id): checked once, made, answered to no one
+        a.s.sendall((json.dumps({"jsonrpc": "2.0", "method": "session.create", "params": {
+            "path": "/ta/pnote", "lang": "python", "interpreter": os.path.realpath(py)}})
+            + "\n").encode())
+        made = wait_for(lambda: "pnote" in session_names(root, "/ta"),
+                        "the session of a's notification")
+        checks = wait_for(lambda: (lambda n: "none" if n == 0 else None)(
+            root.info().get("interpreter_checks")), "its check to end")
+        check("a session.create without an id is checked once and made (%s, checks %s)"
+              % (made, checks), made and checks == "none")
+        a.call("session.close", path="/ta/pnote")
     finally:
         shutil.rmtree(priv, ignore_errors=True)
         a.close()

@@ -36,7 +36,55 @@ def main():
             run(sock)
         except Exception as e:  # one broken step must not hide the summary
             nok("the test ran to its end", "%s: %s" % (type(e).__name__, e))
+    try:
+        not_roots_socket()
+    except Exception as e:  # noqa: BLE001
+        nok("not_roots_socket ran to its end", "%s: %s" % (type(e).__name__, e))
     sys.exit(summary("test_pyclient.py"))
+
+
+LISTEN_AS_NOBODY = r"""
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+os.write(1, b"ready\n")
+s.settimeout(60)
+c, _ = s.accept()
+c.settimeout(2)
+try:
+    got = c.recv(65536)
+except OSError:
+    got = b""
+os.write(1, b"got %d\n" % len(got))
+"""
+
+
+def not_roots_socket():
+    """A socket another user serves at the path (one made in /tmp while
+    the daemon was down): Client() refuses it and sends nothing."""
+    import pwd
+    d = tempfile.mkdtemp(prefix="agentcg-pyc-")
+    os.chmod(d, 0o777)
+    path = os.path.join(d, "fake.sock")
+    nobody = pwd.getpwnam("nobody")
+    p = subprocess.Popen(["/usr/bin/python3", "-c", LISTEN_AS_NOBODY, path], user=nobody.pw_uid,
+                         group=nobody.pw_gid, extra_groups=[], stdout=subprocess.PIPE, text=True,
+                         cwd="/")
+    try:
+        check("a listener of user nobody starts", p.stdout.readline().strip() == "ready")
+        try:
+            agentcg.Client(path)
+            refused = None
+        except PermissionError as e:
+            refused = str(e)
+        check("Client() refuses a socket served by another uid, naming it (%s)" % refused,
+              refused is not None and "uid %d" % nobody.pw_uid in refused, refused)
+        check("... and sent it nothing", p.stdout.readline().strip() == "got 0")
+    finally:
+        p.kill()
+        p.wait()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def expect_error(fn):

@@ -248,6 +248,51 @@ expect_match "... the warning names the socket" "$(head -1 "$OUT/sh.err")" \
 	"^agentcg-sh: warning: agentcgd is not reachable at /nonexistent/agentcg.sock"
 expect_eq "... and no call was made" "$(calls_total)" "$n0"
 
+# ---- a socket that is not root's: nothing is sent to it ----
+FAKE=$WORK/fake.sock
+rm -f "$WORK/fake.got"
+chmod 0777 "$WORK"
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+open(sys.argv[2] + ".ready", "w").close()
+s.settimeout(120)
+c, _ = s.accept()
+c.settimeout(2)
+try:
+    got = c.recv(65536)
+except OSError:
+    got = b""
+open(sys.argv[2], "wb").write(got)
+' "$FAKE" "$WORK/fake.got" &
+fake=$!
+if wait_until test -e "$WORK/fake.got.ready"; then
+	out=$(AGENTCG_SOCKET=$FAKE PATH=$FARM:$PATH bash -c 'echo ran' 2>"$OUT/err")
+	expect_eq "a socket served by another user (nobody): the real bash runs the command" "$out" ran
+	expect_match "... with one warning saying the socket is not root's" "$(cat "$OUT/err")" \
+		"^agentcg-sh: warning: agentcgd is not reachable at $FAKE \\(the socket is not root's\\)"
+	wait_until test -e "$WORK/fake.got"
+	expect_eq "... and the socket got nothing (no request, no environment)" \
+		"$(wc -c <"$WORK/fake.got" 2>/dev/null)" 0
+else
+	nok "a listener of user nobody starts"
+fi
+kill "$fake" 2>/dev/null; wait "$fake" 2>/dev/null
+
+# ---- an argument JSON cannot carry; a real shell that leads back ----
+out=$(PATH=$FARM:$PATH bash -c 'printf "%s" "$1" | od -An -tx1 | tr -d " "' x $'\xff\xfe' 2>"$OUT/err")
+expect_eq "an argument that is not UTF-8 reaches the real bash intact" "$out" fffe
+expect_match "... with one warning" "$(cat "$OUT/err")" "^agentcg-sh: warning: an argument is not valid UTF-8"
+printf '#!/bin/sh\nexec bash "$@"\n' >"$WORK/loop.sh"
+chmod +x "$WORK/loop.sh"
+AGENTCG_SOCKET=/nonexistent/agentcg.sock AGENTCG_REAL_SHELL=$WORK/loop.sh PATH=$FARM:$PATH \
+	bash -c 'echo never' >"$OUT/out" 2>"$OUT/err"
+rc=$?
+expect_eq "AGENTCG_REAL_SHELL a script that runs bash again: a loop, stopped (status 127)" "$rc" 127
+expect_match "... saying so" "$(tail -1 "$OUT/err")" "led back to agentcg-sh 16 times: a loop"
+
 "$AGENTCG" session close "$SESSION" >/dev/null
 check "no call cgroup left over" no_call_cgroups
 daemon_stop

@@ -172,7 +172,9 @@ typedef int (*cli_notify_fn)(struct cli *c, const char *method, json_t *params, 
 void cli_init(struct cli *c);
 void cli_done(struct cli *c);
 
-/* 0, or -errno with a message naming the socket already printed. */
+/* 0, or -errno with a message naming the socket already printed;
+ * -EPERM when the socket is served by a uid that is neither root nor
+ * ours (nothing was sent). */
 int cli_connect(struct cli *c);
 /* The same, printing nothing when quiet (agentcg-sh words its own). */
 int cli_connect_opt(struct cli *c, bool quiet);

@@ -30,6 +30,31 @@ void cli_done(struct cli *c)
 	c->rbuf.scanned = 0;
 }
 
+/* The daemon is root's (or, for a daemon of one's own, ours). Anything
+ * else at the path, e.g. a socket another user made in /tmp while the
+ * daemon was down, gets nothing: no env, no stdio fds, no request. */
+static int cli_check_peer(struct cli *c, int fd, bool quiet)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		int err = -errno;
+
+		if (!quiet)
+			fprintf(stderr, "%s: cannot tell who serves %s: %s\n", CLI_PROG,
+				c->socket_path, strerror(-err));
+		return err;
+	}
+	if (cr.uid == 0 || cr.uid == getuid() || cr.uid == geteuid())
+		return 0;
+	if (!quiet)
+		fprintf(stderr, "%s: refusing %s: it is served by uid %u, not root; agentcgd runs "
+				"as root\n",
+			CLI_PROG, c->socket_path, (unsigned)cr.uid);
+	return -EPERM;
+}
+
 int cli_connect(struct cli *c)
 {
 	return cli_connect_opt(c, false);
@@ -67,6 +92,8 @@ int cli_connect_opt(struct cli *c, bool quiet)
 				CLI_PROG);
 		return err;
 	}
+	if ((err = cli_check_peer(c, fd, quiet)) < 0)
+		return err;
 	c->fd = AC_TAKE_FD(fd);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -34,9 +35,9 @@ struct acd_interp_checks {
 	 * name their watches (closed: fd -1, skipped) */
 	struct check *dead;
 	int running;
-	/* the check whose request is being dispatched again */
-	struct acd_client *done_c;
-	json_t *done_id;
+	/* the check whose request is being dispatched again (synchronously,
+	 * from on_child_exit: that dispatch is the only one under way) */
+	struct check *current;
 	int done_result;
 };
 
@@ -57,6 +58,11 @@ static _Noreturn void check_as(const char *bin, const struct acd_client *c)
 	if (syscall(SYS_setgroups, (size_t)c->n_groups, c->groups) < 0 ||
 	    syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
 	    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+		_exit(EPERM);
+	/* now the caller's: not theirs to ptrace or read (/proc/PID/mem is
+	 * a copy of the daemon's heap), whatever fs.suid_dumpable says; and
+	 * gone with the daemon */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(EPERM);
 	if (strchr(bin, '/')) {
 		if (access(bin, X_OK) < 0)
@@ -135,12 +141,10 @@ static void on_child_exit(struct acd_ctx *ctx, struct acd_watch *w, uint32_t eve
 		result = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
 	unlink_check(k, ck);
 	if (ck->c) {
-		k->done_c = ck->c;
-		k->done_id = ck->id;
+		k->current = ck;
 		k->done_result = result;
 		ctx->hooks.dispatch(ctx, ck->c, ck->id, "session.create", ck->params);
-		k->done_c = NULL;
-		k->done_id = NULL;
+		k->current = NULL;
 	}
 	bury_check(ctx, k, ck);
 }
@@ -206,7 +210,9 @@ int acd_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 
 	if (!k)
 		return -ENOMEM;
-	if (k->done_c == c && k->done_id == id && id) {
+	/* The second dispatch of the check that just ended (a request with
+	 * no id too: it must not start a check again, and again). */
+	if (k->current && k->current->c == c && k->current->id == id) {
 		*result = k->done_result;
 		return 0;
 	}

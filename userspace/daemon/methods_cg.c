@@ -481,7 +481,9 @@ int acd_m_daemon_info(struct acd_ctx *ctx, struct acd_req *r)
 	json_object_set_new(res, "bpf", acd_bpf_info(ctx));
 	json_object_set_new(res, "pressure", pressure);
 	json_object_set_new(res, "interpreters", acd_interp_info(ctx));
-	json_object_set_new(res, "interpreter_checks", json_integer(acd_interp_checks_running(ctx)));
+	if (r->operator) /* every uid's: the operators' to count */
+		json_object_set_new(res, "interpreter_checks",
+				    json_integer(acd_interp_checks_running(ctx)));
 	json_object_set_new(res, "max_clients", json_integer(ctx->max_clients));
 	json_object_set_new(res, "quota", acd_quota_describe(ctx, r->c->uid, r->operator));
 	if (!r->operator) {

@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,7 +70,15 @@ static int tcp_owner(const struct sockaddr_storage *ours, const struct sockaddr_
 	if (resp.nh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    resp.nh.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 		return -EPROTO;
-	*uid = ((const struct inet_diag_msg *)NLMSG_DATA(&resp.nh))->idiag_uid;
+	/* Only a live connection's owner counts: a socket in TIME_WAIT (the
+	 * client closed at once) reports uid 0, which is no one's. */
+	{
+		const struct inet_diag_msg *m = NLMSG_DATA(&resp.nh);
+
+		if (m->idiag_state != TCP_ESTABLISHED || !m->idiag_inode)
+			return -ENOENT;
+		*uid = m->idiag_uid;
+	}
 	return 0;
 }
 

@@ -19,6 +19,11 @@
  * started inside the call (a nested `bash -c`, or the call's own argv[0]
  * found through PATH) runs the real shell in the same call. */
 #define SH_ENV_INSIDE "AGENTCG_SH_CALL"
+/* How many times agentcg-sh exec-ed the real shell in one chain of
+ * processes; past SH_DEPTH_MAX it is a loop (AGENTCG_REAL_SHELL a script
+ * that runs bash, found again through PATH), and it stops. */
+#define SH_ENV_DEPTH "AGENTCG_SH_DEPTH"
+#define SH_DEPTH_MAX 16
 
 /* ---- the shell's command line (sh_args.c) ---- */
 

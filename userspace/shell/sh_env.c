@@ -3,6 +3,7 @@
  * AGENTCG_INTENT ("memory=1G,timeout=30s" or a JSON object) and
  * AgentCgroup's AGENT_RESOURCE_HINT ("memory:high", "memory:2g"). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,7 +76,7 @@ static json_t *value_json(const char *k, const char *v)
 
 		errno = 0;
 		d = strtod(v, &end);
-		if (!*end && !errno) {
+		if (!*end && !errno && isfinite(d)) {
 			if (!strcmp(k, "cpu"))
 				return json_real(d);
 			if (d >= 0 && d <= 1e15 && d == (double)(json_int_t)d)

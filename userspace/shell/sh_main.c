@@ -51,12 +51,15 @@ static const char sh_help[] =
 	"                      as sh)\n"
 	"  " SH_ENV_INSIDE "     set in each call's environment: an agentcg-sh started\n"
 	"                      inside the call runs the real shell in that same call\n"
+	"  " SH_ENV_DEPTH "    counts the real shells agentcg-sh ran in a chain; past\n"
+	"                      16 it stops (a loop)\n"
 	"\n"
 	"Without a label in the intent, the call's label is the command's first word\n"
 	"(`cd DIR &&`, assignments and exec/time/nohup/env skipped; `python3 -m pytest`\n"
 	"gives pytest), so the daemon's per-label history learns each tool's memory.\n"
 	"\n"
-	"When the daemon cannot be reached, one warning goes to stderr and the real\n"
+	"When the daemon cannot be reached (or its socket is not root's), or an\n"
+	"argument is not UTF-8, one warning goes to stderr and the real\n"
 	"shell runs directly, without agentcg's limits. When the daemon refuses the\n"
 	"call (a bad intent, no such session, over budget), its error goes to stderr\n"
 	"and the status is 125.\n"
@@ -86,10 +89,23 @@ static const char *real_shell(const char *name)
 	return strcmp(base_name(name), "sh") == 0 ? "/bin/sh" : "/bin/bash";
 }
 
+
 /* Runs the real shell in this process, argv as given (argv[0] too). */
 static _Noreturn void exec_real(const char *shell, char **argv)
 {
+	const char *d = getenv(SH_ENV_DEPTH);
+	int depth = d ? atoi(d) : 0;
+	char buf[16];
 	struct stat self, st;
+
+	if (depth >= SH_DEPTH_MAX) {
+		fprintf(stderr, "%s: the real shell %s led back to %s %d times: a loop (set "
+				"AGENTCG_REAL_SHELL to a shell, not a script that runs bash)\n",
+			SH_PROG, shell, SH_PROG, depth);
+		exit(SH_EXIT_NO_SHELL);
+	}
+	snprintf(buf, sizeof(buf), "%d", depth + 1);
+	setenv(SH_ENV_DEPTH, buf, 1);
 
 	if (shell[0] != '/') {
 		fprintf(stderr, "%s: AGENTCG_REAL_SHELL must be an absolute path, not '%s'\n",
@@ -155,10 +171,8 @@ static int build_params(const char *path, int argc, char **argv, json_t *intent,
 		json_t *s = json_string(i == 0 && !*argv[0] ? "bash" : argv[i]);
 
 		if (!s) {
-			fprintf(stderr, "%s: argument %d is not valid UTF-8; agentcgd cannot carry it\n",
-				SH_PROG, i);
 			json_decref(params);
-			return CLI_EXIT_RUN;
+			return -EILSEQ; /* not for JSON: the real shell takes it */
 		}
 		json_array_append_new(a, s);
 	}
@@ -216,11 +230,19 @@ int main(int argc, char **argv)
 		json_decref(intent);
 		fprintf(stderr, "%s: warning: agentcgd is not reachable at %s (%s); running %s "
 				"directly, without agentcg's limits\n",
-			SH_PROG, c.socket_path, strerror(-err), shell);
+			SH_PROG, c.socket_path,
+			err == -EPERM ? "the socket is not root's" : strerror(-err), shell);
 		exec_real(shell, argv);
 	}
 	rc = build_params(path, argc, argv, intent, &params);
 	json_decref(intent);
+	if (rc == -EILSEQ) {
+		cli_done(&c);
+		fprintf(stderr, "%s: warning: an argument is not valid UTF-8, which agentcgd "
+				"cannot carry; running %s directly, without agentcg's limits\n",
+			SH_PROG, shell);
+		exec_real(shell, argv);
+	}
 	if (!rc)
 		rc = cli_run_call(&c, params, true);
 	cli_done(&c);

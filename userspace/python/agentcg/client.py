@@ -96,6 +96,7 @@ class Client:
         self._sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             self._sock.connect(self.path)
+            self._check_peer()
         except OSError:
             self._sock.close()
             raise
@@ -105,6 +106,17 @@ class Client:
         # The daemon's notifications (call.started, events), the latest
         # 1000, oldest first: read them here, they never raise.
         self.notifications = collections.deque(maxlen=1000)
+
+    def _check_peer(self):
+        """agentcgd is root's (or, for a daemon of one's own, ours): a
+        socket anyone else serves at the path gets no request at all."""
+        import struct
+        cred = self._sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED,
+                                     struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", cred)
+        if uid not in (0, os.getuid(), os.geteuid()):
+            raise PermissionError("refusing %s: it is served by uid %d, not root; agentcgd "
+                                  "runs as root" % (self.path, uid))
 
     def __enter__(self):
         return self
