@@ -23,6 +23,8 @@ OUT=$(mktemp -d /tmp/agentcg-test-shout.XXXXXX)
 ln -s "$SH" "$FARM/bash"
 ln -s "$SH" "$FARM/sh"
 cleanup() {
+	# an aborted run must not leave its daemon (and its runners) behind
+	[ -n "$T_DAEMON_PID" ] && kill -TERM "$T_DAEMON_PID" 2>/dev/null && wait "$T_DAEMON_PID"
 	rm -rf "$FARM" "$WORK" "$OUT"
 }
 trap cleanup EXIT
