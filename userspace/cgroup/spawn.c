@@ -9,7 +9,6 @@
  * A failure comes back as struct stub_error before the stub exits 127. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -161,11 +160,15 @@ static _Noreturn void stub_main(void)
 
 	setsid();
 	stub_stdio(fds, n_fds);
-	if (setgroups(h.n_groups, groups) < 0)
+	/* Raw syscalls: they change this thread, the stub's only one. glibc's
+	 * wrappers signal every thread the daemon had at fork and wait for
+	 * each, and a thread that was being created then (the mover's, as the
+	 * first pool runner starts) never answers: the stub hung for good. */
+	if (syscall(SYS_setgroups, (size_t)h.n_groups, groups) < 0)
 		stub_fail(STEP_SETGROUPS);
-	if (setresgid(h.gid, h.gid, h.gid) < 0)
+	if (syscall(SYS_setresgid, h.gid, h.gid, h.gid) < 0)
 		stub_fail(STEP_SETGID);
-	if (setresuid(h.uid, h.uid, h.uid) < 0)
+	if (syscall(SYS_setresuid, h.uid, h.uid, h.uid) < 0)
 		stub_fail(STEP_SETUID);
 	if (chdir(cwd) < 0)
 		stub_fail(STEP_CHDIR);
