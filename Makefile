@@ -229,6 +229,12 @@ bench-bpf: all
 # Interpreter sessions side by side with a Jupyter kernel: a cell's round
 # trip, session start, stateless execs (bench/README.md). Installs Debian's
 # python3-ipykernel and python3-jupyter-client when jupyter_client is missing.
+# What agentcg-sh adds to a bash -c (bench/run_shell.sh): real bash, the
+# drop-in shell and agentcg run, interleaved; p50/p95 and ratios.
+.PHONY: bench-shell
+bench-shell: all
+	bash bench/run_shell.sh
+
 .PHONY: bench-sessions
 bench-sessions: all
 	@if [ ! -d /usr/lib/python3/dist-packages/jupyter_client ]; then \
