@@ -73,8 +73,10 @@ if ! [ -s "$INITRD" ] || [ vmtests/init -nt "$INITRD" ] || [ "$BUSYBOX" -nt "$IN
 	# zram (and the lz4 compressors it depends on; zsmalloc is built in):
 	# loaded at boot, it only makes the zram-control files and an empty
 	# zram0; vmtests/test_zram.sh makes its own device and swap on it.
-	mods=$(mod_order 9pnet_virtio && mod_order 9p && mod_order zram) ||
-		fail "cannot resolve the 9p and zram modules"
+	# inet_diag and tcp_diag: the metrics listener asks sock_diag who owns
+	# a TCP client's socket, as on a host with the usual modules.
+	mods=$(mod_order 9pnet_virtio && mod_order 9p && mod_order zram && mod_order inet_diag &&
+		mod_order tcp_diag) || fail "cannot resolve the 9p, zram and sock_diag modules"
 	for m in $mods; do
 		mod_cat "$(mod_file "$m")" >"$stage/lib/modules/$m.ko" || fail "cannot unpack module $m"
 		echo "$m.ko" >>"$stage/lib/modules/order"

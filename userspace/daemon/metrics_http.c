@@ -58,6 +58,7 @@ struct acd_metrics_http {
 	struct ac_buf cache;		/* the last metrics text */
 	uint64_t cache_ns;		/* when it was built (0: never) */
 	uint64_t responses[N_CODES];
+	bool said_no_uid; /* logged that sock_diag cannot name TCP clients' uids */
 };
 
 static void count(struct acd_metrics_http *h, int status)
@@ -263,16 +264,25 @@ static void on_conn(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events)
 }
 
 /* Who connected: its uid, and whether the per-uid bound applies (not to
- * root or an operator by uid; a peer whose uid cannot be found shares
- * the bucket (uid_t)-1). */
+ * root or an operator by uid, nor to a peer whose uid cannot be found). */
 static void peer_of(struct acd_ctx *ctx, int fd, struct mconn *c)
 {
+	struct acd_metrics_http *h = ctx->mhttp;
 	int err = acd_peer_uid(fd, &c->uid);
 
 	if (err < 0) {
+		/* No uid (a kernel without inet_diag/tcp_diag, or a client
+		 * gone already): the global bounds alone, as bounding every
+		 * such client as one uid would let one of them take the
+		 * scraper's slots. */
 		c->uid = (uid_t)-1;
-		ac_debug("metrics: the uid of a client is unknown (%s): bounded as one",
-			 strerror(-err));
+		c->bounded = false;
+		if (!h->said_no_uid && err != -ENOENT)
+			ac_warn("metrics: the kernel cannot tell a TCP client's uid (sock_diag: %s): "
+				"scrape slots are bounded for all clients together, not per uid",
+				strerror(-err));
+		h->said_no_uid = h->said_no_uid || err != -ENOENT;
+		return;
 	}
 	c->bounded = c->uid != 0;
 	for (int i = 0; c->bounded && i < ctx->operators.n_uids; i++)
