@@ -43,21 +43,6 @@ def main():
     sys.exit(summary("test_pyclient.py"))
 
 
-LISTEN_AS_NOBODY = r"""
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1])
-s.listen(4)
-os.write(1, b"ready\n")
-s.settimeout(60)
-c, _ = s.accept()
-c.settimeout(2)
-try:
-    got = c.recv(65536)
-except OSError:
-    got = b""
-os.write(1, b"got %d\n" % len(got))
-"""
 
 
 def not_roots_socket():
@@ -68,7 +53,8 @@ def not_roots_socket():
     os.chmod(d, 0o777)
     path = os.path.join(d, "fake.sock")
     nobody = pwd.getpwnam("nobody")
-    p = subprocess.Popen(["/usr/bin/python3", "-c", LISTEN_AS_NOBODY, path], user=nobody.pw_uid,
+    fake = open(os.path.join(HERE, "fake_socket.py")).read()
+    p = subprocess.Popen(["/usr/bin/python3", "-c", fake, path], user=nobody.pw_uid,
                          group=nobody.pw_gid, extra_groups=[], stdout=subprocess.PIPE, text=True,
                          cwd="/")
     try:
