@@ -355,10 +355,12 @@ int main(int argc, char **argv)
 		r = acd_interp_init(ctx);
 	if (r == 0)
 		r = acd_service_init(ctx);
-	if (r == 0)
-		r = acd_server_listen(ctx);
+	/* The metrics listener first: once the daemon's own socket is at its
+	 * path, everything a client may reach is there. */
 	if (r == 0)
 		r = acd_metrics_http_open(ctx);
+	if (r == 0)
+		r = acd_server_listen(ctx);
 	if (r == 0) {
 		char status[256];
 
