@@ -355,7 +355,7 @@ ASAN_BUILD ?= build-asan
 
 asan-build: deps
 	$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CC=$(CLANG) CFLAGS="-O1 -g $(SAN_FLAGS)" \
-	  $(ASAN_BUILD)/agentcgd $(ASAN_BUILD)/agentcg
+	  $(ASAN_BUILD)/agentcgd $(ASAN_BUILD)/agentcg $(ASAN_BUILD)/agentcg-sh
 
 check-asan: asan-build
 	bash tests/check_asan.sh $(ASAN_BUILD)

@@ -11,6 +11,11 @@
 # wrapper, and the real bash with one warning when no daemon is there.
 set -u
 . "$(dirname "$0")/lib.sh"
+if [ ! -x "$BUILD/agentcg-sh" ]; then
+	nok "$BUILD/agentcg-sh is built (without it the farm's bash is the real one)"
+	t_summary
+	exit 1
+fi
 SH=$(realpath "$BUILD/agentcg-sh")
 REAL_BASH=$(command -v bash)
 SESSION=/t1/sh-$$
