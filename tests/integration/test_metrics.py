@@ -337,15 +337,19 @@ def slow_clients(c, port):
           d408 == 8 and d503 >= 1, (d408, d503))
 
 
-# User a's side of per_uid_slots: two idle connections, then (on "go")
-# two more that send a request, and a fifth; what each got, as JSON.
+# User a's side of per_uid_slots: two idle connections, then (on "go") a
+# third that sends a request and half-closes (as a client that would
+# rather not be counted), two more that send one and stay, and a sixth;
+# what each got, as JSON.
 HOG = r"""
 import json, socket, sys
 port = int(sys.argv[1])
 def conn():
     return socket.create_connection(("127.0.0.1", port), timeout=60)
-def answer(s):
+def answer(s, half_close=False):
     s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    if half_close:  # its socket leaves ESTABLISHED, yet it is still a's
+        s.shutdown(socket.SHUT_WR)
     out = b""
     try:
         while b"\r\n\r\n" not in out:
@@ -359,10 +363,12 @@ def answer(s):
 idle = [conn(), conn()]
 print("ready", flush=True)
 sys.stdin.readline()
+half = conn()
+got = [answer(half, half_close=True)]
 more = [conn(), conn()]
-got = [answer(s) for s in more]
-fifth = conn()
-got.append(answer(fifth))
+got += [answer(s) for s in more]
+last = conn()
+got.append(answer(last))
 print(json.dumps(got), flush=True)
 sys.stdin.readline()
 """
@@ -385,9 +391,10 @@ def per_uid_slots(c, port, uids):
         hog.stdin.write("go\n")
         hog.stdin.flush()
         got = json.loads(hog.stdout.readline() or "null")
-        check("a's 3rd and 4th connections get 503 at once, with 6 of 8 slots free (%s, %s)"
-              % (line, got), got and all("503" in g for g in got[:2]), got)
-        check("... and its 5th is closed unanswered", got and got[2] in ("closed", "error "
+        check("a's 3rd connection, half-closed, gets 503 at once, with 6 of 8 slots free "
+              "(%s, %s)" % (line, got), got and "503" in got[0], got)
+        check("... and so do its 4th and 5th", got and all("503" in g for g in got[1:3]), got)
+        check("... and its 6th is closed unanswered", got and got[3] in ("closed", "error "
               "ConnectionResetError"), got)
         st, _, body = get(port)
         check("root scrapes meanwhile: 200", st == 200 and b"agentcg_calls_total" in body, st)

@@ -5,7 +5,6 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -70,12 +69,14 @@ static int tcp_owner(const struct sockaddr_storage *ours, const struct sockaddr_
 	if (resp.nh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    resp.nh.nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 		return -EPROTO;
-	/* Only a live connection's owner counts: a socket in TIME_WAIT (the
-	 * client closed at once) reports uid 0, which is no one's. */
+	/* Only a socket a process still holds names its owner: a TIME_WAIT
+	 * or orphaned one (no inode) reports uid 0, which is no one's. Any
+	 * state of a held socket counts: a client that half-closed before
+	 * the accept (FIN_WAIT2) is still its owner's. */
 	{
 		const struct inet_diag_msg *m = NLMSG_DATA(&resp.nh);
 
-		if (m->idiag_state != TCP_ESTABLISHED || !m->idiag_inode)
+		if (!m->idiag_inode)
 			return -ENOENT;
 		*uid = m->idiag_uid;
 	}
