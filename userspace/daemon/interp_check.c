@@ -25,6 +25,7 @@ struct check {
 	uid_t uid;
 	pid_t pid;
 	bool timed_out;
+	int result;		/* once the child is reaped: 0 or -errno */
 	struct acd_watch pidw;	/* pidfd: readable when the child exits */
 	struct acd_watch timer; /* timerfd: ACD_INTERP_CHECK_MS */
 };
@@ -34,11 +35,9 @@ struct acd_interp_checks {
 	/* ended: freed after the epoll batch, whose later events may still
 	 * name their watches (closed: fd -1, skipped) */
 	struct check *dead;
-	int running;
 	/* the check whose request is being dispatched again (synchronously,
 	 * from on_child_exit: that dispatch is the only one under way) */
 	struct check *current;
-	int done_result;
 };
 
 #define CHECK_OF(ptr, member) ((struct check *)((char *)(ptr) - offsetof(struct check, member)))
@@ -94,7 +93,6 @@ static void unlink_check(struct acd_interp_checks *k, struct check *ck)
 	for (struct check **p = &k->list; *p; p = &(*p)->next)
 		if (*p == ck) {
 			*p = ck->next;
-			k->running--;
 			return;
 		}
 }
@@ -128,21 +126,20 @@ static void on_child_exit(struct acd_ctx *ctx, struct acd_watch *w, uint32_t eve
 {
 	struct check *ck = CHECK_OF(w, pidw);
 	struct acd_interp_checks *k = ctx->interp_checks;
-	int st = 0, result;
+	int st = 0;
 	pid_t r = waitpid(ck->pid, &st, WNOHANG);
 
 	if (r == 0)
 		return; /* not yet (a spurious wake-up) */
 	if (r < 0)
-		result = -ECHILD;
+		ck->result = -ECHILD;
 	else if (ck->timed_out)
-		result = -ETIMEDOUT;
+		ck->result = -ETIMEDOUT;
 	else
-		result = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
+		ck->result = WIFEXITED(st) ? -WEXITSTATUS(st) : -EIO;
 	unlink_check(k, ck);
 	if (ck->c) {
 		k->current = ck;
-		k->done_result = result;
 		ctx->hooks.dispatch(ctx, ck->c, ck->id, "session.create", ck->params);
 		k->current = NULL;
 	}
@@ -160,12 +157,13 @@ static void on_timeout(struct acd_ctx *ctx, struct acd_watch *w, uint32_t events
 	acd_watch_close(ctx, &ck->timer);
 }
 
-static int per_uid(const struct acd_interp_checks *k, uid_t uid)
+/* Checks running of uid ((uid_t)-1: of every uid). */
+static int running(const struct acd_interp_checks *k, uid_t uid)
 {
 	int n = 0;
 
-	for (const struct check *ck = k->list; ck; ck = ck->next)
-		n += ck->uid == uid;
+	for (const struct check *ck = k ? k->list : NULL; ck; ck = ck->next)
+		n += uid == (uid_t)-1 || ck->uid == uid;
 	return n;
 }
 
@@ -213,10 +211,10 @@ int acd_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 	/* The second dispatch of the check that just ended (a request with
 	 * no id too: it must not start a check again, and again). */
 	if (k->current && k->current->c == c && k->current->id == id) {
-		*result = k->done_result;
+		*result = k->current->result;
 		return 0;
 	}
-	if (!acd_client_is_operator(ctx, c) && per_uid(k, c->uid) >= ACD_INTERP_CHECKS_PER_UID)
+	if (!acd_client_is_operator(ctx, c) && running(k, c->uid) >= ACD_INTERP_CHECKS_PER_UID)
 		return -EBUSY;
 	ck = calloc(1, sizeof(*ck));
 	if (!ck)
@@ -232,7 +230,6 @@ int acd_interp_check(struct acd_ctx *ctx, struct acd_client *c, json_t *id, json
 	ck->params = json_incref(params);
 	ck->next = k->list;
 	k->list = ck;
-	k->running++;
 	return ACD_INTERP_CHECK_STARTED;
 }
 
@@ -280,5 +277,5 @@ void acd_interp_checks_free(struct acd_ctx *ctx)
 
 int acd_interp_checks_running(const struct acd_ctx *ctx)
 {
-	return ctx->interp_checks ? ctx->interp_checks->running : 0;
+	return running(ctx->interp_checks, (uid_t)-1);
 }
