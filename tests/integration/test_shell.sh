@@ -217,6 +217,8 @@ expect_match "... both of them" "$(cat "$OUT/err")" 'pids'
 check "... and the command did not run" test ! -e "$WORK/d/ran"
 AGENTCG_SESSION=/nope PATH=$FARM:$PATH bash -c true 2>"$OUT/err"
 expect_eq "AGENTCG_SESSION that is no session path: status 2" "$?" 2
+expect_eq "... and one line saying so" "$(cat "$OUT/err")" \
+	"agentcg-sh: AGENTCG_SESSION '/nope' is not a session path: /TENANT/SESSION, names of [A-Za-z0-9_.-] not starting with '.'"
 AGENTCG_SESSION=/t1/no-such-session-$$ PATH=$FARM:$PATH bash -c true 2>"$OUT/err"
 rc=$?
 check "a session that is not there: refused or created on demand (status $rc)" \

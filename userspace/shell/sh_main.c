@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 	const char *shell;
 	char path[CLI_PATH_LEN];
 	json_t *intent = NULL, *params = NULL;
+	struct ac_path sp;
 	struct cli c;
 	int rc, err;
 
@@ -217,9 +218,11 @@ int main(int argc, char **argv)
 	c.socket_path = sock && *sock ? sock : CLI_DEFAULT_SOCKET;
 	if (!session || !*session)
 		session = CLI_DEFAULT_SESSION;
-	if (cli_parse_path(&c, session, AC_LEVEL_SESSION, AC_LEVEL_SESSION, path, sizeof(path))) {
-		fprintf(stderr, "%s: AGENTCG_SESSION must name a session, /TENANT/SESSION\n",
-			SH_PROG);
+	if (ac_path_parse(session, &sp) < 0 || sp.depth != AC_LEVEL_SESSION ||
+	    ac_path_format(&sp, path, sizeof(path)) < 0) {
+		fprintf(stderr, "%s: AGENTCG_SESSION '%s' is not a session path: /TENANT/SESSION, "
+				"names of [A-Za-z0-9_.-] not starting with '.'\n",
+			SH_PROG, session);
 		return SH_EXIT_USAGE;
 	}
 	rc = build_intent(argc, argv, &intent);
